@@ -1,0 +1,67 @@
+# Strata: an OpenTelemetry Collector distribution. `make run` builds and starts it; `make test` tests it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+GO      ?= go
+TOOL    := $(GO) tool -modfile=tools/go.mod
+BINARY  := _build/otelcol-strata
+CONFIG  ?= examples/quickstart/config.yaml
+# Flags for `go test`; CI and `make test` run every package with the race detector.
+TESTFLAGS ?= -race -timeout 20m
+
+# What the distribution is built from: the manifest, our module, and the non-test Go files of our components and of
+# what they share in internal/ (internal/e2e is test tooling, not part of the binary).
+SOURCES := builder-config.yaml go.mod go.sum \
+	$(shell find receiver processor connector exporter internal -name '*.go' -not -name '*_test.go' \
+	  -not -path 'internal/e2e/*' 2>/dev/null)
+
+.PHONY: build run test test-integration bench generate lint check-versions validate clean
+
+## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed)
+build: $(BINARY)
+
+$(BINARY): $(SOURCES)
+	$(TOOL) builder --config=builder-config.yaml
+	@touch $@
+
+## run: build, then start the collector on $(CONFIG) (default: the quickstart) and print where to look
+run: build
+	./scripts/run.sh $(BINARY) $(CONFIG)
+
+## test: unit tests of every package and the tests of the built binary (test/)
+test: build
+	STRATA_BINARY=$(abspath $(BINARY)) $(GO) test $(TESTFLAGS) ./...
+
+## test-integration: installs (where it may) and starts real servers (Prometheus, ...) and tests against them
+test-integration: build
+	./scripts/install-test-deps.sh
+	STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -tags integration -timeout 30m -run Integration ./...
+
+## bench: Go benchmarks of every package and load runs against the built binary; results go to BENCHMARKS.md
+bench: build
+	STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./...
+
+## generate: mdatagen for every component (its //go:generate line)
+generate:
+	$(GO) generate ./...
+
+## lint: gofmt, go vet and staticcheck (pinned in tools/go.mod)
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go')); \
+	  if [ -n "$$unformatted" ]; then echo "gofmt: not formatted:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+	$(TOOL) staticcheck ./...
+
+## check-versions: fails when a collector or contrib module is off its pin, or builder-config.yaml and go.mod disagree
+check-versions:
+	./scripts/check-versions.sh
+
+## validate: the built binary's `validate` on every collector config (a YAML file with a `service:` key) under examples/
+validate: build
+	@set -e; for f in $$(grep -rl --include='*.yaml' '^service:' examples | sort); do \
+	  echo "validate $$f"; $(BINARY) validate --config=$$f; done
+
+## clean: remove the build output
+clean:
+	rm -rf _build

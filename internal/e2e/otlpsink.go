@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"compress/gzip"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+)
+
+// OTLPSink is an OTLP/HTTP (protobuf) server on loopback that keeps what the collector's `otlphttp` exporter sends,
+// so a test can read the collector's output exactly as a backend would receive it.
+type OTLPSink struct {
+	// URL is the base URL to configure as an otlp_http exporter endpoint.
+	URL string
+
+	mu      sync.Mutex
+	traces  []ptrace.Traces
+	metrics []pmetric.Metrics
+	logs    []plog.Logs
+}
+
+// NewOTLPSink starts the sink; it closes when the test ends.
+func NewOTLPSink(t testing.TB) *OTLPSink {
+	t.Helper()
+	s := &OTLPSink{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/traces", func(w http.ResponseWriter, r *http.Request) {
+		req := ptraceotlp.NewExportRequest()
+		s.handle(w, r, req.UnmarshalProto, func() ([]byte, error) {
+			s.traces = append(s.traces, req.Traces())
+			return ptraceotlp.NewExportResponse().MarshalProto()
+		})
+	})
+	mux.HandleFunc("POST /v1/metrics", func(w http.ResponseWriter, r *http.Request) {
+		req := pmetricotlp.NewExportRequest()
+		s.handle(w, r, req.UnmarshalProto, func() ([]byte, error) {
+			s.metrics = append(s.metrics, req.Metrics())
+			return pmetricotlp.NewExportResponse().MarshalProto()
+		})
+	})
+	mux.HandleFunc("POST /v1/logs", func(w http.ResponseWriter, r *http.Request) {
+		req := plogotlp.NewExportRequest()
+		s.handle(w, r, req.UnmarshalProto, func() ([]byte, error) {
+			s.logs = append(s.logs, req.Logs())
+			return plogotlp.NewExportResponse().MarshalProto()
+		})
+	})
+	server := httptest.NewServer(mux)
+	t.Cleanup(server.Close)
+	s.URL = server.URL
+	return s
+}
+
+// handle decodes one export request (gzip or plain protobuf), keeps it and answers with the encoded response.
+func (s *OTLPSink) handle(w http.ResponseWriter, r *http.Request, unmarshal func([]byte) error, keep func() ([]byte, error)) {
+	body := io.Reader(r.Body)
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		defer zr.Close()
+		body = zr
+	}
+	data, err := io.ReadAll(body)
+	if err == nil {
+		err = unmarshal(data)
+	}
+	if err != nil {
+		http.Error(w, fmt.Sprintf("decoding the export request: %v", err), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	resp, err := keep()
+	s.mu.Unlock()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(resp)
+}
+
+// SpanNames, MetricNames and LogBodies list what arrived so far.
+func (s *OTLPSink) SpanNames() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := map[string]bool{}
+	for _, td := range s.traces {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					names[span.Name()] = true
+				}
+			}
+		}
+	}
+	return names
+}
+
+func (s *OTLPSink) MetricNames() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	names := map[string]bool{}
+	for _, md := range s.metrics {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					names[m.Name()] = true
+				}
+			}
+		}
+	}
+	return names
+}
+
+func (s *OTLPSink) LogBodies() map[string]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	bodies := map[string]bool{}
+	for _, ld := range s.logs {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					bodies[lr.Body().AsString()] = true
+				}
+			}
+		}
+	}
+	return bodies
+}

@@ -1,0 +1,177 @@
+// Package e2e runs the built distribution and real servers for tests and benchmarks: processes with a bounded
+// lifetime on loopback ports, polling for readiness, and an OTLP sink that receives what the collector exports.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// FreePort returns a loopback TCP port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Process is a running program under test (the collector, or a real server such as Prometheus).
+type Process struct {
+	Output *SyncBuffer // what it wrote on stdout and stderr
+
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error // the exit status, valid once done is closed
+}
+
+// Binary returns the built distribution: $STRATA_BINARY (set by the Makefile), else root/_build/otelcol-strata after
+// `make -C root build` (make rebuilds only when a source is newer than the binary, so this costs nothing when fresh).
+func Binary(root string) (string, error) {
+	if b := os.Getenv("STRATA_BINARY"); b != "" {
+		if _, err := os.Stat(b); err != nil {
+			return "", fmt.Errorf("STRATA_BINARY: %w", err)
+		}
+		return b, nil
+	}
+	cmd := exec.Command("make", "-C", root, "build")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("make build: %w", err)
+	}
+	return filepath.Abs(filepath.Join(root, "_build", "otelcol-strata"))
+}
+
+// StartCollector starts binary on configs (merged in order, as the collector merges several --config flags).
+func StartCollector(t testing.TB, binary string, configs ...string) *Process {
+	t.Helper()
+	args := make([]string, 0, len(configs))
+	for _, c := range configs {
+		args = append(args, "--config="+c)
+	}
+	return StartProcess(t, binary, args...)
+}
+
+// StartProcess starts a program and stops it with SIGTERM when the test ends, unless the test stopped it already.
+func StartProcess(t testing.TB, program string, args ...string) *Process {
+	t.Helper()
+	c := &Process{name: filepath.Base(program), cmd: exec.Command(program, args...), Output: &SyncBuffer{}, done: make(chan struct{})}
+	c.cmd.Stdout, c.cmd.Stderr = c.Output, c.Output
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c.err = c.cmd.Wait()
+		close(c.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-c.done:
+		default:
+			_ = c.Stop(30 * time.Second)
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", c.name, c.Output.String())
+		}
+	})
+	return c
+}
+
+// Stop sends SIGTERM and waits for the process to exit; the error is its exit status.
+func (c *Process) Stop(timeout time.Duration) error {
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		return err
+	}
+	select {
+	case <-c.done:
+		return c.err
+	case <-time.After(timeout):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+		return fmt.Errorf("no exit %s after SIGTERM", timeout)
+	}
+}
+
+// WaitFor polls cond every 200 ms until it returns nil, the process exits, or timeout passes.
+func (c *Process) WaitFor(t testing.TB, what string, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		select {
+		case <-c.done:
+			t.Fatalf("%s exited (%v) while waiting for %s: %v", c.name, c.err, what, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// HTTPGet returns the body of a GET that answers 200.
+func HTTPGet(url string) ([]byte, error) {
+	resp, err := http.Get(url) //nolint:gosec // loopback URLs built by the tests
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body bytes.Buffer
+	if _, err := body.ReadFrom(resp.Body); err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(body.String()))
+	}
+	return body.Bytes(), nil
+}
+
+// WriteYAML writes v as YAML into path and returns path.
+func WriteYAML(t testing.TB, path string, v any) string {
+	t.Helper()
+	data, err := yaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// SyncBuffer is a bytes.Buffer safe for the process's writes and the test's reads.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,116 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// Quickstart is the quickstart config with every port moved to a free one (so tests run beside `make run`), and host
+// metrics and the self-scrape every second.
+type Quickstart struct {
+	Config    string // path of the rewritten config
+	Health    string // URL of health_check
+	ZPages    string // base URL of zpages
+	Metrics   string // URL of the Prometheus exporter
+	OTLPGRPC  string // host:port of the OTLP gRPC receiver
+	OTLPHTTP  string // host:port of the OTLP HTTP receiver
+	Telemetry string // host:port of the collector's own metrics
+}
+
+// NewQuickstart rewrites root/examples/quickstart/config.yaml into the test's temporary directory. With a non-empty
+// sinkURL, every pipeline but the host metrics one also exports there with an `otlp_http` exporter.
+func NewQuickstart(t testing.TB, root, sinkURL string) Quickstart {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "examples", "quickstart", "config.yaml"))
+	require.NoError(t, err)
+	var cfg map[string]any
+	require.NoError(t, yaml.Unmarshal(data, &cfg))
+
+	addr := func() string { return fmt.Sprintf("127.0.0.1:%d", FreePort(t)) }
+	q := Quickstart{OTLPGRPC: addr(), OTLPHTTP: addr(), Telemetry: addr()}
+	health, zpages, prom := addr(), addr(), addr()
+	q.Health, q.ZPages, q.Metrics = "http://"+health+"/", "http://"+zpages, "http://"+prom+"/metrics"
+
+	// move sets an endpoint and keeps ":oldport" -> ":newport" to rewrite the leading comment block with.
+	var ports []string
+	move := func(path, addr string) {
+		old, _ := get(t, cfg, path).(string)
+		_, oldPort, _ := strings.Cut(old, ":")
+		_, newPort, _ := strings.Cut(addr, ":")
+		ports = append(ports, ":"+oldPort, ":"+newPort)
+		set(t, cfg, path, addr)
+	}
+	move("extensions.health_check.endpoint", health)
+	move("extensions.zpages.endpoint", zpages)
+	move("receivers.otlp.protocols.grpc.endpoint", q.OTLPGRPC)
+	move("receivers.otlp.protocols.http.endpoint", q.OTLPHTTP)
+	move("exporters.prometheus.endpoint", prom)
+	set(t, cfg, "receivers.hostmetrics.collection_interval", "1s")
+	scrape := get(t, cfg, "receivers.prometheus/self.config.scrape_configs").([]any)[0].(map[string]any)
+	scrape["scrape_interval"] = "1s"
+	scrape["static_configs"] = []any{map[string]any{"targets": []any{q.Telemetry}}}
+	host, portText, _ := strings.Cut(q.Telemetry, ":")
+	port, err := strconv.Atoi(portText)
+	require.NoError(t, err)
+	reader := get(t, cfg, "service.telemetry.metrics.readers").([]any)[0].(map[string]any)
+	set(t, reader, "pull.exporter.prometheus.host", host)
+	set(t, reader, "pull.exporter.prometheus.port", port)
+
+	if sinkURL != "" {
+		set(t, cfg, "exporters.otlp_http/test", map[string]any{"endpoint": sinkURL})
+		for name, p := range get(t, cfg, "service.pipelines").(map[string]any) {
+			pipeline := p.(map[string]any)
+			if name != "metrics/host" {
+				pipeline["exporters"] = append(pipeline["exporters"].([]any), "otlp_http/test")
+			}
+		}
+	}
+	out, err := yaml.Marshal(cfg)
+	require.NoError(t, err)
+	// The leading comment block (what `make run` prints once the collector is up), with the ports moved.
+	var header strings.Builder
+	for _, line := range strings.SplitAfter(string(data), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			break
+		}
+		header.WriteString(line)
+	}
+	q.Config = filepath.Join(t.TempDir(), "quickstart.yaml")
+	require.NoError(t, os.WriteFile(q.Config, []byte(strings.NewReplacer(ports...).Replace(header.String())+string(out)), 0o600))
+	return q
+}
+
+// get and set walk a parsed YAML document by a dotted path (component IDs with "/" are single keys).
+func get(t testing.TB, m map[string]any, path string) any {
+	t.Helper()
+	var cur any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]any)
+		require.True(t, ok, "%s: %q is not a mapping", path, k)
+		cur, ok = mm[k]
+		require.True(t, ok, "%s: no key %q", path, k)
+	}
+	return cur
+}
+
+func set(t testing.TB, m map[string]any, path string, v any) {
+	t.Helper()
+	keys := strings.Split(path, ".")
+	for _, k := range keys[:len(keys)-1] {
+		next, ok := m[k].(map[string]any)
+		if !ok {
+			require.NotContains(t, m, k, "%s: %q is not a mapping", path, k)
+			next = map[string]any{}
+			m[k] = next
+		}
+		m = next
+	}
+	m[keys[len(keys)-1]] = v
+}

@@ -1,0 +1,158 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otelstrata/strata/internal/e2e"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	otellog "go.opentelemetry.io/otel/log"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// TestQuickstart starts the quickstart config and checks what a user sees: health, zpages, host metrics and the
+// collector's own telemetry in Prometheus format, OTLP in from the OpenTelemetry Go SDK, and a clean SIGTERM.
+func TestQuickstart(t *testing.T) {
+	sink := e2e.NewOTLPSink(t)
+	q := e2e.NewQuickstart(t, repoRoot, sink.URL)
+	c := startCollector(t, q.Config)
+
+	c.WaitFor(t, "health_check", 30*time.Second, func() error {
+		_, err := e2e.HTTPGet(q.Health)
+		return err
+	})
+	_, err := e2e.HTTPGet(q.ZPages + "/debug/servicez")
+	require.NoError(t, err, "zpages")
+
+	// Host metrics and the collector's own telemetry, on the Prometheus endpoint.
+	want := []string{"system_cpu_time_seconds_total", "system_memory_usage_bytes", "system_cpu_load_average_1m",
+		"system_filesystem_usage_bytes", "system_network_io_bytes_total", "system_disk_io_bytes_total",
+		"system_paging_faults_total", "system_processes_count", "otelcol_process_uptime_seconds_total"}
+	var families map[string]bool
+	c.WaitFor(t, "host metrics on the Prometheus endpoint", 30*time.Second, func() error {
+		var err error
+		if families, err = scrape(q.Metrics); err != nil {
+			return err
+		}
+		for _, w := range want {
+			if !families[w] {
+				return fmt.Errorf("no %s yet", w)
+			}
+		}
+		return nil
+	})
+
+	// A trace, a metric and a log from the OpenTelemetry Go SDK reach an exporter.
+	sendWithSDK(t, q.OTLPGRPC)
+	c.WaitFor(t, "SDK telemetry at the otlp_http exporter", 30*time.Second, func() error {
+		switch {
+		case !sink.SpanNames()["strata-e2e-span"]:
+			return fmt.Errorf("span not arrived; have %v", sink.SpanNames())
+		case !sink.MetricNames()["strata.e2e.requests"]:
+			return fmt.Errorf("metric not arrived; have %v", sink.MetricNames())
+		case !sink.LogBodies()["strata e2e log"]:
+			return fmt.Errorf("log not arrived; have %v", sink.LogBodies())
+		}
+		return nil
+	})
+	// The application metric is also on the Prometheus endpoint, under its Prometheus name.
+	c.WaitFor(t, "SDK metric on the Prometheus endpoint", 10*time.Second, func() error {
+		families, err := scrape(q.Metrics)
+		if err == nil && !families["strata_e2e_requests_total"] {
+			err = fmt.Errorf("no strata_e2e_requests_total")
+		}
+		return err
+	})
+
+	require.NoError(t, c.Stop(30*time.Second), "SIGTERM must end the collector with exit code 0")
+	out := c.Output.String()
+	assert.Contains(t, out, "Shutdown complete.")
+	assert.NotContains(t, out, "panic")
+}
+
+// scrape reads a Prometheus text exposition and returns the metric family names in it.
+func scrape(url string) (map[string]bool, error) {
+	body, err := e2e.HTTPGet(url)
+	if err != nil {
+		return nil, err
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	parsed, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", url, err)
+	}
+	families := make(map[string]bool, len(parsed))
+	for name := range parsed {
+		families[name] = true
+	}
+	return families, nil
+}
+
+// sendWithSDK sends one span, one counter and one log record over OTLP/gRPC, as an instrumented application does.
+func sendWithSDK(t *testing.T, endpoint string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	res := resource.NewSchemaless(attribute.String("service.name", "strata-e2e"))
+
+	traceExp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
+	require.NoError(t, err)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithSyncer(traceExp))
+	_, span := tp.Tracer("strata/test").Start(ctx, "strata-e2e-span")
+	span.End()
+	require.NoError(t, tp.Shutdown(ctx))
+
+	metricExp, err := otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithEndpoint(endpoint), otlpmetricgrpc.WithInsecure())
+	require.NoError(t, err)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp)))
+	counter, err := mp.Meter("strata/test").Int64Counter("strata.e2e.requests")
+	require.NoError(t, err)
+	counter.Add(ctx, 3)
+	require.NoError(t, mp.Shutdown(ctx)) // collects and exports once
+
+	logExp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure())
+	require.NoError(t, err)
+	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewSimpleProcessor(logExp)))
+	var rec otellog.Record
+	rec.SetBody(otellog.StringValue("strata e2e log"))
+	rec.SetSeverity(otellog.SeverityInfo)
+	lp.Logger("strata/test").Emit(ctx, rec)
+	require.NoError(t, lp.Shutdown(ctx))
+}
+
+// TestRunScript checks what `make run` does around the binary: the "where to look" lines of the config once the
+// collector is healthy, and exit 0 when the script is stopped with SIGTERM (as Ctrl-C stops it).
+func TestRunScript(t *testing.T) {
+	q := e2e.NewQuickstart(t, repoRoot, "")
+	p := e2e.StartProcess(t, filepath.Join(repoRoot, "scripts", "run.sh"), binary, q.Config)
+	p.WaitFor(t, "the banner", 30*time.Second, func() error {
+		if !strings.Contains(p.Output.String(), "otelcol-strata is running") {
+			return fmt.Errorf("no banner yet")
+		}
+		return nil
+	})
+	_, err := e2e.HTTPGet(q.Health)
+	require.NoError(t, err, "the banner came before the collector was healthy")
+	out := p.Output.String()
+	assert.Contains(t, out, q.Metrics, "the banner shows the config's leading comment block")
+	assert.Contains(t, out, q.Health)
+	assert.NotContains(t, out, "extensions:", "the banner stops at the first line that is not a comment")
+
+	require.NoError(t, p.Stop(30*time.Second))
+	assert.Contains(t, p.Output.String(), "Shutdown complete.")
+}
