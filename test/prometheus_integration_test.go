@@ -39,7 +39,7 @@ func requireServer(t *testing.T, program string) string {
 func TestIntegrationPrometheusScrapesQuickstart(t *testing.T) {
 	prometheus := requireServer(t, "prometheus")
 
-	q := e2e.NewQuickstart(t, repoRoot, "")
+	q := e2e.NewQuickstart(t, repoRoot, "", true)
 	c := startCollector(t, q.Config)
 	c.WaitFor(t, "health_check", 30*time.Second, func() error {
 		_, err := e2e.HTTPGet(q.Health)

@@ -29,7 +29,7 @@ import (
 // collector's own telemetry in Prometheus format, OTLP in from the OpenTelemetry Go SDK, and a clean SIGTERM.
 func TestQuickstart(t *testing.T) {
 	sink := e2e.NewOTLPSink(t)
-	q := e2e.NewQuickstart(t, repoRoot, sink.URL)
+	q := e2e.NewQuickstart(t, repoRoot, sink.URL, true)
 	c := startCollector(t, q.Config)
 
 	c.WaitFor(t, "health_check", 30*time.Second, func() error {
@@ -138,7 +138,7 @@ func sendWithSDK(t *testing.T, endpoint string) {
 // TestRunScript checks what `make run` does around the binary: the "where to look" lines of the config once the
 // collector is healthy, and exit 0 when the script is stopped with SIGTERM (as Ctrl-C stops it).
 func TestRunScript(t *testing.T) {
-	q := e2e.NewQuickstart(t, repoRoot, "")
+	q := e2e.NewQuickstart(t, repoRoot, "", true)
 	p := e2e.StartProcess(t, filepath.Join(repoRoot, "scripts", "run.sh"), binary, q.Config)
 	p.WaitFor(t, "the banner", 30*time.Second, func() error {
 		if !strings.Contains(p.Output.String(), "otelcol-strata is running") {

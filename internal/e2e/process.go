@@ -92,6 +92,9 @@ func StartProcess(t testing.TB, program string, args ...string) *Process {
 	return c
 }
 
+// PID is the process id.
+func (c *Process) PID() int { return c.cmd.Process.Pid }
+
 // Stop sends SIGTERM and waits for the process to exit; the error is its exit status.
 func (c *Process) Stop(timeout time.Duration) error {
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {

@@ -12,8 +12,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Quickstart is the quickstart config with every port moved to a free one (so tests run beside `make run`), and host
-// metrics and the self-scrape every second.
+// Quickstart is the quickstart config with every port moved to a free one (so tests run beside `make run`).
 type Quickstart struct {
 	Config    string // path of the rewritten config
 	Health    string // URL of health_check
@@ -26,7 +25,8 @@ type Quickstart struct {
 
 // NewQuickstart rewrites root/examples/quickstart/config.yaml into the test's temporary directory. With a non-empty
 // sinkURL, every pipeline but the host metrics one also exports there with an `otlp_http` exporter.
-func NewQuickstart(t testing.TB, root, sinkURL string) Quickstart {
+// With fast set, host metrics and the self-scrape run every second instead of every 10 s.
+func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(root, "examples", "quickstart", "config.yaml"))
 	require.NoError(t, err)
@@ -52,9 +52,11 @@ func NewQuickstart(t testing.TB, root, sinkURL string) Quickstart {
 	move("receivers.otlp.protocols.grpc.endpoint", q.OTLPGRPC)
 	move("receivers.otlp.protocols.http.endpoint", q.OTLPHTTP)
 	move("exporters.prometheus.endpoint", prom)
-	set(t, cfg, "receivers.hostmetrics.collection_interval", "1s")
 	scrape := get(t, cfg, "receivers.prometheus/self.config.scrape_configs").([]any)[0].(map[string]any)
-	scrape["scrape_interval"] = "1s"
+	if fast {
+		set(t, cfg, "receivers.hostmetrics.collection_interval", "1s")
+		scrape["scrape_interval"] = "1s"
+	}
 	scrape["static_configs"] = []any{map[string]any{"targets": []any{q.Telemetry}}}
 	host, portText, _ := strings.Cut(q.Telemetry, ":")
 	port, err := strconv.Atoi(portText)
