@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/otelstrata/strata/internal/e2e"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
@@ -57,6 +58,31 @@ func TestQuickstart(t *testing.T) {
 		return nil
 	})
 
+	// The quickstart's probes of the collector's own endpoints succeed.
+	c.WaitFor(t, "netprobe results on the Prometheus endpoint", 30*time.Second, func() error {
+		families, err := scrapeFamilies(q.Metrics)
+		if err != nil {
+			return err
+		}
+		success := map[string]float64{}
+		for _, m := range families["strata_probe_success"].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "strata_probe_target" {
+					success[l.GetValue()] = m.GetGauge().GetValue()
+				}
+			}
+		}
+		for _, target := range []string{"health", "metrics", "otlp-grpc"} {
+			if success[target] != 1 {
+				return fmt.Errorf("probe %s: success %v (all: %v)", target, success[target], success)
+			}
+		}
+		if families["strata_probe_phase_duration_seconds"] == nil {
+			return fmt.Errorf("no strata_probe_phase_duration_seconds")
+		}
+		return nil
+	})
+
 	// A trace, a metric and a log from the OpenTelemetry Go SDK reach an exporter.
 	sendWithSDK(t, q.OTLPGRPC)
 	c.WaitFor(t, "SDK telemetry at the otlp_http exporter", 30*time.Second, func() error {
@@ -85,8 +111,8 @@ func TestQuickstart(t *testing.T) {
 	assert.NotContains(t, out, "panic")
 }
 
-// scrape reads a Prometheus text exposition and returns the metric family names in it.
-func scrape(url string) (map[string]bool, error) {
+// scrapeFamilies reads and parses a Prometheus text exposition.
+func scrapeFamilies(url string) (map[string]*dto.MetricFamily, error) {
 	body, err := e2e.HTTPGet(url)
 	if err != nil {
 		return nil, err
@@ -95,6 +121,15 @@ func scrape(url string) (map[string]bool, error) {
 	parsed, err := parser.TextToMetricFamilies(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", url, err)
+	}
+	return parsed, nil
+}
+
+// scrape returns the metric family names of a Prometheus endpoint.
+func scrape(url string) (map[string]bool, error) {
+	parsed, err := scrapeFamilies(url)
+	if err != nil {
+		return nil, err
 	}
 	families := make(map[string]bool, len(parsed))
 	for name := range parsed {

@@ -25,7 +25,7 @@ type Quickstart struct {
 
 // NewQuickstart rewrites root/examples/quickstart/config.yaml into the test's temporary directory. With a non-empty
 // sinkURL, every pipeline but the host metrics one also exports there with an `otlp_http` exporter.
-// With fast set, host metrics and the self-scrape run every second instead of every 10 s.
+// With fast set, host metrics, probes and the self-scrape run every second.
 func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(root, "examples", "quickstart", "config.yaml"))
@@ -38,24 +38,31 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 	health, zpages, prom := addr(), addr(), addr()
 	q.Health, q.ZPages, q.Metrics = "http://"+health+"/", "http://"+zpages, "http://"+prom+"/metrics"
 
-	// move sets an endpoint and keeps ":oldport" -> ":newport" to rewrite the leading comment block with.
-	var ports []string
-	move := func(path, addr string) {
-		old, _ := get(t, cfg, path).(string)
-		_, oldPort, _ := strings.Cut(old, ":")
-		_, newPort, _ := strings.Cut(addr, ":")
-		ports = append(ports, ":"+oldPort, ":"+newPort)
-		set(t, cfg, path, addr)
+	// Every listening port moves, and so does every mention of it (the netprobe targets, the banner).
+	moves := []struct{ path, addr string }{
+		{"extensions.health_check.endpoint", health}, {"extensions.zpages.endpoint", zpages},
+		{"receivers.otlp.protocols.grpc.endpoint", q.OTLPGRPC}, {"receivers.otlp.protocols.http.endpoint", q.OTLPHTTP},
+		{"exporters.prometheus.endpoint", prom},
 	}
-	move("extensions.health_check.endpoint", health)
-	move("extensions.zpages.endpoint", zpages)
-	move("receivers.otlp.protocols.grpc.endpoint", q.OTLPGRPC)
-	move("receivers.otlp.protocols.http.endpoint", q.OTLPHTTP)
-	move("exporters.prometheus.endpoint", prom)
+	var ports []string
+	for _, m := range moves {
+		old, _ := get(t, cfg, m.path).(string)
+		_, oldPort, _ := strings.Cut(old, ":")
+		_, newPort, _ := strings.Cut(m.addr, ":")
+		ports = append(ports, ":"+oldPort, ":"+newPort)
+	}
+	data = []byte(strings.NewReplacer(ports...).Replace(string(data)))
+	cfg = nil
+	require.NoError(t, yaml.Unmarshal(data, &cfg))
+	for _, m := range moves {
+		set(t, cfg, m.path, m.addr)
+	}
 	scrape := get(t, cfg, "receivers.prometheus/self.config.scrape_configs").([]any)[0].(map[string]any)
 	if fast {
 		set(t, cfg, "receivers.hostmetrics.collection_interval", "1s")
 		scrape["scrape_interval"] = "1s"
+		set(t, cfg, "receivers.netprobe.interval", "1s")
+		set(t, cfg, "receivers.netprobe.timeout", "500ms")
 	}
 	scrape["static_configs"] = []any{map[string]any{"targets": []any{q.Telemetry}}}
 	host, portText, _ := strings.Cut(q.Telemetry, ":")
@@ -76,7 +83,7 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 	}
 	out, err := yaml.Marshal(cfg)
 	require.NoError(t, err)
-	// The leading comment block (what `make run` prints once the collector is up), with the ports moved.
+	// The leading comment block (what `make run` prints once the collector is up).
 	var header strings.Builder
 	for _, line := range strings.SplitAfter(string(data), "\n") {
 		if !strings.HasPrefix(line, "#") {
@@ -85,7 +92,7 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 		header.WriteString(line)
 	}
 	q.Config = filepath.Join(t.TempDir(), "quickstart.yaml")
-	require.NoError(t, os.WriteFile(q.Config, []byte(strings.NewReplacer(ports...).Replace(header.String())+string(out)), 0o600))
+	require.NoError(t, os.WriteFile(q.Config, []byte(header.String()+string(out)), 0o600))
 	return q
 }
 

@@ -169,6 +169,7 @@ func (r *netprobeReceiver) count(ctx context.Context, t *target, outcome metadat
 // when the results channel closes at shutdown.
 func (r *netprobeReceiver) emit() {
 	mb := metadata.NewMetricsBuilder(r.cfg.MetricsBuilderConfig, r.set)
+	rec := newRecorder(mb)
 	ticker := time.NewTicker(flushInterval)
 	defer ticker.Stop()
 	pending := 0
@@ -193,7 +194,7 @@ func (r *netprobeReceiver) emit() {
 				return
 			}
 			for i := range results {
-				record(mb, &results[i])
+				rec.record(&results[i])
 			}
 			if pending += len(results); pending >= flushSize {
 				flush()
@@ -204,9 +205,25 @@ func (r *netprobeReceiver) emit() {
 	}
 }
 
+// recorder turns results into data points. It keeps the failure counters, so only the emitter goroutine uses it.
+type recorder struct {
+	mb *metadata.MetricsBuilder
+	// failures counts, per target, the failed probes by address and error.type: at most the target's addresses
+	// (32) times the error types (17) each.
+	failures map[*target]map[failureKey]int64
+}
+
+type failureKey struct {
+	peer, errorType string
+}
+
+func newRecorder(mb *metadata.MetricsBuilder) *recorder {
+	return &recorder{mb: mb, failures: map[*target]map[failureKey]int64{}}
+}
+
 // record adds one result's data points to the builder.
-func record(mb *metadata.MetricsBuilder, res *result) {
-	t := res.target
+func (rec *recorder) record(res *result) {
+	mb, t := rec.mb, res.target
 	ts := pcommon.NewTimestampFromTime(res.start)
 	opts := make([]metadata.MetricAttributeOption, 0, 12)
 	if t.host != "" {
@@ -232,14 +249,21 @@ func record(mb *metadata.MetricsBuilder, res *result) {
 	}
 	identity := opts
 
-	outcome := identity
 	success := int64(1)
 	if res.err != nil {
 		success = 0
-		outcome = append(identity[:len(identity):len(identity)], metadata.WithErrorTypeMetricAttribute(errorType(res.err)))
+		if rec.failures[t] == nil {
+			rec.failures[t] = map[failureKey]int64{}
+		}
+		rec.failures[t][failureKey{res.peer, errorType(res.err)}]++
 	}
-	mb.RecordStrataProbeSuccessDataPoint(ts, success, t.typ, t.name, outcome...)
-	mb.RecordStrataProbeDurationDataPoint(ts, res.duration.Seconds(), t.typ, t.name, outcome...)
+	mb.RecordStrataProbeSuccessDataPoint(ts, success, t.typ, t.name, identity...)
+	mb.RecordStrataProbeDurationDataPoint(ts, res.duration.Seconds(), t.typ, t.name, identity...)
+	for k, n := range rec.failures[t] {
+		if k.peer == res.peer {
+			mb.RecordStrataProbeFailuresDataPoint(ts, n, t.typ, t.name, k.errorType, identity...)
+		}
+	}
 	for p := range phaseCount {
 		if res.hasPhase[p] {
 			mb.RecordStrataProbePhaseDurationDataPoint(ts, res.phases[p].Seconds(), t.typ, t.name, phaseAttributes[p], identity...)

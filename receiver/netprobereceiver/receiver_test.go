@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/attribute"
@@ -56,11 +57,12 @@ func newTestConfig(t *testing.T, raw map[string]any) *Config {
 func TestRecordGolden(t *testing.T) {
 	cfg := newTestConfig(t, map[string]any{"targets": goldenTargets(t)})
 	mb := metadata.NewMetricsBuilder(cfg.MetricsBuilderConfig, receivertest.NewNopSettings(metadata.Type))
+	rec := newRecorder(mb)
 	for i := range cfg.Targets {
 		tg, err := newTarget(cfg, &cfg.Targets[i], "")
 		require.NoError(t, err)
 		for _, r := range tg.run(context.Background()) {
-			record(mb, &r)
+			rec.record(&r)
 		}
 	}
 	got := mb.Emit()
@@ -234,4 +236,38 @@ func eachPoint(md pmetric.Metrics, name string, f func(pmetric.NumberDataPoint))
 			}
 		}
 	}
+}
+
+// TestSuccessSeriesIsStable checks that a target that fails and then recovers keeps one strata.probe.success
+// series (same attributes), so that an alert on it resolves at once, while strata.probe.failures keeps the count.
+func TestSuccessSeriesIsStable(t *testing.T) {
+	cfg := newTestConfig(t, map[string]any{"targets": []any{map[string]any{"type": "tcp", "endpoint": "127.0.0.1:1"}}})
+	tg, err := newTarget(cfg, &cfg.Targets[0], "")
+	require.NoError(t, err)
+	rec := newRecorder(metadata.NewMetricsBuilder(cfg.MetricsBuilderConfig, receivertest.NewNopSettings(metadata.Type)))
+	now := time.Now()
+	rec.record(&result{target: tg, start: now, peer: "127.0.0.1", err: failf("refused", "x")})
+	rec.record(&result{target: tg, start: now.Add(time.Second), peer: "127.0.0.1"})
+	md := rec.mb.Emit()
+
+	var successes []pcommon.Map
+	eachPoint(md, "strata.probe.success", func(dp pmetric.NumberDataPoint) { successes = append(successes, dp.Attributes()) })
+	require.Len(t, successes, 2)
+	assert.Equal(t, successes[0].AsRaw(), successes[1].AsRaw())
+
+	var failures []int64
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				if m.Name() == "strata.probe.failures" {
+					for _, dp := range m.Sum().DataPoints().All() {
+						et, _ := dp.Attributes().Get("error.type")
+						assert.Equal(t, "refused", et.Str())
+						failures = append(failures, dp.IntValue())
+					}
+				}
+			}
+		}
+	}
+	assert.Equal(t, []int64{1, 1}, failures, "reported with both rounds, still 1 after the recovery")
 }

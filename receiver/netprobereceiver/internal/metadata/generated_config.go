@@ -30,6 +30,7 @@ func (ms *MetricConfig) Unmarshal(parser *confmap.Conf) error {
 type MetricsConfig struct {
 	StrataProbeDNSAnswerCount         MetricConfig `mapstructure:"strata.probe.dns.answer.count"`
 	StrataProbeDuration               MetricConfig `mapstructure:"strata.probe.duration"`
+	StrataProbeFailures               MetricConfig `mapstructure:"strata.probe.failures"`
 	StrataProbeHTTPBodySize           MetricConfig `mapstructure:"strata.probe.http.body.size"`
 	StrataProbeHTTPRedirects          MetricConfig `mapstructure:"strata.probe.http.redirects"`
 	StrataProbeHTTPStatusCode         MetricConfig `mapstructure:"strata.probe.http.status_code"`
@@ -47,6 +48,9 @@ func DefaultMetricsConfig() MetricsConfig {
 			Enabled: true,
 		},
 		StrataProbeDuration: MetricConfig{
+			Enabled: true,
+		},
+		StrataProbeFailures: MetricConfig{
 			Enabled: true,
 		},
 		StrataProbeHTTPBodySize: MetricConfig{

@@ -33,6 +33,9 @@ func TestMetricsBuilderConfig(t *testing.T) {
 					StrataProbeDuration: MetricConfig{
 						Enabled: true,
 					},
+					StrataProbeFailures: MetricConfig{
+						Enabled: true,
+					},
 					StrataProbeHTTPBodySize: MetricConfig{
 						Enabled: true,
 					},
@@ -71,6 +74,9 @@ func TestMetricsBuilderConfig(t *testing.T) {
 						Enabled: false,
 					},
 					StrataProbeDuration: MetricConfig{
+						Enabled: false,
+					},
+					StrataProbeFailures: MetricConfig{
 						Enabled: false,
 					},
 					StrataProbeHTTPBodySize: MetricConfig{

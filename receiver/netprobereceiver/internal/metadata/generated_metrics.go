@@ -163,6 +163,9 @@ var MetricsInfo = metricsInfo{
 	StrataProbeDuration: metricInfo{
 		Name: "strata.probe.duration",
 	},
+	StrataProbeFailures: metricInfo{
+		Name: "strata.probe.failures",
+	},
 	StrataProbeHTTPBodySize: metricInfo{
 		Name: "strata.probe.http.body.size",
 	},
@@ -195,6 +198,7 @@ var MetricsInfo = metricsInfo{
 type metricsInfo struct {
 	StrataProbeDNSAnswerCount         metricInfo
 	StrataProbeDuration               metricInfo
+	StrataProbeFailures               metricInfo
 	StrataProbeHTTPBodySize           metricInfo
 	StrataProbeHTTPRedirects          metricInfo
 	StrataProbeHTTPStatusCode         metricInfo
@@ -223,12 +227,6 @@ func (maof metricAttributeOptionFunc) apply(dp pmetric.NumberDataPoint) {
 func WithDNSQuestionNameMetricAttribute(dnsQuestionNameAttributeValue string) MetricAttributeOption {
 	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
 		dp.Attributes().PutStr("dns.question.name", dnsQuestionNameAttributeValue)
-	})
-}
-
-func WithErrorTypeMetricAttribute(errorTypeAttributeValue string) MetricAttributeOption {
-	return metricAttributeOptionFunc(func(dp pmetric.NumberDataPoint) {
-		dp.Attributes().PutStr("error.type", errorTypeAttributeValue)
 	})
 }
 
@@ -398,6 +396,65 @@ func newMetricStrataProbeDuration(cfg MetricConfig) metricStrataProbeDuration {
 	return m
 }
 
+type metricStrataProbeFailures struct {
+	data     pmetric.Metric // data buffer for generated metric.
+	config   MetricConfig   // metric config provided by user.
+	capacity int            // max observed number of data points added to the metric.
+}
+
+// init fills strata.probe.failures metric with initial data.
+func (m *metricStrataProbeFailures) init() {
+	m.data.SetName("strata.probe.failures")
+	m.data.SetDescription("Failed probes since the receiver started, by why they failed; reported with every round of the target.")
+	m.data.SetUnit("{failure}")
+	m.data.SetEmptySum()
+	m.data.Sum().SetIsMonotonic(true)
+	m.data.Sum().SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	m.data.Sum().DataPoints().EnsureCapacity(m.capacity)
+}
+
+func (m *metricStrataProbeFailures) recordDataPoint(start pcommon.Timestamp, ts pcommon.Timestamp, val int64, strataProbeTypeAttributeValue string, strataProbeTargetAttributeValue string, errorTypeAttributeValue string, options ...MetricAttributeOption) {
+	if !m.config.Enabled {
+		return
+	}
+	dp := m.data.Sum().DataPoints().AppendEmpty()
+	dp.SetStartTimestamp(start)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(val)
+	dp.Attributes().PutStr("strata.probe.type", strataProbeTypeAttributeValue)
+	dp.Attributes().PutStr("strata.probe.target", strataProbeTargetAttributeValue)
+	dp.Attributes().PutStr("error.type", errorTypeAttributeValue)
+	for _, op := range options {
+		op.apply(dp)
+	}
+}
+
+// updateCapacity saves max length of data point slices that will be used for the slice capacity.
+func (m *metricStrataProbeFailures) updateCapacity() {
+	if m.data.Sum().DataPoints().Len() > m.capacity {
+		m.capacity = m.data.Sum().DataPoints().Len()
+	}
+}
+
+// emit appends recorded metric data to a metrics slice and prepares it for recording another set of data points.
+func (m *metricStrataProbeFailures) emit(metrics pmetric.MetricSlice) {
+	if m.config.Enabled && m.data.Sum().DataPoints().Len() > 0 {
+		m.updateCapacity()
+		m.data.MoveTo(metrics.AppendEmpty())
+		m.init()
+	}
+}
+
+func newMetricStrataProbeFailures(cfg MetricConfig) metricStrataProbeFailures {
+	m := metricStrataProbeFailures{config: cfg}
+
+	if cfg.Enabled {
+		m.data = pmetric.NewMetric()
+		m.init()
+	}
+	return m
+}
+
 type metricStrataProbeHTTPBodySize struct {
 	data     pmetric.Metric // data buffer for generated metric.
 	config   MetricConfig   // metric config provided by user.
@@ -520,7 +577,7 @@ type metricStrataProbeHTTPStatusCode struct {
 func (m *metricStrataProbeHTTPStatusCode) init() {
 	m.data.SetName("strata.probe.http.status_code")
 	m.data.SetDescription("Status code of the final HTTP response (0 when none arrived).")
-	m.data.SetUnit("1")
+	m.data.SetUnit("{status_code}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
 }
@@ -745,8 +802,8 @@ type metricStrataProbeSuccess struct {
 // init fills strata.probe.success metric with initial data.
 func (m *metricStrataProbeSuccess) init() {
 	m.data.SetName("strata.probe.success")
-	m.data.SetDescription("1 when the probe succeeded, 0 when it failed; error.type says why.")
-	m.data.SetUnit("1")
+	m.data.SetDescription("1 when the probe succeeded, 0 when it failed (strata.probe.failures counts why). Its attributes do not change with the outcome, so an alert on it resolves as soon as the target recovers.")
+	m.data.SetUnit("{success}")
 	m.data.SetEmptyGauge()
 	m.data.Gauge().DataPoints().EnsureCapacity(m.capacity)
 }
@@ -914,6 +971,7 @@ type MetricsBuilder struct {
 	buildInfo                               component.BuildInfo  // contains version information.
 	metricStrataProbeDNSAnswerCount         metricStrataProbeDNSAnswerCount
 	metricStrataProbeDuration               metricStrataProbeDuration
+	metricStrataProbeFailures               metricStrataProbeFailures
 	metricStrataProbeHTTPBodySize           metricStrataProbeHTTPBodySize
 	metricStrataProbeHTTPRedirects          metricStrataProbeHTTPRedirects
 	metricStrataProbeHTTPStatusCode         metricStrataProbeHTTPStatusCode
@@ -950,6 +1008,7 @@ func NewMetricsBuilder(mbc MetricsBuilderConfig, settings receiver.Settings, opt
 		buildInfo:                               settings.BuildInfo,
 		metricStrataProbeDNSAnswerCount:         newMetricStrataProbeDNSAnswerCount(mbc.Metrics.StrataProbeDNSAnswerCount),
 		metricStrataProbeDuration:               newMetricStrataProbeDuration(mbc.Metrics.StrataProbeDuration),
+		metricStrataProbeFailures:               newMetricStrataProbeFailures(mbc.Metrics.StrataProbeFailures),
 		metricStrataProbeHTTPBodySize:           newMetricStrataProbeHTTPBodySize(mbc.Metrics.StrataProbeHTTPBodySize),
 		metricStrataProbeHTTPRedirects:          newMetricStrataProbeHTTPRedirects(mbc.Metrics.StrataProbeHTTPRedirects),
 		metricStrataProbeHTTPStatusCode:         newMetricStrataProbeHTTPStatusCode(mbc.Metrics.StrataProbeHTTPStatusCode),
@@ -1027,6 +1086,7 @@ func (mb *MetricsBuilder) EmitForResource(options ...ResourceMetricsOption) {
 	ils.Metrics().EnsureCapacity(mb.metricsCapacity)
 	mb.metricStrataProbeDNSAnswerCount.emit(ils.Metrics())
 	mb.metricStrataProbeDuration.emit(ils.Metrics())
+	mb.metricStrataProbeFailures.emit(ils.Metrics())
 	mb.metricStrataProbeHTTPBodySize.emit(ils.Metrics())
 	mb.metricStrataProbeHTTPRedirects.emit(ils.Metrics())
 	mb.metricStrataProbeHTTPStatusCode.emit(ils.Metrics())
@@ -1065,6 +1125,11 @@ func (mb *MetricsBuilder) RecordStrataProbeDNSAnswerCountDataPoint(ts pcommon.Ti
 // RecordStrataProbeDurationDataPoint adds a data point to strata.probe.duration metric.
 func (mb *MetricsBuilder) RecordStrataProbeDurationDataPoint(ts pcommon.Timestamp, val float64, strataProbeTypeAttributeValue AttributeStrataProbeType, strataProbeTargetAttributeValue string, options ...MetricAttributeOption) {
 	mb.metricStrataProbeDuration.recordDataPoint(mb.startTime, ts, val, strataProbeTypeAttributeValue.String(), strataProbeTargetAttributeValue, options...)
+}
+
+// RecordStrataProbeFailuresDataPoint adds a data point to strata.probe.failures metric.
+func (mb *MetricsBuilder) RecordStrataProbeFailuresDataPoint(ts pcommon.Timestamp, val int64, strataProbeTypeAttributeValue AttributeStrataProbeType, strataProbeTargetAttributeValue string, errorTypeAttributeValue string, options ...MetricAttributeOption) {
+	mb.metricStrataProbeFailures.recordDataPoint(mb.startTime, ts, val, strataProbeTypeAttributeValue.String(), strataProbeTargetAttributeValue, errorTypeAttributeValue, options...)
 }
 
 // RecordStrataProbeHTTPBodySizeDataPoint adds a data point to strata.probe.http.body.size metric.

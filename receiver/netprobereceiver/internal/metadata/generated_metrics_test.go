@@ -64,7 +64,11 @@ func TestMetricsBuilder(t *testing.T) {
 
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordStrataProbeDurationDataPoint(ts, 1, AttributeStrataProbeTypeHttp, "strata.probe.target-val", WithServerAddressMetricAttribute("server.address-val"), WithServerPortMetricAttribute(11), WithURLFullMetricAttribute("url.full-val"), WithNetworkTransportMetricAttribute("network.transport-val"), WithNetworkPeerAddressMetricAttribute("network.peer.address-val"), WithDNSQuestionNameMetricAttribute("dns.question.name-val"), WithErrorTypeMetricAttribute("error.type-val"))
+			mb.RecordStrataProbeDurationDataPoint(ts, 1, AttributeStrataProbeTypeHttp, "strata.probe.target-val", WithServerAddressMetricAttribute("server.address-val"), WithServerPortMetricAttribute(11), WithURLFullMetricAttribute("url.full-val"), WithNetworkTransportMetricAttribute("network.transport-val"), WithNetworkPeerAddressMetricAttribute("network.peer.address-val"), WithDNSQuestionNameMetricAttribute("dns.question.name-val"))
+
+			defaultMetricsCount++
+			allMetricsCount++
+			mb.RecordStrataProbeFailuresDataPoint(ts, 1, AttributeStrataProbeTypeHttp, "strata.probe.target-val", "error.type-val", WithServerAddressMetricAttribute("server.address-val"), WithServerPortMetricAttribute(11), WithURLFullMetricAttribute("url.full-val"), WithNetworkTransportMetricAttribute("network.transport-val"), WithNetworkPeerAddressMetricAttribute("network.peer.address-val"), WithDNSQuestionNameMetricAttribute("dns.question.name-val"))
 
 			defaultMetricsCount++
 			allMetricsCount++
@@ -92,7 +96,7 @@ func TestMetricsBuilder(t *testing.T) {
 
 			defaultMetricsCount++
 			allMetricsCount++
-			mb.RecordStrataProbeSuccessDataPoint(ts, 1, AttributeStrataProbeTypeHttp, "strata.probe.target-val", WithServerAddressMetricAttribute("server.address-val"), WithServerPortMetricAttribute(11), WithURLFullMetricAttribute("url.full-val"), WithNetworkTransportMetricAttribute("network.transport-val"), WithNetworkPeerAddressMetricAttribute("network.peer.address-val"), WithDNSQuestionNameMetricAttribute("dns.question.name-val"), WithErrorTypeMetricAttribute("error.type-val"))
+			mb.RecordStrataProbeSuccessDataPoint(ts, 1, AttributeStrataProbeTypeHttp, "strata.probe.target-val", WithServerAddressMetricAttribute("server.address-val"), WithServerPortMetricAttribute(11), WithURLFullMetricAttribute("url.full-val"), WithNetworkTransportMetricAttribute("network.transport-val"), WithNetworkPeerAddressMetricAttribute("network.peer.address-val"), WithDNSQuestionNameMetricAttribute("dns.question.name-val"))
 
 			defaultMetricsCount++
 			allMetricsCount++
@@ -205,6 +209,44 @@ func TestMetricsBuilder(t *testing.T) {
 					dnsQuestionNameAttrVal, ok := dp.Attributes().Get("dns.question.name")
 					assert.True(t, ok)
 					assert.Equal(t, "dns.question.name-val", dnsQuestionNameAttrVal.Str())
+				case "strata.probe.failures":
+					assert.False(t, validatedMetrics["strata.probe.failures"], "Found a duplicate in the metrics slice: strata.probe.failures")
+					validatedMetrics["strata.probe.failures"] = true
+					assert.Equal(t, pmetric.MetricTypeSum, mi.Type())
+					assert.Equal(t, 1, mi.Sum().DataPoints().Len())
+					assert.Equal(t, "Failed probes since the receiver started, by why they failed; reported with every round of the target.", mi.Description())
+					assert.Equal(t, "{failure}", mi.Unit())
+					assert.True(t, mi.Sum().IsMonotonic())
+					assert.Equal(t, pmetric.AggregationTemporalityCumulative, mi.Sum().AggregationTemporality())
+					dp := mi.Sum().DataPoints().At(0)
+					assert.Equal(t, start, dp.StartTimestamp())
+					assert.Equal(t, ts, dp.Timestamp())
+					assert.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType())
+					assert.Equal(t, int64(1), dp.IntValue())
+					strataProbeTypeAttrVal, ok := dp.Attributes().Get("strata.probe.type")
+					assert.True(t, ok)
+					assert.Equal(t, "http", strataProbeTypeAttrVal.Str())
+					strataProbeTargetAttrVal, ok := dp.Attributes().Get("strata.probe.target")
+					assert.True(t, ok)
+					assert.Equal(t, "strata.probe.target-val", strataProbeTargetAttrVal.Str())
+					serverAddressAttrVal, ok := dp.Attributes().Get("server.address")
+					assert.True(t, ok)
+					assert.Equal(t, "server.address-val", serverAddressAttrVal.Str())
+					serverPortAttrVal, ok := dp.Attributes().Get("server.port")
+					assert.True(t, ok)
+					assert.EqualValues(t, 11, serverPortAttrVal.Int())
+					urlFullAttrVal, ok := dp.Attributes().Get("url.full")
+					assert.True(t, ok)
+					assert.Equal(t, "url.full-val", urlFullAttrVal.Str())
+					networkTransportAttrVal, ok := dp.Attributes().Get("network.transport")
+					assert.True(t, ok)
+					assert.Equal(t, "network.transport-val", networkTransportAttrVal.Str())
+					networkPeerAddressAttrVal, ok := dp.Attributes().Get("network.peer.address")
+					assert.True(t, ok)
+					assert.Equal(t, "network.peer.address-val", networkPeerAddressAttrVal.Str())
+					dnsQuestionNameAttrVal, ok := dp.Attributes().Get("dns.question.name")
+					assert.True(t, ok)
+					assert.Equal(t, "dns.question.name-val", dnsQuestionNameAttrVal.Str())
 					errorTypeAttrVal, ok := dp.Attributes().Get("error.type")
 					assert.True(t, ok)
 					assert.Equal(t, "error.type-val", errorTypeAttrVal.Str())
@@ -286,7 +328,7 @@ func TestMetricsBuilder(t *testing.T) {
 					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
 					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
 					assert.Equal(t, "Status code of the final HTTP response (0 when none arrived).", mi.Description())
-					assert.Equal(t, "1", mi.Unit())
+					assert.Equal(t, "{status_code}", mi.Unit())
 					dp := mi.Gauge().DataPoints().At(0)
 					assert.Equal(t, start, dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
@@ -441,8 +483,8 @@ func TestMetricsBuilder(t *testing.T) {
 					validatedMetrics["strata.probe.success"] = true
 					assert.Equal(t, pmetric.MetricTypeGauge, mi.Type())
 					assert.Equal(t, 1, mi.Gauge().DataPoints().Len())
-					assert.Equal(t, "1 when the probe succeeded, 0 when it failed; error.type says why.", mi.Description())
-					assert.Equal(t, "1", mi.Unit())
+					assert.Equal(t, "1 when the probe succeeded, 0 when it failed (strata.probe.failures counts why). Its attributes do not change with the outcome, so an alert on it resolves as soon as the target recovers.", mi.Description())
+					assert.Equal(t, "{success}", mi.Unit())
 					dp := mi.Gauge().DataPoints().At(0)
 					assert.Equal(t, start, dp.StartTimestamp())
 					assert.Equal(t, ts, dp.Timestamp())
@@ -472,9 +514,6 @@ func TestMetricsBuilder(t *testing.T) {
 					dnsQuestionNameAttrVal, ok := dp.Attributes().Get("dns.question.name")
 					assert.True(t, ok)
 					assert.Equal(t, "dns.question.name-val", dnsQuestionNameAttrVal.Str())
-					errorTypeAttrVal, ok := dp.Attributes().Get("error.type")
-					assert.True(t, ok)
-					assert.Equal(t, "error.type-val", errorTypeAttrVal.Str())
 				case "strata.probe.tls.certificate.expiry":
 					assert.False(t, validatedMetrics["strata.probe.tls.certificate.expiry"], "Found a duplicate in the metrics slice: strata.probe.tls.certificate.expiry")
 					validatedMetrics["strata.probe.tls.certificate.expiry"] = true
