@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,26 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// requireServer returns the path of a real server's program. When it is missing the test skips, unless
-// STRATA_REQUIRE_INTEGRATION=1 (CI) makes that a failure: CI must never pass by skipping.
-func requireServer(t *testing.T, program string) string {
-	t.Helper()
-	path, err := exec.LookPath(program)
-	if err == nil {
-		return path
-	}
-	msg := fmt.Sprintf("%s is not installed (scripts/install-test-deps.sh installs it on a root Debian machine)", program)
-	if os.Getenv("STRATA_REQUIRE_INTEGRATION") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
 // TestIntegrationPrometheusScrapesQuickstart runs a real Prometheus that scrapes the quickstart's endpoint, and
 // queries host CPU samples back through Prometheus's HTTP API.
 func TestIntegrationPrometheusScrapesQuickstart(t *testing.T) {
-	prometheus := requireServer(t, "prometheus")
+	prometheus := e2e.RequireProgram(t, "prometheus")
 
 	q := e2e.NewQuickstart(t, repoRoot, "", true)
 	c := startCollector(t, q.Config)

@@ -40,6 +40,23 @@ type Process struct {
 	err  error // the exit status, valid once done is closed
 }
 
+// RequireProgram returns the path of a real server's program (Prometheus, blackbox_exporter, sshd, ...). When it
+// is missing the test skips, unless STRATA_REQUIRE_INTEGRATION=1 (CI) makes that a failure: CI must never pass by
+// skipping.
+func RequireProgram(t testing.TB, program string) string {
+	t.Helper()
+	path, err := exec.LookPath(program)
+	if err == nil {
+		return path
+	}
+	msg := fmt.Sprintf("%s is not installed (scripts/install-test-deps.sh installs it on a root Debian machine)", program)
+	if os.Getenv("STRATA_REQUIRE_INTEGRATION") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
 // Binary returns the built distribution: $STRATA_BINARY (set by the Makefile), else root/_build/otelcol-strata after
 // `make -C root build` (make rebuilds only when a source is newer than the binary, so this costs nothing when fresh).
 func Binary(root string) (string, error) {
