@@ -159,8 +159,8 @@ type GRPCConfig struct {
 }
 
 var (
-	_ component.Config   = (*Config)(nil)
-	_ xconfmap.Validator = (*Config)(nil)
+	_ component.Config    = (*Config)(nil)
+	_ xconfmap.Validator  = (*Config)(nil)
 	_ confmap.Unmarshaler = (*TargetConfig)(nil)
 )
 
