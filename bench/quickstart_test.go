@@ -18,6 +18,9 @@ const repoRoot = ".."
 var binary string
 
 func TestMain(m *testing.M) {
+	if addrs := os.Getenv(targetServerEnv); addrs != "" {
+		serveTargets(addrs)
+	}
 	var err error
 	if binary, err = e2e.Binary(repoRoot); err != nil {
 		fmt.Fprintln(os.Stderr, err)

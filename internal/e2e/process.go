@@ -87,7 +87,13 @@ func StartCollector(t testing.TB, binary string, configs ...string) *Process {
 // StartProcess starts a program and stops it with SIGTERM when the test ends, unless the test stopped it already.
 func StartProcess(t testing.TB, program string, args ...string) *Process {
 	t.Helper()
-	c := &Process{name: filepath.Base(program), cmd: exec.Command(program, args...), Output: &SyncBuffer{}, done: make(chan struct{})}
+	return StartCmd(t, exec.Command(program, args...))
+}
+
+// StartCmd is StartProcess for a command prepared by the caller (environment, directory).
+func StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
+	t.Helper()
+	c := &Process{name: filepath.Base(cmd.Path), cmd: cmd, Output: &SyncBuffer{}, done: make(chan struct{})}
 	c.cmd.Stdout, c.cmd.Stderr = c.Output, c.Output
 	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)

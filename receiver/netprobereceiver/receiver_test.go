@@ -44,7 +44,7 @@ func goldenTargets(t *testing.T) []any {
 	}
 }
 
-func newTestConfig(t *testing.T, raw map[string]any) *Config {
+func newTestConfig(t testing.TB, raw map[string]any) *Config {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg))

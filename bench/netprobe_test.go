@@ -1,0 +1,202 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/otelstrata/strata/internal/e2e"
+)
+
+// targetServerEnv makes this test binary serve HTTP on the listed addresses instead of running tests, so that the
+// probed server is a process of its own, measured apart from the collector.
+const targetServerEnv = "STRATA_BENCH_HTTP_SERVER"
+
+func serveTargets(addrs string) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	for _, addr := range strings.Split(addrs, ",") {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		go func() { _ = http.Serve(l, handler) }()
+	}
+	select {}
+}
+
+// startTargetServer runs the target server on ports ports of loopback (several ports, so that 5,000 new
+// connections a second do not run out of 4-tuples) and returns its addresses.
+func startTargetServer(b *testing.B, ports int) (*e2e.Process, []string) {
+	addrs := make([]string, ports)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
+	}
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), targetServerEnv+"="+strings.Join(addrs, ","))
+	p := e2e.StartCmd(b, cmd)
+	p.WaitFor(b, "target server", 10*time.Second, func() error {
+		_, err := e2e.HTTPGet("http://" + addrs[len(addrs)-1] + "/")
+		return err
+	})
+	return p, addrs
+}
+
+// BenchmarkNetprobeHTTPLoad runs otelcol-strata with 10,000 HTTP targets on loopback at two intervals (5,000 and
+// 10,000 probes a second asked for) and reports the probes it completed and skipped a second, from its own
+// telemetry, with its CPU and resident memory.
+func BenchmarkNetprobeHTTPLoad(b *testing.B) {
+	const targets, warmup, window = 10000, 10 * time.Second, 20 * time.Second
+	for _, interval := range []time.Duration{2 * time.Second, time.Second} {
+		b.Run(fmt.Sprintf("targets=%d/interval=%s", targets, interval), func(b *testing.B) {
+			server, addrs := startTargetServer(b, 16)
+			list := make([]any, targets)
+			for i := range list {
+				list[i] = map[string]any{"name": fmt.Sprintf("t%d", i), "type": "http",
+					"endpoint": fmt.Sprintf("http://%s/t/%d", addrs[i%len(addrs)], i)}
+			}
+			telemetry := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
+			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), "netprobe.yaml"), collectorConfig(telemetry, map[string]any{
+				"interval": interval.String(), "timeout": (interval * 9 / 10).String(), "max_concurrency": 256, "targets": list,
+			}))
+			for b.Loop() {
+				c := e2e.StartCollector(b, binary, config)
+				c.WaitFor(b, "telemetry", 30*time.Second, func() error { _, err := probeCounts(telemetry); return err })
+				time.Sleep(warmup)
+				n0, err := probeCounts(telemetry)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu0, srv0 := cpuTicks(b, c.PID()), cpuTicks(b, server.PID())
+				time.Sleep(window)
+				n1, err := probeCounts(telemetry)
+				if err != nil {
+					b.Fatal(err)
+				}
+				seconds := window.Seconds()
+				b.ReportMetric((n1["success"]+n1["failure"]-n0["success"]-n0["failure"])/seconds, "probes/s")
+				b.ReportMetric((n1["failure"]-n0["failure"])/seconds, "failed/s")
+				b.ReportMetric((n1["skipped"]-n0["skipped"])/seconds, "skipped/s")
+				b.ReportMetric(float64(cpuTicks(b, c.PID())-cpu0)/seconds, "collector-CPU-%")
+				b.ReportMetric(float64(cpuTicks(b, server.PID())-srv0)/seconds, "server-CPU-%")
+				b.ReportMetric(float64(rssKiB(b, c.PID()))/1024, "RSS-MiB")
+				if err := c.Stop(30 * time.Second); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkBlackboxHTTPLoad drives a real blackbox_exporter the way Prometheus does (GET /probe, 64 scrapes in
+// flight on kept-alive connections) against the same kind of target server, and reports the probes it completes a
+// second at that saturation, with its CPU and resident memory.
+func BenchmarkBlackboxHTTPLoad(b *testing.B) {
+	const inFlight, window = 64, 20 * time.Second
+	blackbox := e2e.RequireProgram(b, "prometheus-blackbox-exporter")
+	server, addrs := startTargetServer(b, 16)
+	config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), "blackbox.yml"), map[string]any{"modules": map[string]any{
+		"http_2xx": map[string]any{"prober": "http", "timeout": "5s", "http": map[string]any{"preferred_ip_protocol": "ip4"}},
+	}})
+	web := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
+	for b.Loop() {
+		bb := e2e.StartProcess(b, blackbox, "--config.file="+config, "--web.listen-address="+web, "--log.level=warn")
+		bb.WaitFor(b, "blackbox_exporter", 20*time.Second, func() error { _, err := e2e.HTTPGet("http://" + web + "/-/healthy"); return err })
+
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
+		ctx, cancel := context.WithTimeout(context.Background(), window)
+		var probes, successes atomic.Int64
+		var wg sync.WaitGroup
+		cpu0, srv0 := cpuTicks(b, bb.PID()), cpuTicks(b, server.PID())
+		for w := range inFlight {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; ctx.Err() == nil; i += inFlight {
+					url := fmt.Sprintf("http://%s/probe?module=http_2xx&target=http://%s/t/%d", web, addrs[i%len(addrs)], i)
+					req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+					resp, err := client.Do(req)
+					if err != nil {
+						continue
+					}
+					var body bytes.Buffer
+					_, _ = body.ReadFrom(resp.Body)
+					resp.Body.Close()
+					probes.Add(1)
+					if bytes.Contains(body.Bytes(), []byte("\nprobe_success 1")) {
+						successes.Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		cancel()
+		seconds := window.Seconds()
+		b.ReportMetric(float64(probes.Load())/seconds, "probes/s")
+		b.ReportMetric(float64(probes.Load()-successes.Load())/seconds, "failed/s")
+		b.ReportMetric(float64(cpuTicks(b, bb.PID())-cpu0)/seconds, "blackbox-CPU-%")
+		b.ReportMetric(float64(cpuTicks(b, server.PID())-srv0)/seconds, "server-CPU-%")
+		b.ReportMetric(float64(rssKiB(b, bb.PID()))/1024, "RSS-MiB")
+		if err := bb.Stop(30 * time.Second); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// collectorConfig is a collector with one netprobe receiver and nothing else to spend CPU on: its results go to a
+// debug exporter whose output the warn log level silences, and its own telemetry is served on telemetry.
+func collectorConfig(telemetry string, netprobe map[string]any) map[string]any {
+	host, portText, _ := net.SplitHostPort(telemetry)
+	port, _ := strconv.Atoi(portText)
+	return map[string]any{
+		"receivers": map[string]any{"netprobe": netprobe},
+		"exporters": map[string]any{"debug": map[string]any{"verbosity": "basic"}},
+		"service": map[string]any{
+			"telemetry": map[string]any{
+				"logs":    map[string]any{"level": "warn"},
+				"metrics": map[string]any{"readers": []any{map[string]any{"pull": map[string]any{"exporter": map[string]any{"prometheus": map[string]any{"host": host, "port": port}}}}}},
+			},
+			"pipelines": map[string]any{"metrics": map[string]any{"receivers": []any{"netprobe"}, "exporters": []any{"debug"}}},
+		},
+	}
+}
+
+// probeCounts reads otelcol_receiver_netprobe_probes_total by outcome from the collector's own telemetry.
+func probeCounts(telemetry string) (map[string]float64, error) {
+	body, err := e2e.HTTPGet("http://" + telemetry + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]float64{}
+	for _, m := range families["otelcol_receiver_netprobe_probes_total"].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "outcome" {
+				counts[l.GetValue()] += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return counts, nil
+}
