@@ -14,7 +14,8 @@ import (
 func startDNS(t *testing.T) (udp, tcp string) {
 	t.Helper()
 	zone := map[uint16][]string{
-		dns.TypeA:    {"www.strata.test. 300 IN A 192.0.2.10", "www.strata.test. 300 IN A 192.0.2.11"},
+		dns.TypeA: {"www.strata.test. 300 IN A 192.0.2.10", "www.strata.test. 300 IN A 192.0.2.11",
+			"two.strata.test. 300 IN A 127.0.0.1", "two.strata.test. 300 IN A 127.0.0.2"},
 		dns.TypeAAAA: {"www.strata.test. 300 IN AAAA 2001:db8::10"},
 		dns.TypeMX:   {"strata.test. 300 IN MX 10 mail.strata.test."},
 		dns.TypeTXT:  {`strata.test. 300 IN TXT "v=spf1 -all"`},
@@ -33,7 +34,7 @@ func startDNS(t *testing.T) (udp, tcp string) {
 					resp.Answer = append(resp.Answer, rr)
 				}
 			}
-			if len(resp.Answer) == 0 && q.Name != "strata.test." && q.Name != "www.strata.test." {
+			if len(resp.Answer) == 0 && q.Name != "strata.test." && q.Name != "www.strata.test." && q.Name != "two.strata.test." {
 				resp.Rcode = dns.RcodeNameError
 			}
 		}

@@ -154,6 +154,9 @@ func probeHTTP(ctx context.Context, t *target, addr netip.Addr, r *result) {
 		if errors.As(err, &urlErr) {
 			err = urlErr.Err
 		}
+		if errorType(err) == "other" {
+			err = failf("protocol", "%v", err) // not the network's fault: the peer does not speak HTTP
+		}
 		r.err = err
 		return
 	}

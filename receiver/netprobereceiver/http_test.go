@@ -1,8 +1,11 @@
 package netprobereceiver
 
 import (
+	"bufio"
 	"crypto/tls"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -184,4 +187,22 @@ func TestHTTPProbeExpiredCertificate(t *testing.T) {
 	r := probeOne(t, map[string]any{"type": "http", "endpoint": srv.URL + "/ok", "tls": map[string]any{"ca_pem": ca.pem}})
 	assert.Equal(t, "tls", errType(r), "error: %v", r.err)
 	assert.Contains(t, r.err.Error(), "expired")
+}
+
+func TestHTTPProbeBadPeers(t *testing.T) {
+	garbage := listen(t, func(conn net.Conn) {
+		_, _ = io.WriteString(conn, "\x00\x01garbage that is not HTTP\r\n\r\n")
+	})
+	resets := listen(t, func(conn net.Conn) {
+		_, _ = bufio.NewReader(conn).ReadString('\n') // read the request line, then hang up
+	})
+	for _, tc := range []struct{ name, addr, want string }{
+		{"garbage", garbage, "protocol"},
+		{"hangs up", resets, "reset"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := probeOne(t, map[string]any{"type": "http", "endpoint": "http://" + tc.addr + "/"})
+			assert.Equal(t, tc.want, errType(r), "error: %v", r.err)
+		})
+	}
 }

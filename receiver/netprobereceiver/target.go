@@ -51,6 +51,8 @@ type target struct {
 	validRcodes     map[int]bool     // dns
 	expectedAnswers []*regexp.Regexp // dns
 
+	resolver *net.Resolver // the system's; tests point it at their own DNS server
+
 	// Scheduling: next is when the target is due; running is set while a probe of it is under way.
 	next    time.Time
 	running atomic.Bool
@@ -65,6 +67,7 @@ func newTarget(cfg *Config, tc *TargetConfig, defaultDNSServer string) (*target,
 		interval: tc.interval(cfg),
 		timeout:  tc.timeout(cfg),
 		labels:   pcommon.NewMap(),
+		resolver: net.DefaultResolver,
 	}
 	for k, v := range tc.Labels {
 		t.labels.PutStr(k, v)
@@ -164,7 +167,7 @@ func (t *target) run(ctx context.Context) []result {
 		return []result{r}
 	}
 
-	addrs, err := resolve(ctx, t.host, t.cfg.IPProtocol)
+	addrs, err := resolve(ctx, t.resolver, t.host, t.cfg.IPProtocol)
 	resolved := time.Since(start)
 	if err != nil {
 		r := result{target: t, start: start, duration: resolved, err: err}
@@ -203,7 +206,7 @@ func (t *target) run(ctx context.Context) []result {
 
 // resolve returns the addresses of host, restricted to ip4 or ip6 when ipProtocol says so. An IP literal resolves
 // to itself without a lookup.
-func resolve(ctx context.Context, host, ipProtocol string) ([]netip.Addr, error) {
+func resolve(ctx context.Context, resolver *net.Resolver, host, ipProtocol string) ([]netip.Addr, error) {
 	if addr, err := netip.ParseAddr(host); err == nil {
 		return []netip.Addr{addr.Unmap()}, nil
 	}
@@ -211,7 +214,7 @@ func resolve(ctx context.Context, host, ipProtocol string) ([]netip.Addr, error)
 	if ipProtocol != "" {
 		network = ipProtocol
 	}
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	addrs, err := resolver.LookupNetIP(ctx, network, host)
 	if err != nil {
 		return nil, err
 	}

@@ -2,9 +2,11 @@ package netprobereceiver
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
+	"strconv"
 	"testing"
 	"time"
 
@@ -106,4 +108,38 @@ func TestTLSProbe(t *testing.T) {
 	r = probeOne(t, map[string]any{"type": "tcp", "endpoint": addr, "tcp": map[string]any{"tls": true}, "tls": map[string]any{"ca_pem": ca.pem}})
 	require.NoError(t, r.err)
 	assert.NotNil(t, r.cert, "tcp with tls reports the certificate too")
+}
+
+// TestResolveAll probes every address of a name, each as its own result: two.strata.test has 127.0.0.1, where a
+// listener waits, and 127.0.0.2, where none does.
+func TestResolveAll(t *testing.T) {
+	dnsServer, _ := startDNS(t)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	endpoint := net.JoinHostPort("two.strata.test", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	resolver := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "udp", dnsServer)
+	}}
+
+	probe := func(target map[string]any) []result {
+		cfg := newTestConfig(t, map[string]any{"targets": []any{target}})
+		tg, err := newTarget(cfg, &cfg.Targets[0], "")
+		require.NoError(t, err)
+		tg.resolver = resolver
+		return tg.run(context.Background())
+	}
+
+	results := probe(map[string]any{"type": "tcp", "endpoint": endpoint, "resolve_all": true})
+	require.Len(t, results, 2)
+	byPeer := map[string]string{}
+	for _, r := range results {
+		byPeer[r.peer] = errType(r)
+		assert.True(t, r.hasPhase[phaseResolve])
+	}
+	assert.Equal(t, map[string]string{"127.0.0.1": "", "127.0.0.2": "refused"}, byPeer)
+
+	results = probe(map[string]any{"type": "tcp", "endpoint": endpoint})
+	require.Len(t, results, 1, "without resolve_all, only the first address")
 }
