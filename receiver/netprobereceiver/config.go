@@ -287,6 +287,9 @@ func (t *TargetConfig) validate(cfg *Config) error {
 	switch t.Type {
 	case typeHTTP:
 		errs = append(errs, t.HTTP.validate(t.Endpoint)...)
+		if t.ResolveAll && t.HTTP.ProxyURL != "" {
+			add("resolve_all: does not apply through a proxy, which resolves the name itself")
+		}
 	case typeTCP:
 		errs = append(errs, validateHostPort(t.Endpoint)...)
 		if _, err := regexp.Compile(t.TCP.Expect); err != nil {

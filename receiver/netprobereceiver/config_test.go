@@ -60,7 +60,7 @@ func TestLoadConfig(t *testing.T) {
 						t.Name, t.Type, t.Endpoint = "api", "http", "https://api.example.com/health"
 						t.Interval, t.Timeout = 15*time.Second, 3*time.Second
 						t.Labels = map[string]string{"team": "checkout"}
-						t.ResolveAll, t.IPProtocol = true, "ip4"
+						t.IPProtocol = "ip4"
 						t.HTTP = HTTPConfig{
 							Method:           "POST",
 							Headers:          map[string]configopaque.String{"Authorization": "Bearer s3cret"},
@@ -160,6 +160,9 @@ func TestConfigValidate(t *testing.T) {
 			wantErr: []string{`dns: valid_rcodes: "FINE" is not a DNS response code`}},
 		{name: "dns transport", target: map[string]any{"type": "dns", "endpoint": "example.com", "dns": map[string]any{"transport": "quic"}},
 			wantErr: []string{`dns: transport: "quic" is not udp or tcp`}},
+		{name: "resolve_all through a proxy", target: map[string]any{"type": "http", "endpoint": "http://a/", "resolve_all": true,
+			"http": map[string]any{"proxy_url": "http://proxy:3128"}},
+			wantErr: []string{"resolve_all: does not apply through a proxy"}},
 		{name: "dns resolve_all", target: map[string]any{"type": "dns", "endpoint": "example.com", "resolve_all": true},
 			wantErr: []string{"resolve_all: does not apply to dns probes"}},
 		{name: "icmp round longer than timeout", target: map[string]any{"type": "icmp", "endpoint": "10.0.0.1", "timeout": "1s",

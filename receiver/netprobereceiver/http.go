@@ -43,7 +43,7 @@ func newHTTPProber(t *target) (*httpProber, error) {
 			// The target's own host goes to the address the probe resolved (and times); redirects elsewhere and
 			// proxies are dialled as usual, their name resolution traced by httptrace.
 			host, port, err := net.SplitHostPort(addr)
-			if ip, ok := ctx.Value(probeAddrKey{}).(netip.Addr); ok && err == nil && host == t.host {
+			if ip, ok := ctx.Value(probeAddrKey{}).(netip.Addr); ok && ip.IsValid() && err == nil && host == t.host {
 				return dialer.DialContext(ctx, dialNetwork(ip), net.JoinHostPort(ip.String(), port))
 			}
 			return dialer.DialContext(ctx, network, addr)

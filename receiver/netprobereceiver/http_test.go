@@ -206,3 +206,30 @@ func TestHTTPProbeBadPeers(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPProbeThroughProxy sends the probe through a forward proxy on loopback. The target's name does not
+// resolve here: only the proxy knows where it is, as in networks where only the proxy reaches out.
+func TestHTTPProbeThroughProxy(t *testing.T) {
+	srv := httptest.NewServer(testHTTPServer())
+	t.Cleanup(srv.Close)
+	var relayed []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		relayed = append(relayed, r.URL.String()) // a forward proxy gets the absolute URL
+		r.URL.Host = strings.TrimPrefix(srv.URL, "http://")
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	t.Cleanup(proxy.Close)
+
+	r := probeOne(t, map[string]any{"type": "http", "endpoint": "http://shop.strata.invalid/ok", "http": map[string]any{"proxy_url": proxy.URL}})
+	require.NoError(t, r.err)
+	assert.Equal(t, []string{"http://shop.strata.invalid/ok"}, relayed)
+	assert.Equal(t, 200, r.http.status)
+	assert.Equal(t, "127.0.0.1", r.peer, "the peer is the proxy")
+}

@@ -23,7 +23,8 @@ import (
 // maxResolvedAddresses bounds how many addresses of one name a resolve_all target probes in a round.
 const maxResolvedAddresses = 32
 
-// probeFunc probes one address (the zero Addr for dns, which resolves nothing) and fills r.
+// probeFunc probes one address (the zero Addr when the probe resolves nothing: dns, http through a proxy) and
+// fills r.
 type probeFunc func(ctx context.Context, t *target, addr netip.Addr, r *result)
 
 // target is a configured target, ready to probe: what its probes need is built once, in Start.
@@ -160,7 +161,8 @@ func (t *target) run(ctx context.Context) []result {
 	defer cancel()
 	start := time.Now()
 
-	if t.cfg.Type == typeDNS {
+	// A dns probe asks its server, not the resolver; through a proxy, the proxy resolves the target's name.
+	if t.cfg.Type == typeDNS || t.cfg.Type == typeHTTP && t.cfg.HTTP.ProxyURL != "" {
 		r := result{target: t, start: start}
 		t.probe(ctx, t, netip.Addr{}, &r)
 		r.duration = time.Since(start)
