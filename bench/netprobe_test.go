@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/otelstrata/strata/internal/e2e"
 )
@@ -181,12 +179,7 @@ func collectorConfig(telemetry string, netprobe map[string]any) map[string]any {
 
 // probeCounts reads otelcol_receiver_netprobe_probes_total by outcome from the collector's own telemetry.
 func probeCounts(telemetry string) (map[string]float64, error) {
-	body, err := e2e.HTTPGet("http://" + telemetry + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	families, err := e2e.ScrapePrometheus("http://" + telemetry + "/metrics")
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -10,9 +9,6 @@ import (
 	"time"
 
 	"github.com/otelstrata/strata/internal/e2e"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/otel/attribute"
@@ -60,7 +56,7 @@ func TestQuickstart(t *testing.T) {
 
 	// The quickstart's probes of the collector's own endpoints succeed.
 	c.WaitFor(t, "netprobe results on the Prometheus endpoint", 30*time.Second, func() error {
-		families, err := scrapeFamilies(q.Metrics)
+		families, err := e2e.ScrapePrometheus(q.Metrics)
 		if err != nil {
 			return err
 		}
@@ -111,23 +107,9 @@ func TestQuickstart(t *testing.T) {
 	assert.NotContains(t, out, "panic")
 }
 
-// scrapeFamilies reads and parses a Prometheus text exposition.
-func scrapeFamilies(url string) (map[string]*dto.MetricFamily, error) {
-	body, err := e2e.HTTPGet(url)
-	if err != nil {
-		return nil, err
-	}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	parsed, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", url, err)
-	}
-	return parsed, nil
-}
-
 // scrape returns the metric family names of a Prometheus endpoint.
 func scrape(url string) (map[string]bool, error) {
-	parsed, err := scrapeFamilies(url)
+	parsed, err := e2e.ScrapePrometheus(url)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@
 package netprobereceiver
 
 import (
-	"bytes"
 	"crypto/tls"
 	"fmt"
 	"math"
@@ -15,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -114,10 +111,7 @@ func TestIntegrationSideBySideWithBlackbox(t *testing.T) {
 // blackboxProbe asks blackbox_exporter for one probe and returns its gauges by name.
 func blackboxProbe(t *testing.T, web, module, target string) map[string]float64 {
 	t.Helper()
-	body, err := e2e.HTTPGet(fmt.Sprintf("http://%s/probe?module=%s&target=%s", web, module, url.QueryEscape(target)))
-	require.NoError(t, err)
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	families, err := e2e.ScrapePrometheus(fmt.Sprintf("http://%s/probe?module=%s&target=%s", web, module, url.QueryEscape(target)))
 	require.NoError(t, err)
 	values := map[string]float64{}
 	for name, f := range families {
@@ -126,7 +120,7 @@ func blackboxProbe(t *testing.T, web, module, target string) map[string]float64 
 		}
 	}
 	if _, ok := values["probe_success"]; !ok {
-		t.Fatalf("no probe_success from blackbox_exporter:\n%s", body)
+		t.Fatalf("no probe_success from blackbox_exporter: %v", families)
 	}
 	if math.IsNaN(values["probe_duration_seconds"]) {
 		t.Fatalf("probe_duration_seconds is NaN")
