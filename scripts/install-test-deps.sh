@@ -9,6 +9,10 @@ set -euo pipefail
 declare -A packages=(
   [prometheus]=prometheus
   [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
+  [/usr/sbin/sshd]=openssh-server
+  [sshpass]=sshpass
+  [ssh-keygen]=openssh-client
+  [fail2ban-regex]=fail2ban
 )
 
 missing=()

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 
+	"github.com/otelstrata/strata/internal/jsonpath"
 	"github.com/otelstrata/strata/receiver/netprobereceiver/internal/metadata"
 )
 
@@ -354,7 +355,7 @@ func (h *HTTPConfig) validate(endpoint string) []error {
 		}
 	}
 	for i, c := range h.JSON {
-		if c.Path == "" || strings.HasPrefix(c.Path, ".") || strings.HasSuffix(c.Path, ".") || strings.Contains(c.Path, "..") {
+		if !jsonpath.Valid(c.Path) {
 			add("http: json[%d]: path: %q is not a dot-separated path", i, c.Path)
 		}
 	}

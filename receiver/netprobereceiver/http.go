@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/otelstrata/strata/internal/jsonpath"
 )
 
 // httpProber holds the client of an http target. Connections are never reused, so that every probe measures name
@@ -223,46 +225,15 @@ func checkHTTPResponse(t *target, resp *http.Response, body []byte) error {
 		return failf("body", "the body is not JSON: %v", err)
 	}
 	for _, check := range cfg.JSON {
-		v, ok := jsonLookup(doc, check.Path)
+		v, ok := jsonpath.Lookup(doc, check.Path)
 		if !ok {
 			return failf("body", "the JSON body has no %q", check.Path)
 		}
 		if check.Equals != nil {
-			if got := jsonText(v); got != *check.Equals {
+			if got := jsonpath.Text(v); got != *check.Equals {
 				return failf("body", "%q is %s, not %s", check.Path, got, *check.Equals)
 			}
 		}
 	}
 	return nil
-}
-
-// jsonLookup follows a dot-separated path through objects (by key) and arrays (by index).
-func jsonLookup(v any, path string) (any, bool) {
-	for _, key := range strings.Split(path, ".") {
-		switch node := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = node[key]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(key)
-			if err != nil || i < 0 || i >= len(node) {
-				return nil, false
-			}
-			v = node[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
-}
-
-// jsonText is a JSON value as the equals option spells it: strings bare, anything else as JSON writes it.
-func jsonText(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	data, _ := json.Marshal(v)
-	return string(data)
 }
