@@ -82,9 +82,9 @@ type MatchConfig struct {
 var loginFailures = []string{kindFailedAuth, kindInvalidUser, kindMaxAuthExceeded, kindNotAllowed}
 
 // defaultRules are the rules every receiver starts with; a rule of the same name in the configuration changes the
-// options it sets, and `enabled: false` turns one off. An event lacking a field a rule groups or counts by (a sudo
-// line has no source address) is not counted by that rule, so login rules need no process filter: they apply to
-// sshd and to applications' JSON lines alike.
+// options it sets, and `enabled: false` turns one off. An event with none of the fields a rule groups by, or
+// without the field it counts distinct values of (a sudo line has no source address), is not counted by that rule,
+// so login rules need no process filter: they apply to sshd and to applications' JSON lines alike.
 func defaultRules() []RuleConfig {
 	return []RuleConfig{
 		{

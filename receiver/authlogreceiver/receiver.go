@@ -1,0 +1,426 @@
+package authlogreceiver // import "github.com/otelstrata/strata/receiver/authlogreceiver"
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/adapter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelstrata/strata/internal/semconv"
+	"github.com/otelstrata/strata/receiver/authlogreceiver/internal/metadata"
+)
+
+type authlogReceiver struct {
+	cfg       *Config
+	set       receiver.Settings
+	logs      consumer.Logs    // nil when no logs pipeline uses the receiver
+	metrics   consumer.Metrics // nil when no metrics pipeline does
+	obsrecv   *receiverhelper.ObsReport
+	telemetry *metadata.TelemetryBuilder
+
+	// mu guards the processor: the file consumer reads several files at once.
+	mu   sync.Mutex
+	proc *processor
+
+	manager *fileconsumer.Manager
+	storage storage.Client
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+func newReceiver(cfg *Config, set receiver.Settings) (*authlogReceiver, error) {
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID: set.ID, Transport: "file", ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &authlogReceiver{cfg: cfg, set: set, obsrecv: obsrecv}, nil
+}
+
+// Start opens the storage (when configured) and starts reading the files, and the metrics ticker.
+func (r *authlogReceiver) Start(ctx context.Context, host component.Host) error {
+	var err error
+	if r.telemetry, err = metadata.NewTelemetryBuilder(r.set.TelemetrySettings); err != nil {
+		return err
+	}
+	if r.proc, err = newProcessor(r.cfg, r.set, r.telemetry); err != nil {
+		return err
+	}
+	if r.storage, err = adapter.GetStorageClient(ctx, host, r.cfg.Storage, r.set.ID); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
+	if r.manager, err = r.cfg.Config.Build(r.set.TelemetrySettings, r.consume); err != nil {
+		return err
+	}
+	if err := r.manager.Start(r.storage); err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	if r.metrics != nil {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.sendMetricsEvery(runCtx)
+		}()
+	}
+	return nil
+}
+
+// Shutdown stops reading (the file consumer keeps the offsets of what was sent), sends the counters once more and
+// closes the storage.
+func (r *authlogReceiver) Shutdown(ctx context.Context) error {
+	var errs []error
+	if r.manager != nil {
+		errs = append(errs, r.manager.Stop())
+	}
+	if r.cancel != nil {
+		r.cancel()
+		r.wg.Wait()
+		r.sendMetrics(ctx)
+	}
+	if r.storage != nil {
+		errs = append(errs, r.storage.Close(ctx))
+	}
+	if r.telemetry != nil {
+		r.telemetry.Shutdown()
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// consume is the file consumer's callback: one batch of lines of one file. The lines' offsets are stored once it
+// returns, so the records are sent before it does.
+func (r *authlogReceiver) consume(ctx context.Context, tokens [][]byte, attrs map[string]any, _ int64, _ []int64) error {
+	r.mu.Lock()
+	ld := r.proc.process(tokens, attrs, time.Now())
+	r.mu.Unlock()
+	if r.logs == nil || ld.LogRecordCount() == 0 {
+		return nil
+	}
+	ctx = r.obsrecv.StartLogsOp(ctx)
+	err := r.logs.ConsumeLogs(ctx, ld)
+	r.obsrecv.EndLogsOp(ctx, metadata.Type.String(), ld.LogRecordCount(), err)
+	if err != nil {
+		r.set.Logger.Error("the next consumer refused authentication events", zap.Int("records", ld.LogRecordCount()), zap.Error(err))
+	}
+	return nil
+}
+
+func (r *authlogReceiver) sendMetricsEvery(ctx context.Context) {
+	ticker := time.NewTicker(r.cfg.MetricsInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			r.sendMetrics(ctx)
+		}
+	}
+}
+
+func (r *authlogReceiver) sendMetrics(ctx context.Context) {
+	if r.metrics == nil {
+		return
+	}
+	r.mu.Lock()
+	md := r.proc.metrics(time.Now())
+	r.mu.Unlock()
+	if md.DataPointCount() == 0 {
+		return
+	}
+	ctx = r.obsrecv.StartMetricsOp(context.WithoutCancel(ctx))
+	err := r.metrics.ConsumeMetrics(ctx, md)
+	r.obsrecv.EndMetricsOp(ctx, metadata.Type.String(), md.DataPointCount(), err)
+	if err != nil {
+		r.set.Logger.Warn("the next consumer refused authentication metrics", zap.Error(err))
+	}
+}
+
+// processor turns lines into records and runs the detections; it keeps the counters the metrics report.
+type processor struct {
+	cfg       *Config
+	loc       *time.Location
+	json      jsonLines
+	engine    *engine
+	telemetry *metadata.TelemetryBuilder
+	mb        *metadata.MetricsBuilder
+
+	attempts   map[attemptKey]int64
+	detections map[*RuleConfig]int64
+	lines      [4]int64 // by lineResult, not yet added to the telemetry counter
+
+	ev event
+}
+
+type attemptKey struct{ outcome, method, process string }
+
+type lineResult int
+
+const (
+	lineRecognized lineResult = iota
+	lineUnrecognized
+	lineMalformed
+	lineBinary
+)
+
+var lineResults = [4]metadata.AttributeLineResult{
+	metadata.AttributeLineResultRecognized, metadata.AttributeLineResultUnrecognized,
+	metadata.AttributeLineResultMalformed, metadata.AttributeLineResultBinary,
+}
+
+func newProcessor(cfg *Config, set receiver.Settings, telemetry *metadata.TelemetryBuilder) (*processor, error) {
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone: %w", err)
+	}
+	p := &processor{
+		cfg: cfg, loc: loc, json: jsonLines{cfg: &cfg.JSON}, telemetry: telemetry,
+		mb:       metadata.NewMetricsBuilder(cfg.MetricsBuilderConfig, set),
+		attempts: map[attemptKey]int64{}, detections: map[*RuleConfig]int64{},
+	}
+	p.engine = newEngine(cfg, func(rule string) {
+		telemetry.ReceiverAuthlogEvictions.Add(context.Background(), 1, metric.WithAttributes(attribute.String("security_rule.name", rule)))
+	})
+	return p, nil
+}
+
+// process reads a batch of lines of one file.
+func (p *processor) process(tokens [][]byte, fileAttrs map[string]any, now time.Time) plog.Logs {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	records := sl.LogRecords()
+	for _, tok := range tokens {
+		p.line(tok, fileAttrs, now, records)
+	}
+	for i, n := range p.lines {
+		if n > 0 {
+			p.telemetry.ReceiverAuthlogLines.Add(context.Background(), n, metric.WithAttributes(attribute.String("result", lineResults[i].String())))
+			p.lines[i] = 0
+		}
+	}
+	return ld
+}
+
+func (p *processor) line(tok []byte, fileAttrs map[string]any, now time.Time, records plog.LogRecordSlice) {
+	tok = bytes.TrimRight(tok, "\r\n")
+	if len(tok) == 0 {
+		return
+	}
+	if bytes.IndexByte(tok, 0) >= 0 {
+		p.lines[lineBinary]++
+		return
+	}
+	line := string(tok)
+	if !utf8.ValidString(line) {
+		line = strings.ToValidUTF8(line, "\uFFFD") // Latin-1 user names of attackers are still attacks
+	}
+
+	format := p.cfg.Format
+	if format == formatAuto {
+		format = detectFormat(line)
+	}
+	var env envelope
+	var ok, recognized bool
+	ev := &p.ev
+	if format == formatJSON {
+		env, ok, recognized = p.json.parse(line, ev)
+	} else if env, ok = parseEnvelope(line, format, p.loc, now); ok {
+		if env.process == "" {
+			env.process = p.cfg.RawProcess
+		}
+		recognized = recognize(env.process, env.msg, ev)
+	}
+	switch {
+	case !ok:
+		p.lines[lineMalformed]++
+		p.passthrough(line, fileAttrs, env, now, records)
+		return
+	case !recognized:
+		p.lines[lineUnrecognized]++
+		p.passthrough(line, fileAttrs, env, now, records)
+		return
+	}
+	p.lines[lineRecognized]++
+	t := env.time
+	if t.IsZero() {
+		t = now
+	}
+	p.authRecord(records.AppendEmpty(), line, fileAttrs, env, ev, t, now)
+	if ev.outcome != "" {
+		p.attempts[attemptKey{ev.outcome, ev.method, env.process}] += int64(ev.count)
+	}
+	p.engine.observe(&observation{event: ev, time: t, host: env.host, process: env.process}, func(d *detection) {
+		p.detections[d.rule]++
+		p.detectionRecord(records.AppendEmpty(), d, now)
+	})
+}
+
+// passthrough sends a line that is not an authentication event as a plain log record, when configured to.
+func (p *processor) passthrough(line string, fileAttrs map[string]any, env envelope, now time.Time, records plog.LogRecordSlice) {
+	if p.cfg.Unrecognized != unrecognizedPassthrough {
+		return
+	}
+	lr := records.AppendEmpty()
+	lr.Body().SetStr(line)
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
+	if !env.time.IsZero() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(env.time))
+	}
+	attrs := lr.Attributes()
+	putFileAttrs(attrs, fileAttrs)
+	putStr(attrs, semconv.AttrHostName, env.host)
+	putStr(attrs, semconv.AttrProcessExecutableName, env.process)
+}
+
+func (p *processor) authRecord(lr plog.LogRecord, line string, fileAttrs map[string]any, env envelope, ev *event, t, now time.Time) {
+	lr.SetEventName(semconv.EventAuth)
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
+	lr.Body().SetStr(line)
+	if ev.outcome == semconv.OutcomeFailure {
+		lr.SetSeverityNumber(plog.SeverityNumberWarn)
+		lr.SetSeverityText("WARN")
+	} else {
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.SetSeverityText("INFO")
+	}
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(14)
+	attrs.PutStr(semconv.AttrEventName, semconv.EventAuth)
+	attrs.PutStr(semconv.AttrAuthEvent, ev.kind)
+	putStr(attrs, semconv.AttrAuthOutcome, ev.outcome)
+	putStr(attrs, semconv.AttrAuthMethod, ev.method)
+	putStr(attrs, semconv.AttrUserName, ev.user)
+	if ev.invalidUser {
+		attrs.PutBool(semconv.AttrAuthInvalidUser, true)
+	}
+	if ev.source.IsValid() {
+		attrs.PutStr(semconv.AttrSourceAddress, ev.source.String())
+	}
+	if ev.port > 0 {
+		attrs.PutInt(semconv.AttrSourcePort, int64(ev.port))
+	}
+	putStr(attrs, semconv.AttrAuthTargetUser, ev.targetUser)
+	putStr(attrs, semconv.AttrAuthGroup, ev.group)
+	putStr(attrs, semconv.AttrAuthReason, ev.reason)
+	putStr(attrs, semconv.AttrProcessCommandLine, ev.command)
+	putStr(attrs, semconv.AttrProcessExecutableName, env.process)
+	if env.pid > 0 {
+		attrs.PutInt(semconv.AttrProcessPID, int64(env.pid))
+	}
+	putStr(attrs, semconv.AttrHostName, env.host)
+	putFileAttrs(attrs, fileAttrs)
+}
+
+// severities of detection records, by the rule's severity.
+var detectionSeverity = map[string]plog.SeverityNumber{
+	"info": plog.SeverityNumberInfo, "low": plog.SeverityNumberInfo4, "medium": plog.SeverityNumberWarn,
+	"high": plog.SeverityNumberError, "critical": plog.SeverityNumberFatal,
+}
+
+func (p *processor) detectionRecord(lr plog.LogRecord, d *detection, now time.Time) {
+	r := d.rule
+	lr.SetEventName(semconv.EventDetection)
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(d.time))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
+	lr.SetSeverityNumber(detectionSeverity[r.Severity])
+	lr.SetSeverityText(r.Severity)
+	lr.Body().SetStr(d.summary())
+	attrs := lr.Attributes()
+	attrs.PutStr(semconv.AttrEventName, semconv.EventDetection)
+	attrs.PutStr(semconv.AttrSecurityRuleName, r.Name)
+	putStr(attrs, semconv.AttrSecurityRuleCategory, r.Category)
+	putStr(attrs, semconv.AttrSecurityRuleDesc, r.Description)
+	putStr(attrs, semconv.AttrThreatTechniqueID, r.Technique)
+	putStr(attrs, semconv.AttrSourceAddress, d.source)
+	putStr(attrs, semconv.AttrUserName, d.user)
+	putStr(attrs, semconv.AttrAuthTargetUser, d.targetUser)
+	putStr(attrs, semconv.AttrAuthGroup, d.group)
+	putStr(attrs, semconv.AttrHostName, d.host)
+	attrs.PutStr(semconv.AttrDetectionKey, strings.Join(r.GroupBy, ","))
+	attrs.PutInt(semconv.AttrDetectionCount, int64(d.count))
+	if d.distinct > 0 {
+		attrs.PutInt(semconv.AttrDetectionDistinct, int64(d.distinct))
+	}
+	if r.Window > 0 {
+		attrs.PutDouble(semconv.AttrDetectionWindow, r.Window.Seconds())
+	}
+	attrs.PutStr(semconv.AttrDetectionFirst, d.first.UTC().Format(time.RFC3339Nano))
+	attrs.PutStr(semconv.AttrDetectionLast, d.last.UTC().Format(time.RFC3339Nano))
+}
+
+// summary is the detection in one sentence, for people.
+func (d *detection) summary() string {
+	r := d.rule
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s (%s, %s): ", r.Name, r.Technique, r.Severity)
+	switch r.Kind {
+	case kindThreshold:
+		fmt.Fprintf(&b, "%d matching events in %s", d.count, d.last.Sub(d.first).Round(time.Second))
+	case kindDistinct:
+		fmt.Fprintf(&b, "%d events for %d distinct %s values in %s", d.count, d.distinct, r.Distinct, d.last.Sub(d.first).Round(time.Second))
+	case kindSequence:
+		fmt.Fprintf(&b, "a matching event after %d preceding ones in %s", d.count-1, d.last.Sub(d.first).Round(time.Second))
+	case kindFirstSeen:
+		b.WriteString("first seen")
+	}
+	for _, kv := range [][2]string{{"source", d.source}, {"user", d.user}, {"target user", d.targetUser}, {"group", d.group}, {"host", d.host}} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, ", %s %s", kv[0], kv[1])
+		}
+	}
+	b.WriteString(". ")
+	b.WriteString(r.Description)
+	return b.String()
+}
+
+// metrics is the cumulative counters as metrics.
+func (p *processor) metrics(now time.Time) pmetric.Metrics {
+	ts := pcommon.NewTimestampFromTime(now)
+	for k, n := range p.attempts {
+		p.mb.RecordStrataAuthAttemptsDataPoint(ts, n, metadata.MapAttributeStrataAuthOutcome[k.outcome], k.method, k.process)
+	}
+	for r, n := range p.detections {
+		p.mb.RecordStrataSecurityDetectionsDataPoint(ts, n, r.Name, r.Category)
+	}
+	return p.mb.Emit()
+}
+
+func putStr(attrs pcommon.Map, key, value string) {
+	if value != "" {
+		attrs.PutStr(key, value)
+	}
+}
+
+func putFileAttrs(attrs pcommon.Map, fileAttrs map[string]any) {
+	for k, v := range fileAttrs {
+		if s, ok := v.(string); ok {
+			attrs.PutStr(k, s)
+		}
+	}
+}
