@@ -50,11 +50,11 @@ type ruleState struct {
 // keyState is what a rule remembers of one key. Its memory is bounded by the rule's threshold.
 type keyState struct {
 	key    string
-	times  []time.Time          // threshold: the last threshold events; sequence: the last threshold preceding events
+	times  []time.Time           // threshold: the last threshold events; sequence: the last threshold preceding events
 	values map[string]*valueSeen // distinct: the values seen in the window
-	first  time.Time            // the episode's first event
-	last   time.Time            // the episode's last event
-	fired  bool                 // the rule fired in this episode
+	first  time.Time             // the episode's first event
+	last   time.Time             // the episode's last event
+	fired  bool                  // the rule fired in this episode
 }
 
 type valueSeen struct {
