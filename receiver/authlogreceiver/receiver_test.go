@@ -281,4 +281,3 @@ func TestReceiverWithoutFiles(t *testing.T) {
 	tr.stop(t)
 	assert.Empty(t, tr.records())
 }
-
