@@ -76,9 +76,12 @@ func (tr *testReceiver) records() map[string][]plog.LogRecord {
 	return byEvent
 }
 
+// attr is an attribute of a record as a string, "" when absent.
 func attr(lr plog.LogRecord, key string) string {
-	v, _ := lr.Attributes().Get(key)
-	return v.AsString()
+	if v, ok := lr.Attributes().Get(key); ok {
+		return v.AsString()
+	}
+	return ""
 }
 
 func TestReceiverReadsAuthLog(t *testing.T) {
