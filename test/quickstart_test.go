@@ -92,6 +92,23 @@ func TestQuickstart(t *testing.T) {
 		}
 		return nil
 	})
+	// The sample auth log's events and its brute-force detection reach the logs pipeline's exporters.
+	c.WaitFor(t, "authlog detections at the otlp_http exporter", 30*time.Second, func() error {
+		bodies := sink.LogBodies()
+		for _, want := range []string{
+			"2026-11-24T06:12:07.880335+00:00 web-1 sshd[20315]: Failed password for root from 203.0.113.7 port 40118 ssh2",
+			"brute_force (T1110.001, high): 5 matching events in 11s, source 203.0.113.7",
+		} {
+			found := false
+			for body := range bodies {
+				found = found || strings.HasPrefix(body, want)
+			}
+			if !found {
+				return fmt.Errorf("no %q yet", want)
+			}
+		}
+		return nil
+	})
 	// The application metric is also on the Prometheus endpoint, under its Prometheus name.
 	c.WaitFor(t, "SDK metric on the Prometheus endpoint", 10*time.Second, func() error {
 		families, err := scrape(q.Metrics)

@@ -51,6 +51,10 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 		_, newPort, _ := strings.Cut(m.addr, ":")
 		ports = append(ports, ":"+oldPort, ":"+newPort)
 	}
+	// Files the quickstart names relative to the repository's root (make run runs there) become absolute.
+	absRoot, err := filepath.Abs(root)
+	require.NoError(t, err)
+	ports = append(ports, "[examples/", "["+absRoot+"/examples/")
 	data = []byte(strings.NewReplacer(ports...).Replace(string(data)))
 	cfg = nil
 	require.NoError(t, yaml.Unmarshal(data, &cfg))

@@ -381,7 +381,11 @@ func (d *detection) summary() string {
 	fmt.Fprintf(&b, "%s (%s, %s): ", r.Name, r.Technique, r.Severity)
 	switch r.Kind {
 	case kindThreshold:
-		fmt.Fprintf(&b, "%d matching events in %s", d.count, d.last.Sub(d.first).Round(time.Second))
+		if d.count == 1 {
+			b.WriteString("a matching event")
+		} else {
+			fmt.Fprintf(&b, "%d matching events in %s", d.count, d.last.Sub(d.first).Round(time.Second))
+		}
 	case kindDistinct:
 		fmt.Fprintf(&b, "%d events for %d distinct %s values in %s", d.count, d.distinct, r.Distinct, d.last.Sub(d.first).Round(time.Second))
 	case kindSequence:
