@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/otelstrata/strata/internal/e2e"
 )
 

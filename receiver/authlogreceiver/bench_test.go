@@ -47,7 +47,7 @@ func benchLines(n int) []string {
 		case r < 86:
 			msg = fmt.Sprintf("Accepted publickey for alice from 192.0.2.%d port %d ssh2: ED25519 SHA256:abcdef", rng.IntN(20), port)
 		case r < 90:
-			msg = fmt.Sprintf("pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)")
+			msg = "pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)"
 		case r < 93:
 			lines = append(lines, fmt.Sprintf("%s bastion sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/journalctl -u nginx", ts))
 			continue
