@@ -187,7 +187,11 @@ func (cfg *Config) Validate() error {
 		add("json: outcome or event must name a field: without either, no line is an authentication")
 	}
 	names := map[string]int{}
+	enabled := 0
 	for i := range cfg.Rules {
+		if cfg.Rules[i].Enabled {
+			enabled++
+		}
 		r := &cfg.Rules[i]
 		if err := r.validate(); err != nil {
 			add("rules[%d] (%s): %w", i, r.Name, err)
@@ -196,6 +200,9 @@ func (cfg *Config) Validate() error {
 			add("rules[%d]: name %q is already used by rules[%d]", i, r.Name, j)
 		}
 		names[r.Name] = i
+	}
+	if enabled > maxRules {
+		add("rules: %d are enabled, more than %d", enabled, maxRules)
 	}
 	return errors.Join(errs...)
 }

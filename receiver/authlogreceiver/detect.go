@@ -2,6 +2,7 @@ package authlogreceiver // import "github.com/otelstrata/strata/receiver/authlog
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 )
@@ -30,11 +31,12 @@ type detection struct {
 
 // engine runs the detection rules over observations. It is not safe for concurrent use.
 //
-// Memory is what the per-source goal is about, so the state is laid out tightly: a rule's keys are in a map and
-// an intrusive least-recently-seen list, times are Unix nanoseconds, and a key keeps at most threshold times (or
-// 4 × threshold distinct values).
+// The engine is bound by memory latency (a busy attack log names tens of thousands of sources), so state is laid
+// out for few cold cache lines a line: rules that count by the same fields share a key space, where one map lookup
+// finds one entry holding every such rule's state for the key; times are Unix nanoseconds in rings of at most
+// threshold; distinct values are a small slice of at most 4 × threshold.
 type engine struct {
-	rules       []*ruleState
+	spaces      []*keySpace
 	ipv6Prefix  int
 	ignoreNets  []netip.Prefix
 	ignoreUsers map[string]bool
@@ -42,26 +44,40 @@ type engine struct {
 	onEvict     func(rule string)
 }
 
-type ruleState struct {
+// keySpace holds the keys of the rules that group by the same fields.
+type keySpace struct {
+	groupBy   []string
+	firstSeen bool  // first-seen rules keep their keys (they are the memory of what was seen): a space of their own
+	horizon   int64 // the longest window of its rules: an entry quiet for longer is dropped
+	rules     []*rule
+	keys      map[string]*entry
+	// The least recently seen entry is at the tail; head is the most recent.
+	head, tail *entry
+}
+
+type rule struct {
 	cfg    *RuleConfig
 	window int64
 	match  matcher
 	after  matcher
-	keys   map[string]*keyState
-	// The least recently seen key is at the tail; head is the most recent.
-	head, tail *keyState
 }
 
-// keyState is what a rule remembers of one key.
-type keyState struct {
+// entry is a key of a space: its rules' states, side by side.
+type entry struct {
 	key        string
-	prev, next *keyState
-	times      []int64     // threshold: the last threshold events; sequence: the last threshold preceding events (a ring)
-	start      int         // where the ring starts once it is full
-	values     []valueSeen // distinct: the values seen in the window
-	first      int64       // the episode's first event
-	last       int64       // the episode's last event
-	fired      bool        // the rule fired in this episode
+	prev, next *entry
+	last       int64
+	states     []ruleState // by the index of the rule in the space
+}
+
+// ruleState is what a rule remembers of one key.
+type ruleState struct {
+	times  []int64     // threshold: the last threshold events; sequence: the last threshold preceding events (a ring)
+	start  int         // where the ring starts once it is full
+	values []valueSeen // distinct: the values seen in the window
+	first  int64       // the episode's first event (0: no episode)
+	last   int64       // the episode's last event
+	fired  bool        // fired in this episode (first_seen: seen)
 }
 
 type valueSeen struct {
@@ -133,12 +149,21 @@ func newEngine(cfg *Config, onEvict func(rule string)) *engine {
 		e.ignoreUsers[u] = true
 	}
 	for i := range cfg.Rules {
-		r := &cfg.Rules[i]
-		if !r.Enabled {
+		rc := &cfg.Rules[i]
+		if !rc.Enabled {
 			continue
 		}
-		e.rules = append(e.rules, &ruleState{cfg: r, window: int64(r.Window), match: newMatcher(r.Match),
-			after: newMatcher(r.After), keys: map[string]*keyState{}})
+		firstSeen := rc.Kind == kindFirstSeen
+		j := slices.IndexFunc(e.spaces, func(s *keySpace) bool {
+			return s.firstSeen == firstSeen && slices.Equal(s.groupBy, rc.GroupBy)
+		})
+		if j < 0 {
+			e.spaces = append(e.spaces, &keySpace{groupBy: rc.GroupBy, firstSeen: firstSeen, keys: map[string]*entry{}})
+			j = len(e.spaces) - 1
+		}
+		s := e.spaces[j]
+		s.rules = append(s.rules, &rule{cfg: rc, window: int64(rc.Window), match: newMatcher(rc.Match), after: newMatcher(rc.After)})
+		s.horizon = max(s.horizon, int64(rc.Window))
 	}
 	return e
 }
@@ -159,19 +184,30 @@ func (e *engine) observe(o *observation, fire func(*detection)) {
 	}
 	kind, outcome := kindBits[o.kind], outcomeBit(o.outcome)
 	now := o.time.UnixNano()
-	for _, r := range e.rules {
-		isMain := r.match.matches(o, kind, outcome)
-		isAfter := r.cfg.Kind == kindSequence && r.after.matches(o, kind, outcome)
-		if !isMain && !isAfter {
+	var main, after [64]bool
+	for _, s := range e.spaces {
+		any := false
+		for i, r := range s.rules {
+			main[i] = r.match.matches(o, kind, outcome) && (r.cfg.Kind != kindDistinct || field(o, r.cfg.Distinct, source) != "")
+			after[i] = r.cfg.Kind == kindSequence && r.after.matches(o, kind, outcome)
+			any = any || main[i] || after[i]
+		}
+		if !any {
 			continue
 		}
-		key, ok := r.key(o, source)
+		key, ok := s.key(o, source)
 		if !ok {
 			continue
 		}
-		r.expire(now)
-		if d := r.observe(e, key, o, now, source, isMain, isAfter); d != nil {
-			fire(d)
+		s.expire(now)
+		ent := e.entry(s, key)
+		ent.last = max(ent.last, now)
+		for i, r := range s.rules {
+			if main[i] || after[i] {
+				if d := r.observe(&ent.states[i], o, now, source, main[i], after[i]); d != nil {
+					fire(d)
+				}
+			}
 		}
 	}
 }
@@ -185,19 +221,16 @@ func (e *engine) sourceKey(a netip.Addr) string {
 	return p.String()
 }
 
-// key joins the fields the rule groups by. An event with none of them (or without the field a distinct rule
-// counts) does not count for the rule: a sudo line has no source address.
-func (r *ruleState) key(o *observation, source string) (string, bool) {
-	if r.cfg.Kind == kindDistinct && field(o, r.cfg.Distinct, source) == "" {
-		return "", false
-	}
-	if len(r.cfg.GroupBy) == 1 { // the common case: the value itself is the key, nothing to build
-		v := field(o, r.cfg.GroupBy[0], source)
+// key joins the fields the space groups by. An event with none of them does not count for its rules: a sudo line
+// has no source address.
+func (s *keySpace) key(o *observation, source string) (string, bool) {
+	if len(s.groupBy) == 1 { // the common case: the value itself is the key, nothing to build
+		v := field(o, s.groupBy[0], source)
 		return v, v != ""
 	}
 	var b strings.Builder
 	present := false
-	for i, f := range r.cfg.GroupBy {
+	for i, f := range s.groupBy {
 		v := field(o, f, source)
 		present = present || v != ""
 		if i > 0 {
@@ -224,114 +257,113 @@ func field(o *observation, name, source string) string {
 	return ""
 }
 
-// expire drops the keys whose last event is more than a window before now, from the least recently seen. First-seen
-// rules keep their keys: they are the memory of what was seen.
-func (r *ruleState) expire(now int64) {
-	if r.cfg.Kind == kindFirstSeen {
+// expire drops the entries quiet for longer than the space's longest window, from the least recently seen.
+func (s *keySpace) expire(now int64) {
+	if s.firstSeen {
 		return
 	}
-	for ks := r.tail; ks != nil && now-ks.last > r.window; ks = r.tail {
-		r.remove(ks)
+	for ent := s.tail; ent != nil && now-ent.last > s.horizon; ent = s.tail {
+		s.unlink(ent)
+		delete(s.keys, ent.key)
 	}
 }
 
-func (r *ruleState) remove(ks *keyState) {
-	if ks.prev != nil {
-		ks.prev.next = ks.next
+func (s *keySpace) unlink(ent *entry) {
+	if ent.prev != nil {
+		ent.prev.next = ent.next
 	} else {
-		r.head = ks.next
+		s.head = ent.next
 	}
-	if ks.next != nil {
-		ks.next.prev = ks.prev
+	if ent.next != nil {
+		ent.next.prev = ent.prev
 	} else {
-		r.tail = ks.prev
+		s.tail = ent.prev
 	}
-	ks.prev, ks.next = nil, nil
-	delete(r.keys, ks.key)
+	ent.prev, ent.next = nil, nil
 }
 
-func (r *ruleState) pushFront(ks *keyState) {
-	ks.prev, ks.next = nil, r.head
-	if r.head != nil {
-		r.head.prev = ks
+func (s *keySpace) pushFront(ent *entry) {
+	ent.prev, ent.next = nil, s.head
+	if s.head != nil {
+		s.head.prev = ent
 	}
-	r.head = ks
-	if r.tail == nil {
-		r.tail = ks
+	s.head = ent
+	if s.tail == nil {
+		s.tail = ent
 	}
 }
 
-// state returns the key's state, making it (and evicting the least recently seen key past the bound) when new.
-func (e *engine) state(r *ruleState, key string) (*keyState, bool) {
-	if ks, ok := r.keys[key]; ok {
-		if r.head != ks {
-			r.remove(ks)
-			r.keys[key] = ks
-			r.pushFront(ks)
+// entry returns the key's entry, making it (and evicting the least recently seen entry past the bound) when new.
+func (e *engine) entry(s *keySpace, key string) *entry {
+	if ent, ok := s.keys[key]; ok {
+		if s.head != ent {
+			s.unlink(ent)
+			s.pushFront(ent)
 		}
-		return ks, false
+		return ent
 	}
-	if len(r.keys) >= e.maxKeys {
-		r.remove(r.tail)
+	if len(s.keys) >= e.maxKeys {
+		old := s.tail
+		s.unlink(old)
+		delete(s.keys, old.key)
 		if e.onEvict != nil {
-			e.onEvict(r.cfg.Name)
+			for _, r := range s.rules {
+				e.onEvict(r.cfg.Name)
+			}
 		}
 	}
-	ks := &keyState{key: strings.Clone(key)} // the key outlives the line it was cut from
-	r.keys[ks.key] = ks
-	r.pushFront(ks)
-	return ks, true
+	ent := &entry{key: strings.Clone(key), states: make([]ruleState, len(s.rules))} // the key outlives its line
+	s.keys[ent.key] = ent
+	s.pushFront(ent)
+	return ent
 }
 
-func (r *ruleState) observe(e *engine, key string, o *observation, now int64, source string, isMain, isAfter bool) *detection {
-	ks, isNew := e.state(r, key)
+func (r *rule) observe(st *ruleState, o *observation, now int64, source string, isMain, isAfter bool) *detection {
 	cfg := r.cfg
 	if cfg.Kind == kindFirstSeen {
-		if !isNew {
+		if st.fired {
 			return nil
 		}
-		ks.first, ks.last = now, now
+		st.fired, st.first, st.last = true, now, now
 		return r.detection(o, source, 1, 0, now)
 	}
 
 	// An episode ends once the key has been quiet for a window; the rule re-arms.
-	if !isNew && now-ks.last > r.window {
-		ks.times, ks.start, ks.values, ks.first, ks.fired = ks.times[:0], 0, ks.values[:0], 0, false
+	if st.first != 0 && now-st.last > r.window {
+		st.times, st.start, st.values, st.first, st.fired = st.times[:0], 0, st.values[:0], 0, false
 	}
-	if ks.first == 0 {
-		ks.first = now
+	if st.first == 0 {
+		st.first = now
 	}
-	if now > ks.last {
-		ks.last = now
-	}
+	st.last = max(st.last, now)
 
 	switch cfg.Kind {
 	case kindThreshold:
 		for range min(o.count, cfg.Threshold) {
-			ks.push(now, cfg.Threshold)
+			st.push(now, cfg.Threshold)
 		}
-		if !ks.fired && len(ks.times) == cfg.Threshold && now-ks.oldest() <= r.window {
-			ks.fired = true
-			return r.detection(o, source, cfg.Threshold, 0, ks.oldest())
+		if !st.fired && len(st.times) == cfg.Threshold && now-st.oldest() <= r.window {
+			st.fired = true
+			return r.detection(o, source, cfg.Threshold, 0, st.oldest())
 		}
 	case kindSequence:
 		if isAfter {
 			for range min(o.count, cfg.Threshold) {
-				ks.push(now, cfg.Threshold)
+				st.push(now, cfg.Threshold)
 			}
 		}
-		if isMain && !ks.fired && len(ks.times) == cfg.Threshold && now-ks.oldest() <= r.window {
-			ks.fired = true
-			return r.detection(o, source, cfg.Threshold+1, 0, ks.oldest())
+		if isMain && !st.fired && len(st.times) == cfg.Threshold && now-st.oldest() <= r.window {
+			st.fired = true
+			return r.detection(o, source, cfg.Threshold+1, 0, st.oldest())
 		}
 	case kindDistinct:
-		ks.addValue(field(o, cfg.Distinct, source), o.count, now, cfg)
-		if ks.fired || len(ks.values) < cfg.Threshold {
+		st.addValue(field(o, cfg.Distinct, source), o.count, now, cfg)
+		if st.fired || len(st.values) < cfg.Threshold {
 			return nil // too few values to reach the threshold: no need to count them
 		}
-		distinct, count, first := ks.countValues(now, r.window, cfg.MaxPerValue)
+		distinct, count, first := st.countValues(now, r.window, cfg.MaxPerValue)
 		if distinct >= cfg.Threshold {
-			ks.fired = true
+			st.fired = true
 			return r.detection(o, source, count, distinct, first)
 		}
 	}
@@ -339,49 +371,49 @@ func (r *ruleState) observe(e *engine, key string, o *observation, now int64, so
 }
 
 // push keeps the last n event times in a ring.
-func (ks *keyState) push(t int64, n int) {
-	if len(ks.times) < n {
-		ks.times = append(ks.times, t)
+func (st *ruleState) push(t int64, n int) {
+	if len(st.times) < n {
+		st.times = append(st.times, t)
 		return
 	}
-	ks.times[ks.start] = t
-	ks.start = (ks.start + 1) % n
+	st.times[st.start] = t
+	st.start = (st.start + 1) % n
 }
 
 // oldest is the earliest of the kept times.
-func (ks *keyState) oldest() int64 { return ks.times[ks.start%len(ks.times)] }
+func (st *ruleState) oldest() int64 { return st.times[st.start%len(st.times)] }
 
 // maxValuesPerKey bounds the distinct values a key keeps, as a multiple of the threshold.
 const maxValuesPerKey = 4
 
 // addValue records an event for a value of a distinct rule.
-func (ks *keyState) addValue(v string, n int, now int64, cfg *RuleConfig) {
-	for i := range ks.values {
-		if ks.values[i].value == v {
-			ks.values[i].n += n
-			ks.values[i].last = now
+func (st *ruleState) addValue(v string, n int, now int64, cfg *RuleConfig) {
+	for i := range st.values {
+		if st.values[i].value == v {
+			st.values[i].n += n
+			st.values[i].last = now
 			return
 		}
 	}
-	if len(ks.values) >= maxValuesPerKey*cfg.Threshold {
+	if len(st.values) >= maxValuesPerKey*cfg.Threshold {
 		oldest := 0
-		for i := range ks.values {
-			if ks.values[i].last < ks.values[oldest].last {
+		for i := range st.values {
+			if st.values[i].last < st.values[oldest].last {
 				oldest = i
 			}
 		}
-		ks.values[oldest] = ks.values[len(ks.values)-1]
-		ks.values = ks.values[:len(ks.values)-1]
+		st.values[oldest] = st.values[len(st.values)-1]
+		st.values = st.values[:len(st.values)-1]
 	}
-	ks.values = append(ks.values, valueSeen{value: strings.Clone(v), n: n, last: now})
+	st.values = append(st.values, valueSeen{value: strings.Clone(v), n: n, last: now})
 }
 
 // countValues drops the values not seen within the window and returns those that count (at most maxPerValue
 // events each, when set), their events, and the earliest of them.
-func (ks *keyState) countValues(now, window int64, maxPerValue int) (distinct, count int, first int64) {
+func (st *ruleState) countValues(now, window int64, maxPerValue int) (distinct, count int, first int64) {
 	first = now
-	kept := ks.values[:0]
-	for _, v := range ks.values {
+	kept := st.values[:0]
+	for _, v := range st.values {
 		if now-v.last > window {
 			continue
 		}
@@ -393,11 +425,11 @@ func (ks *keyState) countValues(now, window int64, maxPerValue int) (distinct, c
 		count += v.n
 		first = min(first, v.last)
 	}
-	ks.values = kept
+	st.values = kept
 	return distinct, count, first
 }
 
-func (r *ruleState) detection(o *observation, source string, count, distinct int, first int64) *detection {
+func (r *rule) detection(o *observation, source string, count, distinct int, first int64) *detection {
 	d := &detection{rule: r.cfg, time: o.time, count: count, distinct: distinct, last: o.time, host: o.host,
 		first: time.Unix(0, first).In(o.time.Location())}
 	for _, f := range r.cfg.GroupBy {

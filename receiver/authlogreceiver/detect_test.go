@@ -217,14 +217,14 @@ func TestTrackedKeysAreBounded(t *testing.T) {
 		ip := netip.AddrFrom4([4]byte{198, 51, byte(i / 256), byte(i % 256)})
 		f.line(time.Duration(i)*time.Millisecond, "sshd", failed("root", ip.String()))
 	}
-	r := f.engine.rules[0]
-	assert.Len(t, r.keys, 100)
+	space := f.engine.spaces[0]
+	assert.Len(t, space.keys, 100)
 	assert.Len(t, f.evicted, 900)
 
 	// Keys quiet for a window are dropped as time moves on.
 	f.line(time.Hour, "sshd", failed("root", "203.0.113.200"))
-	assert.Len(t, r.keys, 1)
-	assert.Same(t, r.head, r.tail)
+	assert.Len(t, space.keys, 1)
+	assert.Same(t, space.head, space.tail)
 }
 
 // defaultRulesNamed is the default rules with only the named ones enabled.
