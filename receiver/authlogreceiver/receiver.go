@@ -171,7 +171,7 @@ type processor struct {
 
 	attempts   map[attemptKey]int64
 	detections map[*RuleConfig]int64
-	lines      [4]int64 // by lineResult, not yet added to the telemetry counter
+	lines      [5]int64 // by lineResult, not yet added to the telemetry counter
 
 	ev event
 }
@@ -185,11 +185,12 @@ const (
 	lineUnrecognized
 	lineMalformed
 	lineBinary
+	lineTooLong
 )
 
-var lineResults = [4]metadata.AttributeLineResult{
+var lineResults = [5]metadata.AttributeLineResult{
 	metadata.AttributeLineResultRecognized, metadata.AttributeLineResultUnrecognized,
-	metadata.AttributeLineResultMalformed, metadata.AttributeLineResultBinary,
+	metadata.AttributeLineResultMalformed, metadata.AttributeLineResultBinary, metadata.AttributeLineResultTooLong,
 }
 
 func newProcessor(cfg *Config, set receiver.Settings, telemetry *metadata.TelemetryBuilder) (*processor, error) {
@@ -229,6 +230,10 @@ func (p *processor) process(tokens [][]byte, fileAttrs map[string]any, now time.
 func (p *processor) line(tok []byte, fileAttrs map[string]any, now time.Time, records plog.LogRecordSlice) {
 	tok = bytes.TrimRight(tok, "\r\n")
 	if len(tok) == 0 {
+		return
+	}
+	if len(tok) >= int(p.cfg.MaxLogSize) { // cut by the file consumer: no authentication line is that long
+		p.lines[lineTooLong]++
 		return
 	}
 	if bytes.IndexByte(tok, 0) >= 0 {

@@ -98,11 +98,13 @@ func TestReceiverReadsAuthLog(t *testing.T) {
 		"Nov 24 18:41:04 web-1 kernel: [12345.678] eth0: link up",
 		"Nov 99 18:41:05 this is not syslog",
 		"\x00\x01\x02binary\x00junk",
+		"Nov 24 18:41:05 web-1 sshd[4242]: "+strings.Repeat("A", 5000), // longer than max_log_size
 		"2026-11-24T18:41:06.000000+00:00 web-1 su[88]: FAILED SU (to root) bob on pts/1",
 	)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "auth.log"), []byte(strings.Join(lines, "\n")+"\n"), 0o600))
 
-	tr := startReceiver(t, map[string]any{"include": []any{filepath.Join(dir, "*.log")}, "timezone": "UTC"}, componenttest.NewNopHost())
+	tr := startReceiver(t, map[string]any{"include": []any{filepath.Join(dir, "*.log")}, "timezone": "UTC", "max_log_size": "4KiB"},
+		componenttest.NewNopHost())
 	require.Eventually(t, func() bool {
 		r := tr.records()
 		return len(r[semconv.EventAuth]) == 11 && len(r[semconv.EventDetection]) == 2
@@ -144,9 +146,10 @@ func TestReceiverReadsAuthLog(t *testing.T) {
 
 	metadatatest.AssertEqualReceiverAuthlogLines(t, tr.tel, []metricdata.DataPoint[int64]{
 		{Attributes: attribute.NewSet(attribute.String("result", "recognized")), Value: 11},
-		{Attributes: attribute.NewSet(attribute.String("result", "unrecognized")), Value: 1},
+		{Attributes: attribute.NewSet(attribute.String("result", "unrecognized")), Value: 2}, // the kernel line, the long line's rest
 		{Attributes: attribute.NewSet(attribute.String("result", "malformed")), Value: 1},
 		{Attributes: attribute.NewSet(attribute.String("result", "binary")), Value: 1},
+		{Attributes: attribute.NewSet(attribute.String("result", "too_long")), Value: 1},
 	}, metricdatatest.IgnoreTimestamp())
 
 	attempts := lastSums(tr.metrics.AllMetrics(), "strata.auth.attempts")

@@ -21,6 +21,7 @@ const (
 	AttributeLineResultUnrecognized
 	AttributeLineResultMalformed
 	AttributeLineResultBinary
+	AttributeLineResultTooLong
 )
 
 // String returns the string representation of the AttributeLineResult.
@@ -34,6 +35,8 @@ func (av AttributeLineResult) String() string {
 		return "malformed"
 	case AttributeLineResultBinary:
 		return "binary"
+	case AttributeLineResultTooLong:
+		return "too_long"
 	}
 	return ""
 }
@@ -44,6 +47,7 @@ var MapAttributeLineResult = map[string]AttributeLineResult{
 	"unrecognized": AttributeLineResultUnrecognized,
 	"malformed":    AttributeLineResultMalformed,
 	"binary":       AttributeLineResultBinary,
+	"too_long":     AttributeLineResultTooLong,
 }
 
 // AttributeStrataAuthOutcome specifies the value strata.auth.outcome attribute.

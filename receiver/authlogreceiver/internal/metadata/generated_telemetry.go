@@ -67,7 +67,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ReceiverAuthlogLines, err = builder.meter.Int64Counter(
 		"otelcol_receiver_authlog_lines",
-		metric.WithDescription("Lines read, by what became of them (recognized, unrecognized, malformed for a format they do not have, binary for bytes that are not text). [Development]"),
+		metric.WithDescription("Lines read, by what became of them (recognized, unrecognized, malformed for a format they do not have, binary for bytes that are not text, too_long for lines cut at max_log_size, skipped). [Development]"),
 		metric.WithUnit("{line}"),
 	)
 	errs = errors.Join(errs, err)

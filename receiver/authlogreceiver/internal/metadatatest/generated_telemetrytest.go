@@ -40,7 +40,7 @@ func AssertEqualReceiverAuthlogEvictions(t *testing.T, tt *componenttest.Telemet
 func AssertEqualReceiverAuthlogLines(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_receiver_authlog_lines",
-		Description: "Lines read, by what became of them (recognized, unrecognized, malformed for a format they do not have, binary for bytes that are not text). [Development]",
+		Description: "Lines read, by what became of them (recognized, unrecognized, malformed for a format they do not have, binary for bytes that are not text, too_long for lines cut at max_log_size, skipped). [Development]",
 		Unit:        "{line}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
