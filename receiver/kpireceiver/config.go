@@ -159,8 +159,8 @@ type KPIConfig struct {
 	Name string `mapstructure:"name"`
 	// Metric is the metric's name. Default: the name.
 	Metric string `mapstructure:"metric"`
-	// Expr is the expression (expr-lang syntax) over value IDs, with rate(x) (per minute, from a growing total),
-	// delta(x), avg(x, n) (over the last n evaluations) and interval_seconds.
+	// Expr is the expression (expr-lang syntax) over value IDs, with the window functions rate(x[, n]) (per
+	// minute, from a growing total, over the last n readings; default 1), delta(x[, n]) and avg(x, n).
 	Expr        string `mapstructure:"expr"`
 	Description string `mapstructure:"description"`
 	Unit        string `mapstructure:"unit"`

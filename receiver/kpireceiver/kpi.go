@@ -102,19 +102,23 @@ func (w *windowPatcher) Visit(node *ast.Node) {
 		if !ok || callee.Value != "rate" && callee.Value != "delta" && callee.Value != "avg" {
 			return
 		}
-		want := map[string]int{"rate": 1, "delta": 1, "avg": 2}[callee.Value]
-		if len(n.Arguments) != want {
-			w.fail("%s takes %d argument(s), not %d", callee.Value, want, len(n.Arguments))
+		// rate(x) and delta(x) compare the last two readings; rate(x, n) and delta(x, n) the last n+1 (a window
+		// of n steps); avg(x, n) averages the last n.
+		if len(n.Arguments) < 1 || len(n.Arguments) > 2 || callee.Value == "avg" && len(n.Arguments) != 2 {
+			w.fail("%s takes (x, n)%s, not %d argument(s)", callee.Value, map[bool]string{true: " or (x)"}[callee.Value != "avg"], len(n.Arguments))
 			return
 		}
 		win := &window{fn: callee.Value, n: 2, history: map[string]*history{}}
-		if callee.Value == "avg" {
+		if len(n.Arguments) == 2 {
 			size, ok := n.Arguments[1].(*ast.IntegerNode)
 			if !ok || size.Value < 1 || size.Value > 1000 {
-				w.fail("avg(x, n): n must be a whole number from 1 to 1000")
+				w.fail("%s(x, n): n must be a whole number from 1 to 1000", callee.Value)
 				return
 			}
 			win.n = size.Value
+			if callee.Value != "avg" {
+				win.n++ // n steps span n+1 readings
+			}
 		}
 		site := len(w.p.windows)
 		w.p.windows = append(w.p.windows, win)
@@ -164,15 +168,19 @@ func (p *kpiProgram) windowCall(params ...any) (any, error) {
 		if len(h.values) < 2 {
 			return nil, errWarmingUp
 		}
-		prev, cur := h.values[0], h.values[1]
+		first, last := 0, len(h.values)-1
 		if w.fn == "delta" {
-			return cur - prev, nil
+			return h.values[last] - h.values[first], nil
 		}
-		increase := cur - prev
-		if cur < prev { // the total was reset (a restart of what counts): it counted cur since
-			increase = cur
+		increase := 0.0
+		for i := first + 1; i <= last; i++ {
+			if step := h.values[i] - h.values[i-1]; step >= 0 {
+				increase += step
+			} else { // the total was reset (a restart of what counts): it counted values[i] since
+				increase += h.values[i]
+			}
 		}
-		minutes := h.times[1].Sub(h.times[0]).Minutes()
+		minutes := h.times[last].Sub(h.times[first]).Minutes()
 		if minutes <= 0 {
 			return nil, errWarmingUp
 		}

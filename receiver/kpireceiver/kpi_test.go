@@ -59,8 +59,10 @@ func TestCompileErrorsSayWhere(t *testing.T) {
 		{"(orders - failed / orders", "unexpected token EOF (1:25)"},
 		{"orders -* failed", "(1:9)"},
 		{"orderz / 2", "unknown name orderz (1:1)"},
-		{"rate(orders, 2)", "rate takes 1 argument(s), not 2"},
+		{"rate(orders, 2, 3)", "rate takes (x, n) or (x), not 3 argument(s)"},
+		{"avg(orders)", "avg takes (x, n), not 1 argument(s)"},
 		{"avg(orders, 0)", "avg(x, n): n must be a whole number from 1 to 1000"},
+		{"delta(orders, 1.5)", "delta(x, n): n must be a whole number"},
 		{"avg(orders, failed)", "avg(x, n): n must be a whole number"},
 		{"1 + 2", "reads no value"},
 		{`"orders"`, "expected float64"},
@@ -114,17 +116,22 @@ func TestWindowFunctions(t *testing.T) {
 	rate := mustCompile(t, "rate(orders)")
 	delta := mustCompile(t, "delta(orders)")
 	avg := mustCompile(t, "avg(queue, 3)")
+	rate2 := mustCompile(t, "rate(orders, 2)")
+	delta2 := mustCompile(t, "delta(orders, 2)")
 	t0 := time.Now()
 	type step struct {
 		orders, queue float64
 		rate, delta   any
 		avg           float64
+		rate2, delta2 any
 	}
 	steps := []step{
-		{orders: 100, queue: 3, rate: reasonWarmingUp, delta: reasonWarmingUp, avg: 3},
-		{orders: 130, queue: 6, rate: 60.0, delta: 30.0, avg: 4.5}, // +30 in 30 s: 60 per minute
-		{orders: 190, queue: 9, rate: 120.0, delta: 60.0, avg: 6},
-		{orders: 10, queue: 0, rate: 20.0, delta: -180.0, avg: 5}, // a reset: 10 counted since
+		{orders: 100, queue: 3, rate: reasonWarmingUp, delta: reasonWarmingUp, avg: 3, rate2: reasonWarmingUp, delta2: reasonWarmingUp},
+		// +30 in 30 s: 60 per minute
+		{orders: 130, queue: 6, rate: 60.0, delta: 30.0, avg: 4.5, rate2: 60.0, delta2: 30.0},
+		{orders: 190, queue: 9, rate: 120.0, delta: 60.0, avg: 6, rate2: 90.0, delta2: 90.0},
+		// a reset: 10 counted since; over two steps 60 + 10 in a minute
+		{orders: 10, queue: 0, rate: 20.0, delta: -180.0, avg: 5, rate2: 70.0, delta2: -120.0},
 	}
 	for i, s := range steps {
 		readAt := t0.Add(time.Duration(i) * 30 * time.Second)
@@ -133,6 +140,8 @@ func TestWindowFunctions(t *testing.T) {
 			now := readAt.Add(evalAt)
 			assert.Equal(t, map[string]any{"": s.rate}, byRegion(rate.evaluate(vals, now, 10*time.Second)), "rate, step %d", i)
 			assert.Equal(t, map[string]any{"": s.delta}, byRegion(delta.evaluate(vals, now, 10*time.Second)), "delta, step %d", i)
+			assert.Equal(t, map[string]any{"": s.rate2}, byRegion(rate2.evaluate(vals, now, 10*time.Second)), "rate(x, 2), step %d", i)
+			assert.Equal(t, map[string]any{"": s.delta2}, byRegion(delta2.evaluate(vals, now, 10*time.Second)), "delta(x, 2), step %d", i)
 			got := byRegion(avg.evaluate(vals, now, 10*time.Second))[""]
 			assert.InDelta(t, s.avg, got, 1e-9, "avg, step %d", i)
 		}
