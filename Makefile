@@ -5,7 +5,9 @@ SHELL := /bin/bash
 GO      ?= go
 TOOL    := $(GO) tool -modfile=tools/go.mod
 BINARY  := _build/otelcol-strata
-CONFIG  ?= examples/quickstart/config.yaml
+SHOPSIM := _build/shopsim
+QUICKSTART := examples/quickstart/config.yaml
+CONFIG  ?= $(QUICKSTART)
 # Flags for `go test`; CI and `make test` run every package with the race detector.
 TESTFLAGS ?= -race -timeout 20m
 
@@ -17,16 +19,21 @@ SOURCES := builder-config.yaml go.mod go.sum \
 
 .PHONY: build run test test-integration bench generate lint check-versions validate clean
 
-## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed)
-build: $(BINARY)
+## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed), and the
+## quickstart's shop simulator
+build: $(BINARY) $(SHOPSIM)
 
 $(BINARY): $(SOURCES)
 	$(TOOL) builder --config=builder-config.yaml
 	@touch $@
 
-## run: build, then start the collector on $(CONFIG) (default: the quickstart) and print where to look
+$(SHOPSIM): go.mod go.sum $(wildcard examples/quickstart/shopsim/*.go)
+	$(GO) build -o $@ ./examples/quickstart/shopsim
+
+## run: build, then start the collector on $(CONFIG) (default: the quickstart, with its shop simulator) and print
+## where to look
 run: build
-	./scripts/run.sh $(BINARY) $(CONFIG)
+	./scripts/run.sh $(BINARY) $(CONFIG) $(if $(filter $(QUICKSTART),$(CONFIG)),$(SHOPSIM) -db _build/quickstart/shop.db)
 
 ## test: unit tests of every package and the tests of the built binary (test/)
 test: build

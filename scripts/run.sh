@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
 # Starts the collector on a config and, once its health endpoint answers, prints the config's leading comment
 # block (the "where to look" lines of every example). Ctrl-C or SIGTERM stops the collector cleanly.
+# A companion command after the config (the quickstart's shop simulator) starts first and stops with it.
 set -euo pipefail
-binary=${1:?usage: run.sh BINARY CONFIG}
-config=${2:?usage: run.sh BINARY CONFIG}
+binary=${1:?usage: run.sh BINARY CONFIG [COMPANION ARGS...]}
+config=${2:?usage: run.sh BINARY CONFIG [COMPANION ARGS...]}
+shift 2
+companion=
+if [ $# -gt 0 ]; then
+  "$@" &
+  companion=$!
+  trap 'kill -TERM "$companion" 2>/dev/null || true' EXIT
+  sleep 0.5 # its first writes (the shop's schema) before the collector's first reads
+fi
 
 # The health_check endpoint of the config, if it has one (the first `endpoint:` after `health_check:`).
 health=$(awk '/^  health_check:/ {h=1; next} h && /endpoint:/ {print $2; exit} h && /^  [a-z]/ {exit}' "$config")

@@ -27,6 +27,7 @@ import (
 func TestQuickstart(t *testing.T) {
 	sink := e2e.NewOTLPSink(t)
 	q := e2e.NewQuickstart(t, repoRoot, sink.URL, true)
+	q.StartShop(t, binary, 20)
 	c := startCollector(t, q.Config)
 
 	c.WaitFor(t, "health_check", 30*time.Second, func() error {
@@ -75,6 +76,28 @@ func TestQuickstart(t *testing.T) {
 		}
 		if families["strata_probe_phase_duration_seconds"] == nil {
 			return fmt.Errorf("no strata_probe_phase_duration_seconds")
+		}
+		return nil
+	})
+
+	// The simulated shop's business KPIs: totals from the database, rates and the order success ratio with its
+	// target and error-budget burn rate, per region.
+	c.WaitFor(t, "shop KPIs on the Prometheus endpoint", 30*time.Second, func() error {
+		families, err := e2e.ScrapePrometheus(q.Metrics)
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{"shop_orders_total", "shop_revenue_total", "shop_order_amount",
+			"shop_subscriptions_active", "shop_orders_rate_per_min", "shop_revenue_rate_per_min",
+			"shop_orders_success_ratio", "strata_kpi_target_met", "strata_kpi_error_budget_burn_rate_ratio"} {
+			if families[name] == nil {
+				return fmt.Errorf("no %s yet", name)
+			}
+		}
+		for _, m := range families["shop_orders_rate_per_min"].GetMetric() {
+			if v := m.GetGauge().GetValue(); v <= 0 {
+				return fmt.Errorf("orders per minute %v: the shop takes 20 orders a second", v)
+			}
 		}
 		return nil
 	})
@@ -173,7 +196,8 @@ func sendWithSDK(t *testing.T, endpoint string) {
 // collector is healthy, and exit 0 when the script is stopped with SIGTERM (as Ctrl-C stops it).
 func TestRunScript(t *testing.T) {
 	q := e2e.NewQuickstart(t, repoRoot, "", true)
-	p := e2e.StartProcess(t, filepath.Join(repoRoot, "scripts", "run.sh"), binary, q.Config)
+	shopsim := filepath.Join(filepath.Dir(binary), "shopsim")
+	p := e2e.StartProcess(t, filepath.Join(repoRoot, "scripts", "run.sh"), binary, q.Config, shopsim, "-db", q.ShopDB)
 	p.WaitFor(t, "the banner", 30*time.Second, func() error {
 		if !strings.Contains(p.Output.String(), "otelcol-strata is running") {
 			return fmt.Errorf("no banner yet")
@@ -187,6 +211,7 @@ func TestRunScript(t *testing.T) {
 	assert.Contains(t, out, q.Health)
 	assert.NotContains(t, out, "extensions:", "the banner stops at the first line that is not a comment")
 
+	assert.Contains(t, out, "shopsim: taking", "the companion (the shop simulator) runs beside the collector")
 	require.NoError(t, p.Stop(30*time.Second))
 	assert.Contains(t, p.Output.String(), "Shutdown complete.")
 }

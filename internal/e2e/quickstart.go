@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -21,6 +22,7 @@ type Quickstart struct {
 	OTLPGRPC  string // host:port of the OTLP gRPC receiver
 	OTLPHTTP  string // host:port of the OTLP HTTP receiver
 	Telemetry string // host:port of the collector's own metrics
+	ShopDB    string // the SQLite shop database the kpi receiver reads (StartShop fills it)
 }
 
 // NewQuickstart rewrites root/examples/quickstart/config.yaml into the test's temporary directory. With a non-empty
@@ -62,7 +64,12 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 		set(t, cfg, m.path, m.addr)
 	}
 	scrape := get(t, cfg, "receivers.prometheus/self.config.scrape_configs").([]any)[0].(map[string]any)
+	q.ShopDB = filepath.Join(t.TempDir(), "shop.db")
+	shop := get(t, cfg, "receivers.kpi.sources").([]any)[0].(map[string]any)
+	set(t, shop, "sql.dsn", "file:"+q.ShopDB)
 	if fast {
+		set(t, cfg, "receivers.kpi.interval", "1s")
+		set(t, cfg, "receivers.kpi.timeout", "500ms")
 		set(t, cfg, "receivers.hostmetrics.collection_interval", "1s")
 		scrape["scrape_interval"] = "1s"
 		set(t, cfg, "receivers.netprobe.interval", "1s")
@@ -98,6 +105,18 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 	q.Config = filepath.Join(t.TempDir(), "quickstart.yaml")
 	require.NoError(t, os.WriteFile(q.Config, []byte(header.String()+string(out)), 0o600))
 	return q
+}
+
+// StartShop starts the quickstart's shop simulator (built next to the collector binary by `make build`) on the
+// quickstart's shop database, as `make run` does; it is stopped when the test ends.
+func (q Quickstart) StartShop(t testing.TB, binary string, ordersPerSecond int) *Process {
+	t.Helper()
+	p := StartProcess(t, filepath.Join(filepath.Dir(binary), "shopsim"), "-db", q.ShopDB, "-rate", strconv.Itoa(ordersPerSecond))
+	p.WaitFor(t, "the shop's database", 10*time.Second, func() error {
+		_, err := os.Stat(q.ShopDB)
+		return err
+	})
+	return p
 }
 
 // get and set walk a parsed YAML document by a dotted path (component IDs with "/" are single keys).
