@@ -23,8 +23,8 @@ const (
 	reasonError          = "error"
 )
 
-// errWarmingUp is returned by a window function that has no earlier value to compare with yet.
-var errWarmingUp = errors.New("warming up: no earlier value yet")
+// errWarmingUp is the error of an evaluation in which a window function had no earlier reading to compare with.
+var errWarmingUp = errors.New("warming up: a window function has no earlier reading yet")
 
 // kpiProgram is a compiled KPI with the state of its window functions.
 type kpiProgram struct {
@@ -39,6 +39,9 @@ type kpiProgram struct {
 	key      string
 	dataTime time.Time
 	now      time.Time
+	// warming is set by a window function without enough readings. It gives NaN rather than an error, so that
+	// the evaluation goes on and every window function of the expression records its reading.
+	warming bool
 }
 
 // window is one call of rate, delta or avg, with its history per attribute set.
@@ -166,7 +169,8 @@ func (p *kpiProgram) windowCall(params ...any) (any, error) {
 		return sum / float64(len(h.values)), nil
 	case "delta", "rate":
 		if len(h.values) < 2 {
-			return nil, errWarmingUp
+			p.warming = true
+			return math.NaN(), nil
 		}
 		first, last := 0, len(h.values)-1
 		if w.fn == "delta" {
@@ -182,7 +186,8 @@ func (p *kpiProgram) windowCall(params ...any) (any, error) {
 		}
 		minutes := h.times[last].Sub(h.times[first]).Minutes()
 		if minutes <= 0 {
-			return nil, errWarmingUp
+			p.warming = true
+			return math.NaN(), nil
 		}
 		return increase / minutes, nil
 	}
@@ -261,11 +266,11 @@ func (p *kpiProgram) evaluate(values map[string]*valueSeries, now time.Time, int
 			break
 		}
 		if pt.reason == "" {
-			p.key, p.dataTime, p.now = key, dataTime, now
+			p.key, p.dataTime, p.now, p.warming = key, dataTime, now, false
 			out, err := expr.Run(p.program, env)
 			switch {
-			case errors.Is(err, errWarmingUp):
-				pt.reason, pt.err = reasonWarmingUp, err
+			case p.warming:
+				pt.reason, pt.err = reasonWarmingUp, errWarmingUp
 			case err != nil:
 				pt.reason, pt.err = reasonError, err
 			default:

@@ -191,3 +191,15 @@ func TestToFloat(t *testing.T) {
 		assert.Error(t, err, "%v", bad)
 	}
 }
+
+// TestEveryWindowRecordsItsFirstReading checks that a KPI with two window functions gives a value at the second
+// reading: the first window's warming up must not keep the second from recording its first reading.
+func TestEveryWindowRecordsItsFirstReading(t *testing.T) {
+	p := mustCompile(t, "delta(failed) / delta(orders)")
+	t0 := time.Now()
+	first := values(t0, map[string]map[string]float64{"orders": {"": 10}, "failed": {"": 1}})
+	assert.Equal(t, map[string]any{"": reasonWarmingUp}, byRegion(p.evaluate(first, t0, time.Second)))
+	t1 := t0.Add(10 * time.Second)
+	second := values(t1, map[string]map[string]float64{"orders": {"": 20}, "failed": {"": 2}})
+	assert.Equal(t, map[string]any{"": 0.1}, byRegion(p.evaluate(second, t1, time.Second)))
+}
