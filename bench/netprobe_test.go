@@ -71,9 +71,9 @@ func BenchmarkNetprobeHTTPLoad(b *testing.B) {
 					"endpoint": fmt.Sprintf("http://%s/t/%d", addrs[i%len(addrs)], i)}
 			}
 			telemetry := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
-			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), "netprobe.yaml"), collectorConfig(telemetry, map[string]any{
+			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), "netprobe.yaml"), collectorConfig(telemetry, map[string]any{"netprobe": map[string]any{
 				"interval": interval.String(), "timeout": (interval * 9 / 10).String(), "max_concurrency": 256, "targets": list,
-			}))
+			}}))
 			for b.Loop() {
 				c := e2e.StartCollector(b, binary, config)
 				c.WaitFor(b, "telemetry", 30*time.Second, func() error { _, err := probeCounts(telemetry); return err })
@@ -158,20 +158,24 @@ func BenchmarkBlackboxHTTPLoad(b *testing.B) {
 	}
 }
 
-// collectorConfig is a collector with one netprobe receiver and nothing else to spend CPU on: its results go to a
+// collectorConfig is a collector with the given receivers and nothing else to spend CPU on: their metrics go to a
 // debug exporter whose output the warn log level silences, and its own telemetry is served on telemetry.
-func collectorConfig(telemetry string, netprobe map[string]any) map[string]any {
+func collectorConfig(telemetry string, receivers map[string]any) map[string]any {
 	host, portText, _ := net.SplitHostPort(telemetry)
 	port, _ := strconv.Atoi(portText)
+	ids := make([]any, 0, len(receivers))
+	for id := range receivers {
+		ids = append(ids, id)
+	}
 	return map[string]any{
-		"receivers": map[string]any{"netprobe": netprobe},
+		"receivers": receivers,
 		"exporters": map[string]any{"debug": map[string]any{"verbosity": "basic"}},
 		"service": map[string]any{
 			"telemetry": map[string]any{
 				"logs":    map[string]any{"level": "warn"},
 				"metrics": map[string]any{"readers": []any{map[string]any{"pull": map[string]any{"exporter": map[string]any{"prometheus": map[string]any{"host": host, "port": port}}}}}},
 			},
-			"pipelines": map[string]any{"metrics": map[string]any{"receivers": []any{"netprobe"}, "exporters": []any{"debug"}}},
+			"pipelines": map[string]any{"metrics": map[string]any{"receivers": ids, "exporters": []any{"debug"}}},
 		},
 	}
 }

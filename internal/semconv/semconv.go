@@ -53,3 +53,9 @@ const (
 	OutcomeSuccess = "success"
 	OutcomeFailure = "failure"
 )
+
+// Strata's own attributes of business KPIs (kpi receiver).
+const (
+	AttrKPIName  = "strata.kpi.name"  // the KPI, on its target and burn-rate points
+	AttrKPIOwner = "strata.kpi.owner" // who answers for it
+)

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/receiver/kpireceiver/internal/metadata"
 )
 
@@ -416,7 +417,7 @@ func (r *kpiReceiver) evaluate(ctx context.Context, mb *metadata.MetricsBuilder,
 				outcome = metadata.AttributeOutcomeFailure
 				failures = append(failures, fmt.Sprintf("%s: %v", describeKey(keyOf(pt)), pt.err))
 			}
-			r.telemetry.ReceiverKpiEvaluations.Add(ctx, 1, metric.WithAttributes(attribute.String("strata.kpi.name", k.Name),
+			r.telemetry.ReceiverKpiEvaluations.Add(ctx, 1, metric.WithAttributes(attribute.String(semconv.AttrKPIName, k.Name),
 				attribute.String("outcome", outcome.String()), attribute.String("reason", pt.reason)))
 			if pt.reason != "" {
 				continue
@@ -434,7 +435,7 @@ func (r *kpiReceiver) evaluate(ctx context.Context, mb *metadata.MetricsBuilder,
 			attrs := pt.attrs()
 			attrs.CopyTo(dp.Attributes())
 			if k.Owner != "" {
-				dp.Attributes().PutStr("strata.kpi.owner", k.Owner)
+				dp.Attributes().PutStr(semconv.AttrKPIOwner, k.Owner)
 			}
 			if k.Target == nil {
 				continue
