@@ -44,8 +44,10 @@ test-integration: build
 	./scripts/install-test-deps.sh
 	STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -tags integration -timeout 30m -run Integration ./...
 
-## bench: Go benchmarks of every package and load runs against the built binary; results go to BENCHMARKS.md
+## bench: Go benchmarks of every package and load runs against the built binary, beside the tools they are compared
+## with (installed where it may, as for test-integration); results go to BENCHMARKS.md
 bench: build
+	./scripts/install-test-deps.sh
 	STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./...
 
 ## generate: mdatagen for every component (its //go:generate line)

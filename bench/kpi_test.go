@@ -1,10 +1,14 @@
 package bench
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the pgx driver, as "pgx"
 
 	"github.com/otelstrata/strata/internal/e2e"
 )
@@ -113,4 +117,108 @@ func kpiEvaluations(telemetry string) (map[string]float64, error) {
 		}
 	}
 	return counts, nil
+}
+
+// sqlComparisonQueries are the queries both the kpi receiver and sql_exporter run every 10 s against PostgreSQL:
+// 50 aggregates over an orders table of 200,000 rows, each returning 1,000 rows (one per shard) of two values:
+// 5,000 rows a second to map.
+func sqlComparisonQueries() []string {
+	queries := make([]string, 50)
+	for i := range queries {
+		queries[i] = fmt.Sprintf(`SELECT (id %% 1000)::text AS shard, count(*)::float8 AS n, sum(amount)::float8 AS s
+			FROM orders WHERE amount > %d GROUP BY 1`, i)
+	}
+	return queries
+}
+
+// BenchmarkSQLPollingPostgres runs the same 50 queries every 10 s against one real PostgreSQL with otelcol-strata's
+// kpi receiver (values mapped to metrics, no KPI) and with Prometheus's sql_exporter (Debian's
+// prometheus-sql-exporter, the nearest job available: contrib's sqlquery receiver is not in this distribution), and
+// reports each process's CPU and resident memory over a minute.
+func BenchmarkSQLPollingPostgres(b *testing.B) {
+	const settle, window = 15 * time.Second, 60 * time.Second
+	sqlExporter := e2e.RequireProgram(b, "prometheus-sql-exporter")
+	dsn := e2e.StartPostgres(b)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE orders AS SELECT i AS id, (ARRAY['eu','us','ap'])[1 + i % 3] AS region,
+		(i % 100)::numeric AS amount FROM generate_series(1, 200000) AS i; ANALYZE orders;`); err != nil {
+		b.Fatal(err)
+	}
+	// measure reports a process's CPU and RSS over the window, checks that it did the work, and stops it.
+	measure := func(b *testing.B, p *e2e.Process, check func() error) {
+		time.Sleep(settle)
+		cpu0 := cpuTicks(b, p.PID())
+		time.Sleep(window)
+		b.ReportMetric(float64(cpuTicks(b, p.PID())-cpu0)/window.Seconds(), "CPU-%")
+		b.ReportMetric(float64(rssKiB(b, p.PID()))/1024, "RSS-MiB")
+		if err := check(); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	b.Run("kpi", func(b *testing.B) {
+		var queries []any
+		for i, q := range sqlComparisonQueries() {
+			queries = append(queries, map[string]any{"name": fmt.Sprintf("q%d", i), "sql": q, "attributes": []any{"shard"},
+				"values": []any{
+					map[string]any{"column": "n", "id": fmt.Sprintf("q%d_n", i), "metric": fmt.Sprintf("sql.q%d.n", i)},
+					map[string]any{"column": "s", "id": fmt.Sprintf("q%d_s", i), "metric": fmt.Sprintf("sql.q%d.s", i)},
+				}})
+		}
+		telemetry := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
+		config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), "kpi.yaml"), collectorConfig(telemetry, map[string]any{"kpi": map[string]any{
+			"interval": "10s",
+			"sources":  []any{map[string]any{"name": "pg", "sql": map[string]any{"driver": "postgres", "dsn": dsn, "queries": queries}}},
+		}}))
+		for b.Loop() {
+			c := e2e.StartCollector(b, binary, config)
+			measure(b, c, func() error {
+				families, err := e2e.ScrapePrometheus("http://" + telemetry + "/metrics")
+				if err != nil {
+					return err
+				}
+				polls := map[string]float64{}
+				for _, m := range families["otelcol_receiver_kpi_polls_total"].GetMetric() {
+					for _, l := range m.GetLabel() {
+						if l.GetName() == "outcome" {
+							polls[l.GetValue()] += m.GetCounter().GetValue()
+						}
+					}
+				}
+				if polls["failure"] > 0 || polls["success"] < 50*7 {
+					return fmt.Errorf("polls of the 50 queries: %v", polls)
+				}
+				return c.Stop(30 * time.Second)
+			})
+		}
+	})
+	b.Run("sql_exporter", func(b *testing.B) {
+		var queries []any
+		for i, q := range sqlComparisonQueries() {
+			queries = append(queries, map[string]any{"name": fmt.Sprintf("q%d", i), "help": "a query", "labels": []any{"shard"},
+				"values": []any{"n", "s"}, "query": q})
+		}
+		config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), "sql_exporter.yml"), map[string]any{"jobs": []any{map[string]any{
+			"name": "pg", "interval": "10s", "connections": []any{dsn}, "queries": queries,
+		}}})
+		listen := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
+		for b.Loop() {
+			p := e2e.StartProcess(b, sqlExporter, "-config.file="+config, "-web.listen-address="+listen)
+			p.WaitFor(b, "sql_exporter's metrics", 30*time.Second, func() error {
+				body, err := e2e.HTTPGet("http://" + listen + "/metrics")
+				if err == nil && !strings.Contains(string(body), "sql_q49{") {
+					err = fmt.Errorf("no sql_q49 yet")
+				}
+				return err
+			})
+			measure(b, p, func() error {
+				_ = p.Stop(30 * time.Second) // it exits on SIGTERM without a clean shutdown (status: terminated)
+				return nil
+			})
+		}
+	})
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real servers the integration tests run (Debian packages), where this machine lets us: as root with
-# apt-get. Elsewhere it lists what is missing; the tests that need a missing server skip, unless
+# Installs the real servers the integration tests and the comparison benchmarks run (Debian packages), where this
+# machine lets us: as root with apt-get. Elsewhere it lists what is missing; the tests that need a missing server skip, unless
 # STRATA_REQUIRE_INTEGRATION=1 (set by .ci/run) makes them fail.
 # Services are not started by the packages' scripts: each test starts its own server on loopback.
 set -euo pipefail
@@ -13,6 +13,7 @@ declare -A packages=(
   [sshpass]=sshpass
   [ssh-keygen]=openssh-client
   [fail2ban-regex]=fail2ban
+  [prometheus-sql-exporter]=prometheus-sql-exporter
 )
 
 missing=()
