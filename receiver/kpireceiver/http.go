@@ -113,7 +113,7 @@ func (s *httpSource) field(row any, name string) (any, error) {
 		if d.prog != nil && d.cfg.Expr == name {
 			out, err := expr.Run(d.prog, row)
 			if err != nil {
-				return nil, failf(reasonError, "expression %s: %w", name, err)
+				return nil, failf(reasonExpression, "expression %s: %w", name, err)
 			}
 			if out == nil {
 				return nil, failf(reasonNull, "expression %s gives nil", name)

@@ -207,6 +207,7 @@ func (p *kpiProgram) forget(before time.Time) {
 
 // kpiPoint is one evaluation's result for one attribute set: a value, or the reason there is none.
 type kpiPoint struct {
+	key    string  // the attribute set's key ("" for a KPI whose inputs have no attributes)
 	series *series // the attributes of the set (nil: none)
 	value  float64
 	reason string
@@ -241,7 +242,7 @@ func (p *kpiProgram) evaluate(values map[string]*valueSeries, now time.Time, int
 	points := make([]kpiPoint, 0, len(sorted))
 	env := map[string]any{"interval_seconds": interval.Seconds()}
 	for _, key := range sorted {
-		pt := kpiPoint{series: keys[key]}
+		pt := kpiPoint{key: key, series: keys[key]}
 		var dataTime time.Time
 		for _, id := range p.vars {
 			vs := values[id]

@@ -415,7 +415,7 @@ func (r *kpiReceiver) evaluate(ctx context.Context, mb *metadata.MetricsBuilder,
 			outcome := metadata.AttributeOutcomeSuccess
 			if pt.reason != "" {
 				outcome = metadata.AttributeOutcomeFailure
-				failures = append(failures, fmt.Sprintf("%s: %v", describeKey(keyOf(pt)), pt.err))
+				failures = append(failures, fmt.Sprintf("%s: %v", describeKey(pt.key), pt.err))
 			}
 			r.telemetry.ReceiverKpiEvaluations.Add(ctx, 1, metric.WithAttributes(attribute.String(semconv.AttrKPIName, k.Name),
 				attribute.String("outcome", outcome.String()), attribute.String("reason", pt.reason)))
@@ -478,17 +478,6 @@ func (r *kpiReceiver) logTransition(name string, points []kpiPoint, failures []s
 		r.set.Logger.Warn("KPI gives no point", zap.String("kpi", name), zap.String("reasons", summary), zap.Strings("details", failures))
 	}
 	r.lastReason[name] = summary
-}
-
-func keyOf(pt kpiPoint) string {
-	if pt.series == nil {
-		return ""
-	}
-	var a attrSet
-	for k, v := range pt.series.attrs.All() {
-		a.add(k, v.AsString())
-	}
-	return a.key()
 }
 
 // attrs are the attributes of a point's set (empty for a KPI whose inputs have none).

@@ -369,6 +369,8 @@ func TestHTTPBadAnswers(t *testing.T) {
 		{"missing attribute", `{"providers": [{"requests": 1}]}`, 200, reasonMissing, "providers.0: has no field name"},
 		{"too large", `{"providers": [], "pad": "` + strings.Repeat("x", 200) + `"}`, 200, reasonTooLarge, "longer than max_body_size (100 bytes)"},
 		{"too many rows", `{"providers": [{}, {}, {}]}`, 200, reasonTooManyRows, "providers has 3 rows, more than max_rows (2)"},
+		{"expression fails", `{"providers": [{"name": "x", "requests": "many", "errors": 1, "latency": {"p99_ms": 1}}]}`, 200, reasonExpression, "providers.0: expression errors / requests: invalid operation"},
+		{"expression over missing fields", `{"providers": [{"name": "x", "latency": {"p99_ms": 1}}]}`, 200, reasonExpression, "invalid operation: <nil> / <nil>"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

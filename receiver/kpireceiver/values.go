@@ -27,6 +27,7 @@ const (
 	reasonTooLarge    = "too_large"
 	reasonStorage     = "storage_error"
 	reasonTimeout     = "timeout"
+	reasonExpression  = "expression_error"
 )
 
 // pollError is a failed poll (or a failed query of it), with the reason counted in the receiver's telemetry.
