@@ -81,8 +81,8 @@ func (q *fifo) compact() {
 // decisionCache remembers the decisions of recent traces in two generations: when the newer is full it becomes the
 // older and the older is forgotten, so lookups and inserts are O(1) and the size stays within the bound.
 type decisionCache struct {
-	half          int
-	newer, older  map[pcommon.TraceID]decision
+	half         int
+	newer, older map[pcommon.TraceID]decision
 }
 
 func newDecisionCache(size int) *decisionCache {

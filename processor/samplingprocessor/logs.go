@@ -11,11 +11,11 @@ import (
 
 // logBatch is the records of one trace in one ConsumeLogs call.
 type logBatch struct {
-	ld          plog.Logs
-	records     int
-	maxSeverity int32
+	ld           plog.Logs
+	records      int
+	maxSeverity  int32
 	rlIdx, slIdx int
-	dest        plog.LogRecordSlice
+	dest         plog.LogRecordSlice
 }
 
 // ConsumeLogs makes records follow their trace: those of a decided trace follow its decision, those of a trace
