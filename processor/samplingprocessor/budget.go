@@ -29,7 +29,16 @@ type budget struct {
 	offered, keptNow float64 // this interval's traffic and what was kept of it
 	// Of the last complete interval, per second, for the telemetry.
 	lastOffered, lastAchieved float64
+	// The last intervals' kept traffic and length: what was kept above the target (after a burst that came
+	// faster than the averages could follow) is taken off the next intervals' goal, and what was kept below is
+	// given back, so that the throughput meets the target over time.
+	history []interval
 }
+
+type interval struct{ kept, seconds float64 }
+
+// historyLength is how many intervals the correction looks back over.
+const historyLength = 8
 
 func newBudget(cfg *BudgetConfig, now time.Time) *budget {
 	b := &budget{cfg: cfg, keys: cfg.Keys, perSpans: cfg.SpansPerSecond > 0, target: cfg.TracesPerSecond + cfg.SpansPerSecond,
@@ -85,7 +94,19 @@ func (b *budget) adjust(now time.Time) (adjusted, met bool) {
 			delete(b.ema, k)
 		}
 	}
-	b.rates = waterFill(b.ema, b.target*b.cfg.AdjustmentInterval.Seconds())
+	b.history = append(b.history, interval{b.keptNow, seconds})
+	if len(b.history) > historyLength {
+		b.history = b.history[1:]
+	}
+	goal := b.target * b.cfg.AdjustmentInterval.Seconds()
+	if b.lastOffered >= b.target { // with less traffic than the target there is nothing to correct
+		debt := 0.0
+		for _, h := range b.history {
+			debt += b.target*h.seconds - h.kept
+		}
+		goal = min(max(goal+debt/2, goal/4), goal*4)
+	}
+	b.rates = waterFill(b.ema, goal)
 	b.counts = make(map[string]float64, len(b.counts))
 	b.offered, b.keptNow, b.start = 0, 0, now
 	met = b.lastOffered < b.target && b.lastAchieved >= 0.9*b.lastOffered ||

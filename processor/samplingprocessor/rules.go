@@ -90,6 +90,9 @@ type decision struct {
 // the budget, or is kept.
 func (p *sampler) decide(t *trace) decision {
 	rnd := sampling.TraceIDToRandomness(t.id)
+	if t.spans == 0 { // only logs (their spans never came): they are sampled as logs without a trace
+		return decision{keep: p.keepRecord(t.maxSeverity, t.id), rule: ruleDefault, th: sampling.AlwaysSampleThreshold}
+	}
 	for _, r := range p.rules {
 		if !p.ruleMatches(r, t) {
 			continue
@@ -98,9 +101,6 @@ func (p *sampler) decide(t *trace) decision {
 			return decision{keep: false, rule: r.cfg.Name}
 		}
 		return decision{keep: r.keep, rule: r.cfg.Name, th: r.th}
-	}
-	if t.spans == 0 { // only logs: they are sampled as logs without a trace
-		return decision{keep: p.keepRecord(t.maxSeverity, t.id), rule: ruleDefault, th: sampling.AlwaysSampleThreshold}
 	}
 	if p.budget != nil {
 		key := ""
