@@ -1,0 +1,267 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	byteorder "encoding/binary"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/otelstrata/strata/internal/e2e"
+)
+
+// Equivalent policies for the sampling processor and contrib's tail_sampling: keep errors, keep traces slower
+// than 500 ms, keep 10 % of the rest.
+func samplingProcessors(decisionWait time.Duration) map[string]map[string]any {
+	return map[string]map[string]any{
+		"sampling": {"sampling": map[string]any{
+			"decision_wait": decisionWait.String(), "trace_timeout": (2 * decisionWait).String(), "max_traces": 200000, "max_spans": 5000000,
+			"rules": []any{
+				map[string]any{"name": "errors", "type": "error"},
+				map[string]any{"name": "slow", "type": "latency", "threshold": "500ms"},
+				map[string]any{"name": "rest", "type": "probability", "probability": 0.1},
+			},
+		}},
+		"tail_sampling": {"tail_sampling": map[string]any{
+			"decision_wait": decisionWait.String(), "num_traces": 200000,
+			"policies": []any{
+				map[string]any{"name": "errors", "type": "status_code", "status_code": map[string]any{"status_codes": []any{"ERROR"}}},
+				map[string]any{"name": "slow", "type": "latency", "latency": map[string]any{"threshold_ms": 500}},
+				map[string]any{"name": "rest", "type": "probabilistic", "probabilistic": map[string]any{"sampling_percentage": 10}},
+			},
+		}},
+	}
+}
+
+// tracesCollector is a collector receiving OTLP/HTTP on otlp, with one processor, exporting to debug (basic).
+func tracesCollector(otlp, telemetry string, processor map[string]any) map[string]any {
+	cfg := collectorConfig(telemetry, map[string]any{"otlp": map[string]any{"protocols": map[string]any{"http": map[string]any{"endpoint": otlp}}}})
+	var name string
+	for name = range processor {
+	}
+	cfg["processors"] = processor
+	service := cfg["service"].(map[string]any)
+	service["pipelines"] = map[string]any{"traces": map[string]any{"receivers": []any{"otlp"}, "processors": []any{name}, "exporters": []any{"debug"}}}
+	return cfg
+}
+
+// traceLoad is an OTLP/HTTP request template of 100 traces of 10 spans (a root and 9 children over 3 services,
+// with the attributes of HTTP and database spans): one trace has a failing span, one a slow root. Each request
+// sent gets new trace ids, written into the serialized template where its ids are.
+type traceLoad struct {
+	body    []byte
+	offsets []int // where each trace id of the template is in body
+	next    atomic.Uint64
+}
+
+func newTraceLoad(b *testing.B) *traceLoad {
+	td := ptrace.NewTraces()
+	services := []string{"frontend", "checkout", "payments"}
+	scopes := make([]ptrace.SpanSlice, len(services))
+	for i, s := range services {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", s)
+		rs.Resource().Attributes().PutStr("host.name", "bench-host")
+		scopes[i] = rs.ScopeSpans().AppendEmpty().Spans()
+	}
+	var ids []pcommon.TraceID
+	start := time.Now()
+	for tr := range 100 {
+		var id pcommon.TraceID
+		byteorder.BigEndian.PutUint64(id[:8], 0x5ca1ab1e00000000|uint64(tr))
+		byteorder.BigEndian.PutUint64(id[8:], 0xfeedface00000000|uint64(tr)*0x9e3779b9)
+		ids = append(ids, id)
+		for sp := range 10 {
+			span := scopes[sp%3].AppendEmpty()
+			span.SetTraceID(id)
+			var sid, parent pcommon.SpanID
+			byteorder.BigEndian.PutUint64(sid[:], uint64(tr*10+sp+1))
+			span.SetSpanID(sid)
+			duration := 100 * time.Millisecond
+			if sp > 0 {
+				byteorder.BigEndian.PutUint64(parent[:], uint64(tr*10+1))
+				span.SetParentSpanID(parent)
+				duration = 10 * time.Millisecond
+			} else if tr == 7 {
+				duration = 800 * time.Millisecond
+			}
+			span.SetName([]string{"GET /checkout", "SELECT orders", "POST /charge"}[sp%3])
+			span.SetKind(ptrace.SpanKindServer)
+			span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+			span.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(duration)))
+			attrs := span.Attributes()
+			attrs.PutStr("http.request.method", "GET")
+			attrs.PutStr("http.route", "/checkout")
+			attrs.PutInt("http.response.status_code", 200)
+			attrs.PutStr("db.system", "postgresql")
+			attrs.PutStr("server.address", "10.0.0.12")
+			if tr == 3 && sp == 5 {
+				span.Status().SetCode(ptrace.StatusCodeError)
+			}
+		}
+	}
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		b.Fatal(err)
+	}
+	l := &traceLoad{body: body}
+	for _, id := range ids {
+		for off := 0; ; {
+			i := bytes.Index(body[off:], id[:])
+			if i < 0 {
+				break
+			}
+			l.offsets = append(l.offsets, off+i)
+			off += i + 16
+		}
+	}
+	if len(l.offsets) != 1000 {
+		b.Fatalf("found %d trace ids in the template, want 1000", len(l.offsets))
+	}
+	return l
+}
+
+// request is the template with fresh trace ids (the same within each trace).
+func (l *traceLoad) request() []byte {
+	n := l.next.Add(1)
+	body := bytes.Clone(l.body)
+	for _, off := range l.offsets {
+		// keep the low bits (which trace of the template) and make the rest unique to this request
+		byteorder.BigEndian.PutUint64(body[off:], byteorder.BigEndian.Uint64(body[off:])^n<<20)
+		byteorder.BigEndian.PutUint64(body[off+8:], byteorder.BigEndian.Uint64(body[off+8:])^(n*0x9e3779b97f4a7c15))
+	}
+	return body
+}
+
+// send posts requests to url from workers goroutines until ctx ends, at most perSecond requests a second (0: as
+// fast as the collector takes them), and returns how many were accepted.
+func (l *traceLoad) send(ctx context.Context, url string, workers int, perSecond float64) int64 {
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
+	var tick <-chan time.Time
+	if perSecond > 0 {
+		ticker := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
+		defer ticker.Stop()
+		tick = ticker.C
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				if tick != nil {
+					select {
+					case <-ctx.Done():
+						return
+					case <-tick:
+					}
+				}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(l.request()))
+				req.Header.Set("Content-Type", "application/x-protobuf")
+				resp, err := client.Do(req)
+				if err != nil {
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					accepted.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return accepted.Load()
+}
+
+// BenchmarkSamplingThroughput saturates otelcol-strata with OTLP/HTTP traces (4 senders, 1,000 spans a request) for
+// each of the sampling and tail_sampling processors with equivalent policies, and reports the spans a second
+// accepted and exported, and the collector's CPU and resident memory. The load generator runs on the same 2 cores.
+func BenchmarkSamplingThroughput(b *testing.B) {
+	const warmup, window = 10 * time.Second, 30 * time.Second
+	for _, name := range []string{"sampling", "tail_sampling"} {
+		b.Run(name, func(b *testing.B) {
+			load := newTraceLoad(b)
+			otlp, telemetry := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
+			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), name+".yaml"), tracesCollector(otlp, telemetry, samplingProcessors(2*time.Second)[name]))
+			for b.Loop() {
+				c := e2e.StartCollector(b, binary, config)
+				c.WaitFor(b, "telemetry", 30*time.Second, func() error { _, err := e2e.HTTPGet("http://" + telemetry + "/metrics"); return err })
+				ctx, cancel := context.WithTimeout(context.Background(), warmup+window)
+				done := make(chan int64)
+				go func() { done <- load.send(ctx, "http://"+otlp+"/v1/traces", 4, 0) }()
+				time.Sleep(warmup)
+				in0, out0 := spanCounts(b, telemetry)
+				cpu0 := cpuTicks(b, c.PID())
+				time.Sleep(window)
+				in1, out1 := spanCounts(b, telemetry)
+				cpu := cpuTicks(b, c.PID()) - cpu0
+				rss := rssKiB(b, c.PID())
+				cancel()
+				<-done
+				seconds := window.Seconds()
+				b.ReportMetric((in1-in0)/seconds, "accepted-spans/s")
+				b.ReportMetric((out1-out0)/seconds, "exported-spans/s")
+				b.ReportMetric(float64(cpu)/seconds, "CPU-%")
+				b.ReportMetric(float64(rss)/1024, "RSS-MiB")
+				if err := c.Stop(30 * time.Second); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSamplingMemoryPerSpan sends 20,000 spans a second for 15 s to each processor with a decision wait of a
+// minute, so that every span stays buffered, and reports the resident memory they take per span (RSS after, less
+// RSS before the load).
+func BenchmarkSamplingMemoryPerSpan(b *testing.B) {
+	const window = 15 * time.Second
+	for _, name := range []string{"sampling", "tail_sampling"} {
+		b.Run(name, func(b *testing.B) {
+			load := newTraceLoad(b)
+			otlp, telemetry := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
+			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), name+".yaml"), tracesCollector(otlp, telemetry, samplingProcessors(time.Minute)[name]))
+			for b.Loop() {
+				c := e2e.StartCollector(b, binary, config)
+				c.WaitFor(b, "telemetry", 30*time.Second, func() error { _, err := e2e.HTTPGet("http://" + telemetry + "/metrics"); return err })
+				time.Sleep(2 * time.Second)
+				rss0 := rssKiB(b, c.PID())
+				ctx, cancel := context.WithTimeout(context.Background(), window)
+				accepted := load.send(ctx, "http://"+otlp+"/v1/traces", 2, 20)
+				cancel()
+				time.Sleep(2 * time.Second)
+				spans := float64(accepted * 1000)
+				b.ReportMetric(spans, "buffered-spans")
+				b.ReportMetric(float64(rssKiB(b, c.PID())-rss0)*1024/spans, "RSS-B/span")
+				if err := c.Stop(30 * time.Second); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// spanCounts reads the spans the receiver accepted and the exporter sent from the collector's own telemetry.
+func spanCounts(b *testing.B, telemetry string) (accepted, sent float64) {
+	families, err := e2e.ScrapePrometheus("http://" + telemetry + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, m := range families["otelcol_receiver_accepted_spans_total"].GetMetric() {
+		accepted += m.GetCounter().GetValue()
+	}
+	for _, m := range families["otelcol_exporter_sent_spans_total"].GetMetric() {
+		sent += m.GetCounter().GetValue()
+	}
+	return accepted, sent
+}
