@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -139,4 +140,21 @@ func (s *OTLPSink) LogBodies() map[string]bool {
 		}
 	}
 	return bodies
+}
+
+// SpansByTrace counts the spans that arrived, by trace id.
+func (s *OTLPSink) SpansByTrace() map[pcommon.TraceID]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := map[pcommon.TraceID]int{}
+	for _, td := range s.traces {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					counts[span.TraceID()]++
+				}
+			}
+		}
+	}
+	return counts
 }

@@ -1,0 +1,38 @@
+package samplingprocessor
+
+import (
+	"os"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// TestReadmeExample runs the README's example: a health check with an error is dropped (the drop rule comes
+// first), an error, a slow trace and a gold customer's are kept by their rules, and the rest go to the budget.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
+	require.Len(t, blocks, 1)
+	var doc struct {
+		Processors map[string]map[string]any `yaml:"processors"`
+	}
+	require.NoError(t, yaml.Unmarshal(blocks[0][1], &doc))
+	text, err := yaml.Marshal(doc.Processors["sampling"])
+	require.NoError(t, err)
+
+	h := newHarness(t, string(text))
+	h.send(t,
+		span{trace: 1, id: 1, service: "shop", name: "GET /healthz", attrs: map[string]any{"http.route": "/healthz"}, err: true},
+		span{trace: 2, id: 1, service: "shop", name: "checkout", attrs: map[string]any{"http.response.status_code": 503}},
+		span{trace: 3, id: 1, service: "shop", name: "search", duration: 3 * time.Second},
+		span{trace: 4, id: 1, service: "shop", name: "checkout", attrs: map[string]any{"customer.tier": "gold"}},
+		span{trace: 5, id: 1, service: "shop", name: "checkout"},
+	)
+	h.decideAfter(3 * time.Second)
+	assert.Equal(t, map[uint64]string{2: "errors", 3: "slow", 4: "gold-customers", 5: "budget"}, h.kept(1, 2, 3, 4, 5))
+}
