@@ -192,7 +192,7 @@ func BenchmarkSamplingThroughput(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			load := newTraceLoad(b)
 			otlp, telemetry := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
-			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), name+".yaml"), tracesCollector(otlp, telemetry, samplingProcessors(2*time.Second)[name]))
+			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), name+".yaml"), tracesCollector(otlp, telemetry, samplingProcessors(2 * time.Second)[name]))
 			for b.Loop() {
 				c := e2e.StartCollector(b, binary, config)
 				c.WaitFor(b, "telemetry", 30*time.Second, func() error { _, err := e2e.HTTPGet("http://" + telemetry + "/metrics"); return err })
