@@ -10,8 +10,8 @@ import (
 // takes a fraction of the memory of the decoded form, and what the rules need of them.
 type trace struct {
 	id          pcommon.TraceID
-	spanChunks  [][]byte // ptrace OTLP protobuf, one per ConsumeTraces call that brought spans of it
-	logChunks   [][]byte // plog OTLP protobuf
+	parts       []tracePart // its spans, in the encoded requests that brought them
+	logChunks   [][]byte    // plog OTLP protobuf
 	spans, logs int
 	bytes       int
 	arrived     time.Time // its first span or record
@@ -22,6 +22,12 @@ type trace struct {
 	rootMatches uint64
 	spanIDs     []pcommon.SpanID
 	maxSeverity int32 // of its log records
+}
+
+// tracePart is the spans of a trace in one encoded request (which it shares with the other traces of the request).
+type tracePart struct {
+	req  *encodedRequest
+	refs []spanRef
 }
 
 // hasSpan reports whether a span id was buffered already (a duplicate). Traces are usually small; a linear scan of

@@ -46,7 +46,12 @@ func shared(cfg component.Config, set processor.Settings) (*sharedcomponent.Comp
 	return samplers.LoadOrStore(c, func() (*sampler, error) { return newSampler(c, set) })
 }
 
-var consumerCapabilities = consumer.Capabilities{MutatesData: true}
+// Traces and metrics are read, not changed (a request is encoded for the buffer; points are copied); log records
+// are moved out of the request.
+var (
+	readOnly = consumer.Capabilities{MutatesData: false}
+	mutates  = consumer.Capabilities{MutatesData: true}
+)
 
 type tracesProcessor struct {
 	*sharedcomponent.Component[*sampler]
@@ -55,7 +60,7 @@ type tracesProcessor struct {
 func (p tracesProcessor) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	return p.Unwrap().ConsumeTraces(ctx, td)
 }
-func (tracesProcessor) Capabilities() consumer.Capabilities { return consumerCapabilities }
+func (tracesProcessor) Capabilities() consumer.Capabilities { return readOnly }
 
 type logsProcessor struct {
 	*sharedcomponent.Component[*sampler]
@@ -64,7 +69,7 @@ type logsProcessor struct {
 func (p logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	return p.Unwrap().ConsumeLogs(ctx, ld)
 }
-func (logsProcessor) Capabilities() consumer.Capabilities { return consumerCapabilities }
+func (logsProcessor) Capabilities() consumer.Capabilities { return mutates }
 
 type metricsProcessor struct {
 	*sharedcomponent.Component[*sampler]
@@ -77,7 +82,7 @@ func (p metricsProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metrics
 	}
 	return p.next.ConsumeMetrics(ctx, md)
 }
-func (metricsProcessor) Capabilities() consumer.Capabilities { return consumerCapabilities }
+func (metricsProcessor) Capabilities() consumer.Capabilities { return readOnly }
 
 func createTraces(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Traces) (processor.Traces, error) {
 	c, err := shared(cfg, set)

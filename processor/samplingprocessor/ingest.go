@@ -17,28 +17,27 @@ type rootInfo struct {
 	duration   time.Duration // end - start (0 when the clock went backwards)
 }
 
-// traceBatch is the spans of one trace in one ConsumeTraces call, moved out of the request, with what the rules
-// need to know of them.
+// traceBatch is the spans of one trace in one ConsumeTraces call, with what the rules need to know of them.
 type traceBatch struct {
-	td          ptrace.Traces
+	id          pcommon.TraceID
 	spans       int
 	hasError    bool
 	root        *rootInfo
 	matches     uint64 // per condition or attribute rule (by index): a span matched
 	rootMatches uint64 // per condition or attribute rule: the root span matched
 	spanIDs     []pcommon.SpanID
-	skewed      int // spans that end before they start
-
-	// where the next span goes: the last resource and scope copied, by their position in the request
-	rsIdx, ssIdx int
-	dest         ptrace.SpanSlice
+	ordinals    [][2]int32 // per span: its scope's and its own position in the request
+	refs        []spanRef  // per span, once the request is encoded
+	skewed      int        // root spans that end before they start
 }
 
-// splitByTrace moves the spans of td into one batch per trace id, and returns the spans without a trace id apart
-// (they belong to no trace: they are passed on, never buffered).
-func (p *sampler) splitByTrace(ctx context.Context, td ptrace.Traces) (map[pcommon.TraceID]*traceBatch, ptrace.Traces) {
-	batches := map[pcommon.TraceID]*traceBatch{}
-	orphans := ptrace.NewTraces()
+// splitByTrace groups the spans of td by trace id, in the order the traces first appear, without moving them, and
+// returns the positions of the spans without a trace id apart (they belong to no trace: they are passed on).
+func (p *sampler) splitByTrace(ctx context.Context, td ptrace.Traces) ([]*traceBatch, [][2]int32) {
+	byID := map[pcommon.TraceID]*traceBatch{}
+	var batches []*traceBatch
+	var orphans [][2]int32
+	scopeOrd, spanOrd := int32(0), int32(0)
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
 		rs := rss.At(i)
@@ -54,22 +53,22 @@ func (p *sampler) splitByTrace(ctx context.Context, td ptrace.Traces) (map[pcomm
 				span := spans.At(k)
 				id := span.TraceID()
 				if id.IsEmpty() {
-					span.MoveTo(appendSpan(orphans, rs, ss))
+					orphans = append(orphans, [2]int32{scopeOrd, spanOrd})
+					spanOrd++
 					continue
 				}
-				b := batches[id]
+				b := byID[id]
 				if b == nil {
-					b = &traceBatch{td: ptrace.NewTraces(), rsIdx: -1}
-					batches[id] = b
+					b = &traceBatch{id: id}
+					byID[id] = b
+					batches = append(batches, b)
 				}
 				p.inspect(ctx, b, rs, ss, span, service)
-				if b.rsIdx != i || b.ssIdx != j {
-					b.dest = appendScope(b.td, rs, ss)
-					b.rsIdx, b.ssIdx = i, j
-				}
-				span.MoveTo(b.dest.AppendEmpty())
+				b.ordinals = append(b.ordinals, [2]int32{scopeOrd, spanOrd})
 				b.spans++
+				spanOrd++
 			}
+			scopeOrd++
 		}
 	}
 	return batches, orphans
@@ -129,8 +128,8 @@ func isError(span ptrace.Span) bool {
 	if span.Status().Code() == ptrace.StatusCodeError {
 		return true
 	}
-	for _, k := range []string{"http.response.status_code", "http.status_code"} {
-		if v, ok := span.Attributes().Get(k); ok && v.Int() >= 500 {
+	for k, v := range span.Attributes().All() {
+		if (k == "http.response.status_code" || k == "http.status_code") && v.Int() >= 500 {
 			return true
 		}
 	}
@@ -154,17 +153,3 @@ func attributeText(key string, span, resource pcommon.Map) string {
 	return ""
 }
 
-// appendScope adds a copy of rs's resource and ss's scope to td and returns the scope's span slice.
-func appendScope(td ptrace.Traces, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) ptrace.SpanSlice {
-	out := td.ResourceSpans().AppendEmpty()
-	rs.Resource().CopyTo(out.Resource())
-	out.SetSchemaUrl(rs.SchemaUrl())
-	scope := out.ScopeSpans().AppendEmpty()
-	ss.Scope().CopyTo(scope.Scope())
-	scope.SetSchemaUrl(ss.SchemaUrl())
-	return scope.Spans()
-}
-
-func appendSpan(td ptrace.Traces, rs ptrace.ResourceSpans, ss ptrace.ScopeSpans) ptrace.Span {
-	return appendScope(td, rs, ss).AppendEmpty()
-}

@@ -3,6 +3,7 @@ package samplingprocessor // import "github.com/otelstrata/strata/processor/samp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -258,8 +259,9 @@ func (p *sampler) release(ctx context.Context, ds []decided) {
 	if len(ds) == 0 {
 		return
 	}
-	traces, logs := ptrace.NewTraces(), plog.NewLogs()
-	var spans, records int
+	out := newStitcher()
+	logs := plog.NewLogs()
+	records := 0
 	for _, x := range ds {
 		if x.t.spans > 0 && x.t.root == nil {
 			p.countBadInput(ctx, "no_root", 1)
@@ -276,15 +278,8 @@ func (p *sampler) release(ctx context.Context, ds []decided) {
 		if !x.d.keep && !p.cfg.DryRun {
 			continue
 		}
-		for _, chunk := range x.t.spanChunks {
-			td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(chunk)
-			if err != nil { // our own serialization: cannot happen unless memory is corrupt
-				p.set.Logger.Error("a buffered chunk of spans could not be read back", zap.Error(err))
-				continue
-			}
-			p.annotate(td, x.d)
-			spans += td.SpanCount()
-			td.ResourceSpans().MoveAndAppendTo(traces.ResourceSpans())
+		for _, part := range x.t.parts {
+			out.add(part, x.d, true)
 		}
 		for _, chunk := range x.t.logChunks {
 			ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(chunk)
@@ -296,9 +291,12 @@ func (p *sampler) release(ctx context.Context, ds []decided) {
 			ld.ResourceLogs().MoveAndAppendTo(logs.ResourceLogs())
 		}
 	}
-	if spans > 0 && p.nextTraces != nil {
-		if err := p.nextTraces.ConsumeTraces(ctx, traces); err != nil {
-			p.set.Logger.Warn("the next consumer refused sampled traces", zap.Int("spans", spans), zap.Error(err))
+	if !out.empty() && p.nextTraces != nil {
+		traces, err := out.traces(p)
+		if err != nil {
+			p.set.Logger.Error("buffered spans could not be read back", zap.Error(err))
+		} else if err := p.nextTraces.ConsumeTraces(ctx, traces); err != nil {
+			p.set.Logger.Warn("the next consumer refused sampled traces", zap.Int("spans", traces.SpanCount()), zap.Error(err))
 		}
 	}
 	if records > 0 && p.nextLogs != nil {
@@ -315,25 +313,22 @@ func decisionOf(keep bool) string {
 	return "drop"
 }
 
-// annotate records the rule on every span and, for a trace kept with a probability below 1, the sampling threshold
-// in its tracestate (OTEP 235: ot=th:...), raised to the threshold a head sampler already set, if higher, so that
-// the adjusted count of every kept span is right downstream.
-func (p *sampler) annotate(td ptrace.Traces, d decision) {
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		sss := rss.At(i).ScopeSpans()
-		for j := range sss.Len() {
-			spans := sss.At(j).Spans()
-			for k := range spans.Len() {
-				span := spans.At(k)
-				span.Attributes().PutStr(attrRule, d.rule)
-				if p.cfg.DryRun {
-					span.Attributes().PutStr(attrDecision, decisionOf(d.keep))
-					continue
-				}
-				if d.th != sampling.AlwaysSampleThreshold {
-					setThreshold(span, d.th)
-				}
+// annotateResourceSpans records the rule on every span and, for a trace kept with a probability below 1, the
+// sampling threshold in its tracestate (OTEP 235: ot=th:...), raised to the threshold a head sampler already set,
+// if higher, so that the adjusted count of every kept span is right downstream.
+func (p *sampler) annotateResourceSpans(rs ptrace.ResourceSpans, d decision) {
+	sss := rs.ScopeSpans()
+	for j := range sss.Len() {
+		spans := sss.At(j).Spans()
+		for k := range spans.Len() {
+			span := spans.At(k)
+			span.Attributes().PutStr(attrRule, d.rule)
+			if p.cfg.DryRun {
+				span.Attributes().PutStr(attrDecision, decisionOf(d.keep))
+				continue
+			}
+			if d.th != sampling.AlwaysSampleThreshold {
+				setThreshold(span, d.th)
 			}
 		}
 	}
@@ -371,90 +366,76 @@ func (p *sampler) keepRecord(severity int32, id pcommon.TraceID) bool {
 }
 
 // ConsumeTraces buffers the spans of undecided traces, passes on the late spans of kept ones, and drops those of
-// dropped ones.
+// dropped ones. The request is encoded once, outside the lock; traces keep ranges of it.
 func (p *sampler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	batches, orphans := p.splitByTrace(ctx, td)
-	if n := orphans.SpanCount(); n > 0 {
-		p.countBadInput(ctx, "no_trace_id", n)
-		if err := p.nextTraces.ConsumeTraces(ctx, orphans); err != nil {
-			return err
+	data, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(td)
+	if err != nil {
+		return err
+	}
+	req, err := parseRequest(data)
+	if err != nil || len(req.spans) != td.SpanCount() {
+		return fmt.Errorf("encoding the request for the buffer: %d spans found of %d: %w", len(req.spans), td.SpanCount(), err)
+	}
+	for _, b := range batches {
+		b.refs = make([]spanRef, len(b.ordinals))
+		for i, o := range b.ordinals {
+			b.refs[i] = spanRef{scope: o[0], field: req.spans[o[1]]}
 		}
 	}
-	now := p.now()
-	late := ptrace.NewTraces()
-	type pending struct {
-		t *trace
-		b *traceBatch
+	out := newStitcher()
+	if len(orphans) > 0 {
+		refs := make([]spanRef, len(orphans))
+		for i, o := range orphans {
+			refs[i] = spanRef{scope: o[0], field: req.spans[o[1]]}
+		}
+		out.add(tracePart{req, refs}, decision{keep: true, rule: "", th: sampling.AlwaysSampleThreshold}, false)
+		p.countBadInput(ctx, "no_trace_id", len(orphans))
 	}
-	var toStore []pending
-	var lateKept, lateDropped, duplicates, skewed int
-	forward := false
 
+	now := p.now()
+	var lateKept, lateDropped, duplicates, skewed int
 	p.mu.Lock()
-	for id, b := range batches {
+	for _, b := range batches {
 		skewed += b.skewed
-		if d, ok := p.decisions.get(id); ok {
+		if d, ok := p.decisions.get(b.id); ok {
 			if d.keep || p.cfg.DryRun {
-				p.annotate(b.td, d)
-				b.td.ResourceSpans().MoveAndAppendTo(late.ResourceSpans())
+				out.add(tracePart{req, b.refs}, d, true)
 				lateKept += b.spans
 			} else {
 				lateDropped += b.spans
 			}
 			continue
 		}
-		t := p.traces[id]
+		t := p.traces[b.id]
 		if t == nil {
-			t = &trace{id: id, arrived: now}
-			p.traces[id] = t
-			p.arrivals.push(id, now)
+			t = &trace{id: b.id, arrived: now}
+			p.traces[b.id] = t
+			p.arrivals.push(b.id, now)
 			p.telemetry.ProcessorSamplingBufferedTraces.Add(ctx, 1)
 		}
-		dup := removeDuplicates(t, b)
+		refs, dup := removeDuplicates(t, b)
 		duplicates += dup
-		n := b.spans - dup
-		t.spans += n
-		p.items += n
-		p.telemetry.ProcessorSamplingBufferedSpans.Add(ctx, int64(n))
+		if len(refs) == 0 {
+			continue
+		}
+		t.parts = append(t.parts, tracePart{req, refs})
+		for _, r := range refs {
+			t.bytes += r.field.len()
+		}
+		t.spans += len(refs)
+		p.items += len(refs)
+		p.telemetry.ProcessorSamplingBufferedSpans.Add(ctx, int64(len(refs)))
 		t.hasError = t.hasError || b.hasError
 		t.matches |= b.matches
 		t.rootMatches |= b.rootMatches
 		if b.root != nil && t.root == nil {
 			t.root = b.root
 			t.rootArrived = now
-			p.roots.push(id, now)
-		}
-		if n > 0 {
-			toStore = append(toStore, pending{t, b})
+			p.roots.push(b.id, now)
 		}
 	}
 	over := len(p.traces) > p.cfg.MaxTraces || p.items > p.cfg.MaxSpans
-	p.mu.Unlock()
-
-	// Serialize outside the lock: this is the costly part, and it runs on the receivers' goroutines.
-	chunks := make([][]byte, len(toStore))
-	for i, s := range toStore {
-		data, err := (&ptrace.ProtoMarshaler{}).MarshalTraces(s.b.td)
-		if err != nil {
-			return err
-		}
-		chunks[i] = data
-	}
-	p.mu.Lock()
-	for i, s := range toStore {
-		if p.traces[s.t.id] == s.t {
-			s.t.spanChunks = append(s.t.spanChunks, chunks[i])
-			s.t.bytes += len(chunks[i])
-			continue
-		}
-		// Decided between the two locks, while its spans were being serialized: they follow the decision (and were
-		// counted with it).
-		if d, _ := p.decisions.get(s.t.id); d.keep || p.cfg.DryRun {
-			p.annotate(s.b.td, d)
-			s.b.td.ResourceSpans().MoveAndAppendTo(late.ResourceSpans())
-			forward = true
-		}
-	}
 	p.mu.Unlock()
 
 	p.countSpans(ctx, "keep", "late", lateKept)
@@ -467,10 +448,63 @@ func (p *sampler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		default:
 		}
 	}
-	if lateKept > 0 || forward {
-		return p.nextTraces.ConsumeTraces(ctx, late)
+	if out.empty() {
+		return nil
 	}
-	return nil
+	traces, err := out.traces(p)
+	if err != nil {
+		return err
+	}
+	return p.nextTraces.ConsumeTraces(ctx, traces)
+}
+
+// stitcher builds one TracesData message from the spans of several traces (each with the resource and scope it
+// came with), decodes it once, and annotates each trace's spans with its decision.
+type stitcher struct {
+	buf      []byte
+	counts   []int // ResourceSpans per added part
+	ds       []decision
+	annotate []bool
+}
+
+func newStitcher() *stitcher { return &stitcher{} }
+
+func (s *stitcher) empty() bool { return len(s.counts) == 0 }
+
+// add appends a part's spans, one ResourceSpans per run of spans of the same scope.
+func (s *stitcher) add(part tracePart, d decision, annotate bool) {
+	n := 0
+	var fields []span32
+	for i, r := range part.refs {
+		fields = append(fields, r.field)
+		if i == len(part.refs)-1 || part.refs[i+1].scope != r.scope {
+			s.buf = appendResourceSpans(s.buf, part.req, r.scope, fields)
+			fields = fields[:0]
+			n++
+		}
+	}
+	s.counts = append(s.counts, n)
+	s.ds = append(s.ds, d)
+	s.annotate = append(s.annotate, annotate)
+}
+
+// traces decodes what was added and annotates it.
+func (s *stitcher) traces(p *sampler) (ptrace.Traces, error) {
+	td, err := (&ptrace.ProtoUnmarshaler{}).UnmarshalTraces(s.buf)
+	if err != nil { // our own encoding of pdata's encoding: cannot happen unless memory is corrupt
+		return td, fmt.Errorf("reading buffered spans back: %w", err)
+	}
+	rss := td.ResourceSpans()
+	i := 0
+	for k, n := range s.counts {
+		if s.annotate[k] {
+			for j := i; j < i+n; j++ {
+				p.annotateResourceSpans(rss.At(j), s.ds[k])
+			}
+		}
+		i += n
+	}
+	return td, nil
 }
 
 func (p *sampler) countBadInput(ctx context.Context, reason string, n int) {
@@ -486,35 +520,21 @@ func (p *sampler) countSpans(ctx context.Context, decision, reason string, n int
 	}
 }
 
-// removeDuplicates drops from the batch the spans whose ids the trace already has (buffered before, or earlier in
-// the batch), records the others' ids on the trace, and returns how many it dropped.
-func removeDuplicates(t *trace, b *traceBatch) int {
-	var drop []bool
+// removeDuplicates returns the batch's spans whose ids the trace does not have yet (buffered before, or earlier in
+// the batch), records their ids on the trace, and counts the others.
+func removeDuplicates(t *trace, b *traceBatch) ([]spanRef, int) {
+	refs := b.refs[:0:0]
 	dup := 0
 	for i, id := range b.spanIDs {
-		if !t.hasSpan(id) {
-			t.spanIDs = append(t.spanIDs, id)
+		if t.hasSpan(id) {
+			dup++
 			continue
 		}
-		if drop == nil {
-			drop = make([]bool, len(b.spanIDs))
-		}
-		drop[i] = true
-		dup++
+		t.spanIDs = append(t.spanIDs, id)
+		refs = append(refs, b.refs[i])
 	}
 	if dup == 0 {
-		return 0
+		return b.refs, 0
 	}
-	i := 0 // the spans of the batch are in the order of its ids
-	rss := b.td.ResourceSpans()
-	for r := range rss.Len() {
-		sss := rss.At(r).ScopeSpans()
-		for j := range sss.Len() {
-			sss.At(j).Spans().RemoveIf(func(ptrace.Span) bool {
-				i++
-				return drop[i-1]
-			})
-		}
-	}
-	return dup
+	return refs, dup
 }
