@@ -152,4 +152,3 @@ func attributeText(key string, span, resource pcommon.Map) string {
 	}
 	return ""
 }
-
