@@ -183,7 +183,7 @@ func (l *traceLoad) send(ctx context.Context, url string, workers int, perSecond
 	return accepted.Load()
 }
 
-// BenchmarkSamplingThroughput saturates otelcol-strata with OTLP/HTTP traces (4 senders, 1,000 spans a request) for
+// BenchmarkSamplingThroughput saturates otelcol-strata with OTLP/HTTP traces (8 senders, 1,000 spans a request) for
 // each of the sampling and tail_sampling processors with equivalent policies, and reports the spans a second
 // accepted and exported, and the collector's CPU and resident memory. The load generator runs on the same 2 cores.
 func BenchmarkSamplingThroughput(b *testing.B) {
@@ -198,7 +198,7 @@ func BenchmarkSamplingThroughput(b *testing.B) {
 				c.WaitFor(b, "telemetry", 30*time.Second, func() error { _, err := e2e.HTTPGet("http://" + telemetry + "/metrics"); return err })
 				ctx, cancel := context.WithTimeout(context.Background(), warmup+window)
 				done := make(chan int64)
-				go func() { done <- load.send(ctx, "http://"+otlp+"/v1/traces", 4, 0) }()
+				go func() { done <- load.send(ctx, "http://"+otlp+"/v1/traces", 8, 0) }()
 				time.Sleep(warmup)
 				in0, out0 := spanCounts(b, telemetry)
 				cpu0 := cpuTicks(b, c.PID())
@@ -212,6 +212,7 @@ func BenchmarkSamplingThroughput(b *testing.B) {
 				b.ReportMetric((in1-in0)/seconds, "accepted-spans/s")
 				b.ReportMetric((out1-out0)/seconds, "exported-spans/s")
 				b.ReportMetric(float64(cpu)/seconds, "CPU-%")
+				b.ReportMetric((in1-in0)/(float64(cpu)/100), "spans/CPU-s")
 				b.ReportMetric(float64(rss)/1024, "RSS-MiB")
 				if err := c.Stop(30 * time.Second); err != nil {
 					b.Fatal(err)

@@ -13,9 +13,7 @@ type trace struct {
 	parts       []tracePart // its spans, in the encoded requests that brought them
 	logChunks   [][]byte    // plog OTLP protobuf
 	spans, logs int
-	bytes       int
 	arrived     time.Time // its first span or record
-	rootArrived time.Time // zero until the root span arrived
 	hasError    bool
 	root        *rootInfo
 	matches     uint64

@@ -11,6 +11,7 @@ import (
 
 // logBatch is the records of one trace in one ConsumeLogs call.
 type logBatch struct {
+	id           pcommon.TraceID
 	ld           plog.Logs
 	records      int
 	maxSeverity  int32
@@ -22,7 +23,8 @@ type logBatch struct {
 // still buffered (or not seen yet) wait with it for its decision. Records without a trace id are kept at or above
 // keep_severity, and below it at the configured rate.
 func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	batches := map[pcommon.TraceID]*logBatch{}
+	byID := map[pcommon.TraceID]*logBatch{}
+	var batches []*logBatch // in the order the traces first appear
 	out := plog.NewLogs()
 	var keptAlone, droppedAlone int
 	rls := ld.ResourceLogs()
@@ -46,10 +48,11 @@ func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					}
 					return true
 				}
-				b := batches[id]
+				b := byID[id]
 				if b == nil {
-					b = &logBatch{ld: plog.NewLogs(), rlIdx: -1}
-					batches[id] = b
+					b = &logBatch{id: id, ld: plog.NewLogs(), rlIdx: -1}
+					byID[id] = b
+					batches = append(batches, b)
 				}
 				if b.rlIdx != i || b.slIdx != j {
 					b.dest = appendLogScope(b.ld, rl, sl)
@@ -73,7 +76,8 @@ func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	var toStore []pending
 	var followKept, followDropped int
 	p.mu.Lock()
-	for id, b := range batches {
+	for _, b := range batches {
+		id := b.id
 		if d, ok := p.decisions.get(id); ok {
 			if d.keep || p.cfg.DryRun {
 				b.ld.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
@@ -119,7 +123,6 @@ func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	for i, s := range toStore {
 		if p.traces[s.t.id] == s.t {
 			s.t.logChunks = append(s.t.logChunks, chunks[i])
-			s.t.bytes += len(chunks[i])
 		} else if d, _ := p.decisions.get(s.t.id); d.keep || p.cfg.DryRun {
 			s.b.ld.ResourceLogs().MoveAndAppendTo(out.ResourceLogs()) // decided meanwhile, and counted with it
 		}

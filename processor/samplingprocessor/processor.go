@@ -420,9 +420,6 @@ func (p *sampler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 			continue
 		}
 		t.parts = append(t.parts, tracePart{req, refs})
-		for _, r := range refs {
-			t.bytes += r.field.len()
-		}
 		t.spans += len(refs)
 		p.items += len(refs)
 		p.telemetry.ProcessorSamplingBufferedSpans.Add(ctx, int64(len(refs)))
@@ -431,7 +428,6 @@ func (p *sampler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		t.rootMatches |= b.rootMatches
 		if b.root != nil && t.root == nil {
 			t.root = b.root
-			t.rootArrived = now
 			p.roots.push(b.id, now)
 		}
 	}
