@@ -251,6 +251,7 @@ budget: {traces_per_second: 50, keys: [service.name], adjustment_interval: 15s}
 		assert.Greater(t, float64(bySvc[svc])/float64(sent[svc]), 0.5, "rare key %s keeps most of its traces", svc)
 	}
 	assert.Less(t, float64(bySvc["frontend"])/float64(sent["frontend"]), 0.1, "the frequent key is thinned")
+	metadatatest.AssertEqualProcessorSamplingBudgetTarget(t, h.tel, []metricdata.DataPoint[float64]{{Value: 50}}, metricdatatest.IgnoreTimestamp())
 }
 
 // TestTraceStateKeepsTheHigherThreshold: a trace head-sampled upstream at 1 % and kept here at 50 % keeps the
@@ -387,4 +388,30 @@ func downsampled(sink *consumertest.MetricsSink) map[string]float64 {
 		}
 	}
 	return values
+}
+
+// TestDryRun decides but drops nothing: every span passes, with its decision and rule.
+func TestDryRun(t *testing.T) {
+	h := newHarness(t, `
+dry_run: true
+rules:
+  - {name: errors, type: error}
+  - {name: drop-rest, type: always, action: drop}
+`)
+	h.send(t, span{trace: 1, id: 1, service: "a", name: "root", err: true}, span{trace: 2, id: 1, service: "a", name: "root"})
+	h.decideAfter(3 * time.Second)
+	h.send(t, span{trace: 2, id: 2, parent: 1, service: "a", name: "late"})
+	decisions := map[string]string{}
+	for _, td := range h.traces.AllTraces() {
+		eachSpan(td, func(s ptrace.Span) {
+			d, _ := s.Attributes().Get(attrDecision)
+			r, _ := s.Attributes().Get(attrRule)
+			decisions[s.Name()+"/"+s.TraceID().String()[:4]] = d.Str() + " by " + r.Str()
+		})
+	}
+	assert.Equal(t, map[string]string{
+		"root/" + traceIDOf(1).String()[:4]: "keep by errors",
+		"root/" + traceIDOf(2).String()[:4]: "drop by drop-rest",
+		"late/" + traceIDOf(2).String()[:4]: "drop by drop-rest",
+	}, decisions)
 }
