@@ -102,21 +102,9 @@ func BenchmarkKPILoad(b *testing.B) {
 	}
 }
 
-// kpiEvaluations reads otelcol_receiver_kpi_evaluations_total by outcome from the collector's own telemetry.
+// kpiEvaluations reads otelcol_receiver_kpi_evaluations_total by outcome.
 func kpiEvaluations(telemetry string) (map[string]float64, error) {
-	families, err := e2e.ScrapePrometheus("http://" + telemetry + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	counts := map[string]float64{}
-	for _, m := range families["otelcol_receiver_kpi_evaluations_total"].GetMetric() {
-		for _, l := range m.GetLabel() {
-			if l.GetName() == "outcome" {
-				counts[l.GetValue()] += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return counts, nil
+	return counterByLabel(telemetry, "otelcol_receiver_kpi_evaluations_total", "outcome")
 }
 
 // sqlComparisonQueries are the queries both the kpi receiver and sql_exporter run every 10 s against PostgreSQL:
@@ -177,17 +165,9 @@ func BenchmarkSQLPollingPostgres(b *testing.B) {
 		for b.Loop() {
 			c := e2e.StartCollector(b, binary, config)
 			measure(b, c, func() error {
-				families, err := e2e.ScrapePrometheus("http://" + telemetry + "/metrics")
+				polls, err := counterByLabel(telemetry, "otelcol_receiver_kpi_polls_total", "outcome")
 				if err != nil {
 					return err
-				}
-				polls := map[string]float64{}
-				for _, m := range families["otelcol_receiver_kpi_polls_total"].GetMetric() {
-					for _, l := range m.GetLabel() {
-						if l.GetName() == "outcome" {
-							polls[l.GetValue()] += m.GetCounter().GetValue()
-						}
-					}
 				}
 				if polls["failure"] > 0 || polls["success"] < 50*7 {
 					return fmt.Errorf("polls of the 50 queries: %v", polls)

@@ -180,19 +180,24 @@ func collectorConfig(telemetry string, receivers map[string]any) map[string]any 
 	}
 }
 
-// probeCounts reads otelcol_receiver_netprobe_probes_total by outcome from the collector's own telemetry.
-func probeCounts(telemetry string) (map[string]float64, error) {
+// counterByLabel reads a counter of the collector's own telemetry, summed by the values of one label.
+func counterByLabel(telemetry, name, label string) (map[string]float64, error) {
 	families, err := e2e.ScrapePrometheus("http://" + telemetry + "/metrics")
 	if err != nil {
 		return nil, err
 	}
 	counts := map[string]float64{}
-	for _, m := range families["otelcol_receiver_netprobe_probes_total"].GetMetric() {
+	for _, m := range families[name].GetMetric() {
 		for _, l := range m.GetLabel() {
-			if l.GetName() == "outcome" {
+			if l.GetName() == label {
 				counts[l.GetValue()] += m.GetCounter().GetValue()
 			}
 		}
 	}
 	return counts, nil
+}
+
+// probeCounts reads otelcol_receiver_netprobe_probes_total by outcome.
+func probeCounts(telemetry string) (map[string]float64, error) {
+	return counterByLabel(telemetry, "otelcol_receiver_netprobe_probes_total", "outcome")
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/otelstrata/strata/internal/e2e"
@@ -54,9 +53,8 @@ func tracesCollector(otlp, telemetry string, processor map[string]any) map[strin
 	return cfg
 }
 
-// traceLoad is an OTLP/HTTP request template of 100 traces of 10 spans (a root and 9 children over 3 services,
-// with the attributes of HTTP and database spans): one trace has a failing span, one a slow root. Each request
-// sent gets new trace ids, written into the serialized template where its ids are.
+// traceLoad is an OTLP/HTTP request template (e2e.LoadTraces: 100 traces of 10 spans, one failing, one slow). Each
+// request sent gets new trace ids, written into the serialized template where its ids are.
 type traceLoad struct {
 	body    []byte
 	offsets []int // where each trace id of the template is in body
@@ -64,64 +62,28 @@ type traceLoad struct {
 }
 
 func newTraceLoad(b *testing.B) *traceLoad {
-	td := ptrace.NewTraces()
-	services := []string{"frontend", "checkout", "payments"}
-	scopes := make([]ptrace.SpanSlice, len(services))
-	for i, s := range services {
-		rs := td.ResourceSpans().AppendEmpty()
-		rs.Resource().Attributes().PutStr("service.name", s)
-		rs.Resource().Attributes().PutStr("host.name", "bench-host")
-		scopes[i] = rs.ScopeSpans().AppendEmpty().Spans()
-	}
-	var ids []pcommon.TraceID
-	start := time.Now()
-	for tr := range 100 {
-		var id pcommon.TraceID
-		byteorder.BigEndian.PutUint64(id[:8], 0x5ca1ab1e00000000|uint64(tr))
-		byteorder.BigEndian.PutUint64(id[8:], 0xfeedface00000000|uint64(tr)*0x9e3779b9)
-		ids = append(ids, id)
-		for sp := range 10 {
-			span := scopes[sp%3].AppendEmpty()
-			span.SetTraceID(id)
-			var sid, parent pcommon.SpanID
-			byteorder.BigEndian.PutUint64(sid[:], uint64(tr*10+sp+1))
-			span.SetSpanID(sid)
-			duration := 100 * time.Millisecond
-			if sp > 0 {
-				byteorder.BigEndian.PutUint64(parent[:], uint64(tr*10+1))
-				span.SetParentSpanID(parent)
-				duration = 10 * time.Millisecond
-			} else if tr == 7 {
-				duration = 800 * time.Millisecond
-			}
-			span.SetName([]string{"GET /checkout", "SELECT orders", "POST /charge"}[sp%3])
-			span.SetKind(ptrace.SpanKindServer)
-			span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
-			span.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(duration)))
-			attrs := span.Attributes()
-			attrs.PutStr("http.request.method", "GET")
-			attrs.PutStr("http.route", "/checkout")
-			attrs.PutInt("http.response.status_code", 200)
-			attrs.PutStr("db.system", "postgresql")
-			attrs.PutStr("server.address", "10.0.0.12")
-			if tr == 3 && sp == 5 {
-				span.Status().SetCode(ptrace.StatusCodeError)
-			}
-		}
-	}
+	td := e2e.LoadTraces(0)
 	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
 	if err != nil {
 		b.Fatal(err)
 	}
 	l := &traceLoad{body: body}
-	for _, id := range ids {
-		for off := 0; ; {
-			i := bytes.Index(body[off:], id[:])
-			if i < 0 {
-				break
+	seen := map[pcommon.TraceID]bool{}
+	for _, rs := range td.ResourceSpans().All() {
+		for _, span := range rs.ScopeSpans().At(0).Spans().All() {
+			id := span.TraceID()
+			if seen[id] {
+				continue
 			}
-			l.offsets = append(l.offsets, off+i)
-			off += i + 16
+			seen[id] = true
+			for off := 0; ; {
+				i := bytes.Index(body[off:], id[:])
+				if i < 0 {
+					break
+				}
+				l.offsets = append(l.offsets, off+i)
+				off += i + 16
+			}
 		}
 	}
 	if len(l.offsets) != 1000 {

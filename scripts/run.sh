@@ -15,7 +15,11 @@ if [ $# -gt 0 ]; then
 fi
 
 # The health_check endpoint of the config, if it has one (the first `endpoint:` after `health_check:`).
-health=$(awk '/^  health_check:/ {h=1; next} h && /endpoint:/ {print $2; exit} h && /^  [a-z]/ {exit}' "$config")
+# Any indentation: the block ends at the next line indented no deeper than `health_check:`.
+health=$(awk '
+  /^ *health_check:/ { h = 1; ind = index($0, "h") - 1; next }
+  h && /[^ ]/ { match($0, /^ */); if (RLENGTH <= ind) exit; if ($1 == "endpoint:") { print $2; exit } }
+' "$config")
 
 # healthy HOST:PORT: the endpoint answers GET / with 200 (bash's /dev/tcp, so curl is not needed).
 healthy() (
