@@ -32,7 +32,7 @@ type File struct {
 
 // Profile is a cost matrix of NAB.
 type Profile struct {
-	Name                        string
+	Name                         string
 	TPWeight, FNWeight, FPWeight float64
 }
 
@@ -209,10 +209,10 @@ func WriteScores(dir, detector string, f *File, scores []float64) error {
 
 // Result is a detector's score under one profile.
 type Result struct {
-	Profile   string
-	Threshold float64 // the detection threshold that maximised the raw score
-	Raw       float64
-	Score     float64 // normalised: 0 for the null detector, 100 for a perfect one
+	Profile    string
+	Threshold  float64 // the detection threshold that maximised the raw score
+	Raw        float64
+	Score      float64 // normalised: 0 for the null detector, 100 for a perfect one
 	TP, FP, FN int
 }
 
