@@ -17,7 +17,7 @@ SOURCES := builder-config.yaml go.mod go.sum \
 	$(shell find receiver processor connector exporter internal -name '*.go' -not -name '*_test.go' \
 	  -not -path 'internal/e2e/*' 2>/dev/null)
 
-.PHONY: build run test test-integration bench generate lint check-versions validate clean
+.PHONY: build run test test-integration bench nab generate lint check-versions validate clean
 
 ## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed), and the
 ## quickstart's shop simulator
@@ -49,6 +49,13 @@ test-integration: build
 bench: build
 	./scripts/install-test-deps.sh
 	STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -run '^$$' -bench . -benchmem -count 1 -timeout 60m ./...
+
+## nab: the anomaly detector (default configuration) over the Numenta Anomaly Benchmark, scored with NAB's three
+## profiles into BENCHMARKS.md; NAB_DATA is a checkout of numenta/NAB, NAB_OUT (optional) gets the per-row scores
+NAB_DATA ?= ../shared/data/nab
+NAB_OUT  ?=
+nab:
+	$(GO) run ./internal/nab/cmd/nab -data $(NAB_DATA) -out "$(NAB_OUT)" -benchmarks BENCHMARKS.md
 
 ## generate: mdatagen for every component (its //go:generate line)
 generate:

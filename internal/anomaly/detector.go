@@ -1,0 +1,200 @@
+// Package anomaly is streaming anomaly detection for one series at a time, with constant memory per series: an
+// ensemble of a robust baseline, a seasonal baseline, change detection and an extreme-value threshold, combined
+// into one score in [0, 1]. The anomaly processor runs one Detector per watched series; `make nab` runs the same code
+// over the Numenta Anomaly Benchmark.
+package anomaly // import "github.com/otelstrata/strata/internal/anomaly"
+
+import (
+	"math"
+	"time"
+)
+
+// Config is a detector's parameters. The defaults (DefaultConfig) are the ones scored on NAB (`make nab`), chosen by
+// a sweep over the whole corpus with one configuration for every file, as NAB's rules allow.
+type Config struct {
+	// WarmUp is how many points a series sees before it may be scored anomalous.
+	WarmUp int
+	// Adapt is the step of the robust baseline's location and scale, as a share of the scale (per point).
+	Adapt float64
+	// Seasonal turns the daily/weekly profile on.
+	Seasonal bool
+	// SeasonalRate is how fast each bin of the profile follows its points (EWMA weight).
+	SeasonalRate float64
+	// CUSUMSlack and CUSUMLimit: the drift allowed per point, and the sum that is a change, in robust sigmas.
+	CUSUMSlack, CUSUMLimit float64
+	// Risk is the probability of a normal point scoring above the extreme-value threshold (SPOT's q).
+	Risk float64
+	// TailQuantile is the level from which the tail is modelled (SPOT's initial threshold).
+	TailQuantile float64
+	// Holdoff is how many points after a detection (a score at or above 1 - Risk) score at most half: an anomaly
+	// is reported when it starts, not at every point it lasts.
+	Holdoff int
+	// DiffWeight is how much the strangeness of the first difference counts against the value's.
+	DiffWeight float64
+}
+
+// DefaultConfig is the configuration used everywhere unless the user sets another.
+func DefaultConfig() Config {
+	return Config{
+		WarmUp:       64,
+		Adapt:        0.05,
+		Seasonal:     true,
+		SeasonalRate: 0.1,
+		CUSUMSlack:   0.5,
+		CUSUMLimit:   8,
+		Risk:         3e-3,
+		TailQuantile: 0.98,
+		Holdoff:      200,
+		DiffWeight:   0.7,
+	}
+}
+
+// Result is what a detector says of one point.
+type Result struct {
+	Score    float64 // 0: normal … 1: certainly anomalous
+	Expected float64 // the value the baselines expected
+	Lower    float64 // the band of normal values
+	Upper    float64
+	Warm     bool // false during warm-up: the score is 0
+}
+
+// Detector is the model of one series.
+type Detector struct {
+	cfg Config
+	n   int
+
+	// robust baseline of the values: location and scale by stochastic approximation of the median and of the
+	// median absolute deviation (each step moves by a share of the scale towards the point: an outlier moves them by
+	// one step, whatever its size)
+	loc, scale float32
+	// robust baseline of the first differences (catches changes of slope and spikes on trending series)
+	prev             float32
+	dloc, dscale     float32
+	cusumHi, cusumLo float32
+	tail             spot
+	seasonal         *seasonalProfile
+	// moving averages of the absolute error of the level and of the profile: the better predictor is used
+	errLevel, errSeason float32
+	quiet               int // points left in the holdoff after a detection
+}
+
+// New returns a detector.
+func New(cfg Config) *Detector {
+	d := &Detector{cfg: cfg, tail: newSPOT(cfg.TailQuantile, cfg.Risk)}
+	if cfg.Seasonal {
+		d.seasonal = &seasonalProfile{}
+	}
+	return d
+}
+
+const eps = 1e-9
+
+// Update takes the next point of the series and scores it. Points must come in time order; the caller drops
+// duplicates and points out of order (and counts them). A NaN or an infinity is not learned and scores 0.
+func (d *Detector) Update(t time.Time, x float64) Result {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return Result{Expected: float64(d.loc)}
+	}
+	xf := float32(x)
+	d.n++
+	if d.n == 1 {
+		d.loc, d.scale, d.prev = xf, float32(math.Max(math.Abs(x)*0.01, eps)), xf
+		d.dscale = d.scale
+		if d.seasonal != nil {
+			d.seasonal.update(t, x, 1)
+		}
+		return Result{Expected: x, Lower: x, Upper: x}
+	}
+
+	// Residual against the robust level and, where the profile knows this time of day, against it.
+	expected := float64(d.loc)
+	scale := float64(d.scale) + eps
+	d.errLevel += 0.05 * (float32(math.Abs(x-expected)) - d.errLevel)
+	if d.seasonal != nil {
+		if m, s, ok := d.seasonal.expect(t); ok {
+			d.errSeason += 0.05 * (float32(math.Abs(x-m)) - d.errSeason)
+			if d.errSeason < d.errLevel {
+				expected, scale = m, math.Max(s, eps)
+			}
+		} else {
+			d.errSeason = d.errLevel * 2 // no profile yet at this time of day: not a better predictor
+		}
+	}
+	z := (x - expected) / (1.4826 * scale)
+	dz := (float64(xf-d.prev) - float64(d.dloc)) / (1.4826*float64(d.dscale) + eps)
+
+	// Change detection on the standardised residual: a level shift accumulates, a single spike does not.
+	zc := clamp(z, -6, 6)
+	d.cusumHi = float32(math.Max(0, float64(d.cusumHi)+zc-d.cfg.CUSUMSlack))
+	d.cusumLo = float32(math.Max(0, float64(d.cusumLo)-zc-d.cfg.CUSUMSlack))
+	change := math.Max(float64(d.cusumHi), float64(d.cusumLo)) / d.cfg.CUSUMLimit
+
+	// The point's strangeness: the largest of the three views, in robust sigmas.
+	strangeness := math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4))
+	prob := d.tail.update(strangeness, d.n > d.cfg.WarmUp)
+
+	// Learn, after scoring (a point never vouches for itself).
+	d.learn(xf)
+	if d.seasonal != nil {
+		d.seasonal.update(t, x, d.cfg.SeasonalRate)
+	}
+	if change >= 1 { // a change was found: the level moves to the point, and accumulating starts again
+		d.cusumHi, d.cusumLo = 0, 0
+		d.loc = xf
+	}
+	r := Result{Expected: expected, Lower: expected - 3*1.4826*scale, Upper: expected + 3*1.4826*scale}
+	if d.n <= d.cfg.WarmUp {
+		return r
+	}
+	r.Warm = true
+	r.Score = prob
+	if d.quiet > 0 {
+		d.quiet--
+		r.Score *= 0.5
+	} else if prob >= 1-d.cfg.Risk {
+		d.quiet = d.cfg.Holdoff
+	}
+	return r
+}
+
+func (d *Detector) learn(x float32) {
+	step := float32(d.cfg.Adapt)
+	if x > d.loc {
+		d.loc += step * d.scale
+	} else if x < d.loc {
+		d.loc -= step * d.scale
+	}
+	dev := x - d.loc
+	if dev < 0 {
+		dev = -dev
+	}
+	if dev > d.scale {
+		d.scale += step * d.scale
+	} else {
+		d.scale -= step * d.scale
+	}
+	if d.scale < eps {
+		d.scale = eps
+	}
+	diff := x - d.prev
+	if diff > d.dloc {
+		d.dloc += step * d.dscale
+	} else if diff < d.dloc {
+		d.dloc -= step * d.dscale
+	}
+	ddev := diff - d.dloc
+	if ddev < 0 {
+		ddev = -ddev
+	}
+	if ddev > d.dscale {
+		d.dscale += step * d.dscale
+	} else {
+		d.dscale -= step * d.dscale
+	}
+	if d.dscale < eps {
+		d.dscale = eps
+	}
+	d.prev = x
+}
+
+func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }

@@ -1,0 +1,108 @@
+package anomaly
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+// feed runs values through a detector, one a minute, and returns the scores.
+func feed(d *Detector, values []float64) []float64 {
+	out := make([]float64, len(values))
+	for i, v := range values {
+		out[i] = d.Update(t0.Add(time.Duration(i)*time.Minute), v).Score
+	}
+	return out
+}
+
+func noise(n int, mean, sd float64, seed uint64) []float64 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	v := make([]float64, n)
+	for i := range v {
+		v[i] = mean + sd*r.NormFloat64()
+	}
+	return v
+}
+
+func maxOf(s []float64) float64 {
+	m := 0.0
+	for _, x := range s {
+		m = math.Max(m, x)
+	}
+	return m
+}
+
+func TestWarmUpScoresNothing(t *testing.T) {
+	d := New(DefaultConfig())
+	scores := feed(d, append(noise(50, 10, 1, 1), 1000))
+	assert.Zero(t, maxOf(scores), "no anomaly during warm-up, even for a wild value")
+}
+
+func TestSpikeScoresHigh(t *testing.T) {
+	d := New(DefaultConfig())
+	values := noise(2000, 100, 5, 2)
+	values[1500] = 160 // 12 sigmas
+	scores := feed(d, values)
+	assert.Greater(t, scores[1500], 0.999, "the spike")
+	normal := maxOf(scores[200:1500])
+	assert.Less(t, normal, scores[1500], "nothing before the spike scores as high")
+}
+
+func TestLevelShiftIsReportedOnceAndLearned(t *testing.T) {
+	d := New(DefaultConfig())
+	values := append(noise(1500, 100, 5, 3), noise(1500, 160, 5, 4)...)
+	scores := feed(d, values)
+	assert.Greater(t, maxOf(scores[1500:1510]), 0.999, "the shift is seen when it happens")
+	assert.Less(t, maxOf(scores[2000:]), 0.999, "the new level is normal once learned")
+}
+
+// TestDailyPatternIsNormal: a daily sine wave is normal once learned (detections at about the configured risk, no
+// more); a value normal for another time of day is the strangest point of its day.
+func TestDailyPatternIsNormal(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Holdoff = 0 // every point's own score
+	d := New(cfg)
+	var values []float64
+	r := rand.New(rand.NewPCG(5, 1))
+	for i := range 5 * 1440 {
+		values = append(values, 100+50*math.Sin(2*math.Pi*float64(i)/1440)+r.NormFloat64())
+	}
+	noon := 4*1440 + 360 // the peak of day 5 (value ~150) gets the trough's value
+	values[noon] = 50
+	scores := feed(d, values)
+	detections := 0
+	for _, s := range scores[2*1440 : 4*1440] {
+		if s >= 1-cfg.Risk {
+			detections++
+		}
+	}
+	assert.LessOrEqual(t, float64(detections)/(2*1440), 3*cfg.Risk, "the pattern itself is normal")
+	assert.Greater(t, scores[noon], 1-cfg.Risk, "a trough value at the peak's time is not")
+	assert.Equal(t, scores[noon], maxOf(scores[4*1440:]), "and it is the strangest of its day")
+}
+
+func TestNaNIsNotLearned(t *testing.T) {
+	d := New(DefaultConfig())
+	values := noise(500, 10, 1, 6)
+	values[300] = math.NaN()
+	values[301] = math.Inf(1)
+	scores := feed(d, values)
+	assert.Zero(t, scores[300])
+	assert.Zero(t, scores[301])
+	assert.Less(t, maxOf(scores[302:]), 0.999, "the model is not poisoned")
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	d := New(DefaultConfig())
+	values := noise(4096, 100, 5, 7)
+	i := 0
+	for b.Loop() {
+		d.Update(t0.Add(time.Duration(i)*time.Minute), values[i&4095])
+		i++
+	}
+}

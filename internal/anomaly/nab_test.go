@@ -1,0 +1,46 @@
+package anomaly
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/otelstrata/strata/internal/nab"
+)
+
+// runNAB runs the default detector over every NAB file and returns the per-row scores.
+func runNAB(files []*nab.File, cfg Config) [][]float64 {
+	scores := make([][]float64, len(files))
+	for i, f := range files {
+		d := New(cfg)
+		scores[i] = make([]float64, len(f.Values))
+		for j, v := range f.Values {
+			scores[i][j] = d.Update(f.Timestamps[j], v).Score
+		}
+	}
+	return scores
+}
+
+func nabFiles(t testing.TB) []*nab.File {
+	dir := os.Getenv("NAB_DATA")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "..", "shared", "data", "nab")
+	}
+	files, err := nab.Load(dir)
+	if err != nil {
+		t.Skipf("the NAB corpus is not at %s: %v", dir, err)
+	}
+	return files
+}
+
+func TestNABScore(t *testing.T) {
+	files := nabFiles(t)
+	scores := runNAB(files, DefaultConfig())
+	for _, p := range nab.Profiles {
+		r, err := nab.Score(files, scores, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%s: %.2f (threshold %v, TP %d FP %d FN %d)", p.Name, r.Score, r.Threshold, r.TP, r.FP, r.FN)
+	}
+}

@@ -1,0 +1,130 @@
+package anomaly // import "github.com/otelstrata/strata/internal/anomaly"
+
+import (
+	"math"
+	"time"
+)
+
+// spot turns a strangeness into a probability of seeing something as strange, with extreme-value theory as SPOT
+// (Siffer et al., KDD 2017) does: above a high quantile of the strangeness the excesses follow a generalised
+// Pareto distribution, fitted here by the method of moments on the last excesses; the score of a point is one minus
+// its tail probability, so that a point scores 1 - risk exactly at SPOT's threshold for that risk.
+type spot struct {
+	level   float64 // the quantile modelled from (the initial threshold of SPOT)
+	risk    float64
+	t       float32 // running estimate of the level-quantile of the strangeness
+	peaks   [32]float32
+	nPeaks  uint8
+	next    uint8
+	started bool
+}
+
+func newSPOT(level, risk float64) spot { return spot{level: level, risk: risk} }
+
+// update scores x (when score is set) and learns it.
+func (s *spot) update(x float64, score bool) float64 {
+	if !s.started {
+		s.t, s.started = float32(x), true
+	}
+	p := s.tailProbability(x)
+	// Learn: the quantile estimate moves up by level·η when x is above it, down by (1-level)·η otherwise.
+	eta := 0.05 * (math.Abs(float64(s.t)) + 0.1)
+	if x > float64(s.t) {
+		s.peaks[s.next] = float32(x) - s.t
+		s.next = (s.next + 1) % uint8(len(s.peaks))
+		if s.nPeaks < uint8(len(s.peaks)) {
+			s.nPeaks++
+		}
+		s.t += float32(s.level * eta)
+	} else {
+		s.t -= float32((1 - s.level) * eta)
+	}
+	if !score {
+		return 0
+	}
+	return 1 - p
+}
+
+// tailProbability is P(strangeness >= x): from the fitted GPD above the level, and linear below it.
+func (s *spot) tailProbability(x float64) float64 {
+	t := float64(s.t)
+	if x <= t || s.nPeaks < 8 {
+		if t <= 0 {
+			return 1
+		}
+		return 1 - s.level*math.Max(0, x)/t
+	}
+	var mean, sq float64
+	n := float64(s.nPeaks)
+	for _, p := range s.peaks[:s.nPeaks] {
+		mean += float64(p)
+		sq += float64(p) * float64(p)
+	}
+	mean /= n
+	variance := sq/n - mean*mean
+	if mean <= 0 || variance <= 0 {
+		return (1 - s.level) * math.Exp(-(x-t)/math.Max(mean, eps))
+	}
+	xi := 0.5 * (1 - mean*mean/variance)
+	sigma := 0.5 * mean * (mean*mean/variance + 1)
+	excess := x - t
+	if math.Abs(xi) < 1e-6 {
+		return (1 - s.level) * math.Exp(-excess/sigma)
+	}
+	base := 1 + xi*excess/sigma
+	if base <= 0 { // beyond the end of a bounded tail
+		return 0
+	}
+	return (1 - s.level) * math.Pow(base, -1/xi)
+}
+
+// seasonalProfile is the daily profile of a series: 48 knots, one per half hour of the day, between which the
+// expected value is interpolated linearly, learned online by a step of each point's error onto its two knots; and
+// per knot a moving average of the absolute error, the profile's spread.
+type seasonalProfile struct {
+	mean, dev [48]float32
+	count     [48]uint16
+}
+
+// knots are the two knots around t and the weight of the second.
+func knots(t time.Time) (int, int, float64) {
+	pos := float64((t.Unix()%86400+86400)%86400) / 1800
+	a := int(pos) % 48
+	return a, (a + 1) % 48, pos - math.Floor(pos)
+}
+
+// expect is what the profile expects at t, and its spread, once both knots around t have seen a few points.
+func (p *seasonalProfile) expect(t time.Time) (float64, float64, bool) {
+	a, b, w := knots(t)
+	if p.count[a] < 3 || p.count[b] < 3 {
+		return 0, 0, false
+	}
+	mean := (1-w)*float64(p.mean[a]) + w*float64(p.mean[b])
+	dev := (1-w)*float64(p.dev[a]) + w*float64(p.dev[b])
+	return mean, dev, true
+}
+
+func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
+	a, b, w := knots(t)
+	for _, k := range [2]struct {
+		i int
+		w float64
+	}{{a, 1 - w}, {b, w}} {
+		if p.count[k.i] == 0 {
+			p.mean[k.i] = float32(x)
+		}
+		if p.count[k.i] < math.MaxUint16 {
+			p.count[k.i]++
+		}
+	}
+	pred := (1-w)*float64(p.mean[a]) + w*float64(p.mean[b])
+	err := x - pred
+	for _, k := range [2]struct {
+		i int
+		w float64
+	}{{a, 1 - w}, {b, w}} {
+		r := math.Max(rate, 1/float64(p.count[k.i]))
+		p.mean[k.i] += float32(r * k.w * err)
+		p.dev[k.i] += float32(r * k.w * (math.Abs(err) - float64(p.dev[k.i])))
+	}
+}
