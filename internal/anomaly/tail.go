@@ -37,7 +37,7 @@ func (s *spot) update(x float64, score bool) float64 {
 		}
 		s.t += float32(s.level * eta)
 	} else {
-		s.t -= float32((1 - s.level) * eta)
+		s.t = max(0, s.t-float32((1-s.level)*eta)) // strangeness is never negative, nor its quantiles
 	}
 	if !score {
 		return 0
