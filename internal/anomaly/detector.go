@@ -5,6 +5,9 @@
 package anomaly // import "github.com/otelstrata/strata/internal/anomaly"
 
 import (
+	"encoding/binary"
+	"errors"
+	"fmt"
 	"math"
 	"time"
 )
@@ -26,8 +29,9 @@ type Config struct {
 	Risk float64
 	// TailQuantile is the level from which the tail is modelled (SPOT's initial threshold).
 	TailQuantile float64
-	// Holdoff is how many points after a detection (a score at or above 1 - Risk) score at most half: an anomaly
-	// is reported when it starts, not at every point it lasts.
+	// Holdoff is how many points after a detection (a score at or above 1 - Risk) score half, unless they are
+	// stranger than the detection: an anomaly is reported when it starts and when it gets worse, not at every point
+	// it lasts.
 	Holdoff int
 	// DiffWeight is how much the strangeness of the first difference counts against the value's.
 	DiffWeight float64
@@ -75,7 +79,8 @@ type Detector struct {
 	seasonal         *seasonalProfile
 	// moving averages of the absolute error of the level and of the profile: the better predictor is used
 	errLevel, errSeason float32
-	quiet               int // points left in the holdoff after a detection
+	quiet               int     // points left in the holdoff after a detection
+	quietAbove          float64 // the score of that detection
 }
 
 // New returns a detector.
@@ -148,11 +153,12 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	}
 	r.Warm = true
 	r.Score = prob
-	if d.quiet > 0 {
+	switch {
+	case d.quiet > 0 && prob <= d.quietAbove:
 		d.quiet--
 		r.Score *= 0.5
-	} else if prob >= 1-d.cfg.Risk {
-		d.quiet = d.cfg.Holdoff
+	case prob >= 1-d.cfg.Risk:
+		d.quiet, d.quietAbove = d.cfg.Holdoff, prob
 	}
 	return r
 }
@@ -198,3 +204,101 @@ func (d *Detector) learn(x float32) {
 }
 
 func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
+
+// stateVersion is the layout of MarshalBinary; a state of another version is refused.
+const stateVersion = 1
+
+// MarshalBinary is the detector's model, to be kept across restarts (its configuration is not part of it).
+func (d *Detector) MarshalBinary() ([]byte, error) {
+	w := &stateWriter{}
+	w.u32(stateVersion)
+	w.u32(uint32(d.n))
+	w.f32s(d.loc, d.scale, d.prev, d.dloc, d.dscale, d.cusumHi, d.cusumLo, d.errLevel, d.errSeason)
+	w.u32(uint32(d.quiet))
+	bits := math.Float64bits(d.quietAbove)
+	w.u32(uint32(bits))
+	w.u32(uint32(bits >> 32))
+	w.f32s(d.tail.t)
+	w.f32s(d.tail.peaks[:]...)
+	w.u32(uint32(d.tail.nPeaks)<<8 | uint32(d.tail.next))
+	if d.seasonal == nil {
+		w.u32(0)
+	} else {
+		w.u32(1)
+		w.f32s(d.seasonal.mean[:]...)
+		w.f32s(d.seasonal.dev[:]...)
+		for _, c := range d.seasonal.count {
+			w.u32(uint32(c))
+		}
+	}
+	return w.b, nil
+}
+
+// UnmarshalBinary restores a model saved by MarshalBinary into a detector made by New.
+func (d *Detector) UnmarshalBinary(data []byte) error {
+	r := &stateReader{b: data}
+	if v := r.u32(); v != stateVersion {
+		return fmt.Errorf("anomaly model of version %d, want %d", v, stateVersion)
+	}
+	d.n = int(r.u32())
+	for _, f := range []*float32{&d.loc, &d.scale, &d.prev, &d.dloc, &d.dscale, &d.cusumHi, &d.cusumLo, &d.errLevel, &d.errSeason} {
+		*f = r.f32()
+	}
+	d.quiet = int(r.u32())
+	lo, hi := r.u32(), r.u32()
+	d.quietAbove = math.Float64frombits(uint64(hi)<<32 | uint64(lo))
+	d.tail.t = r.f32()
+	for i := range d.tail.peaks {
+		d.tail.peaks[i] = r.f32()
+	}
+	np := r.u32()
+	d.tail.nPeaks, d.tail.next, d.tail.started = uint8(np>>8), uint8(np), d.n > 0
+	if r.u32() == 1 {
+		p := &seasonalProfile{}
+		for i := range p.mean {
+			p.mean[i] = r.f32()
+		}
+		for i := range p.dev {
+			p.dev[i] = r.f32()
+		}
+		for i := range p.count {
+			p.count[i] = uint16(r.u32())
+		}
+		if d.cfg.Seasonal {
+			d.seasonal = p
+		}
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if int(d.tail.nPeaks) > len(d.tail.peaks) || int(d.tail.next) >= len(d.tail.peaks) {
+		return errors.New("anomaly model: peaks out of range")
+	}
+	return nil
+}
+
+type stateWriter struct{ b []byte }
+
+func (w *stateWriter) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+func (w *stateWriter) f32s(vs ...float32) {
+	for _, v := range vs {
+		w.u32(math.Float32bits(v))
+	}
+}
+
+type stateReader struct {
+	b   []byte
+	err error
+}
+
+func (r *stateReader) u32() uint32 {
+	if len(r.b) < 4 {
+		r.err = errors.New("anomaly model: truncated")
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b)
+	r.b = r.b[4:]
+	return v
+}
+
+func (r *stateReader) f32() float32 { return math.Float32frombits(r.u32()) }

@@ -106,3 +106,22 @@ func BenchmarkUpdate(b *testing.B) {
 		i++
 	}
 }
+
+// TestStateRoundTrip: a detector restored from its saved model scores the rest of a series exactly as the one that
+// kept running.
+func TestStateRoundTrip(t *testing.T) {
+	values := noise(3000, 100, 5, 8)
+	values[2500] = 170
+	a := New(DefaultConfig())
+	feed(a, values[:2000])
+	state, err := a.MarshalBinary()
+	assert.NoError(t, err)
+	b := New(DefaultConfig())
+	assert.NoError(t, b.UnmarshalBinary(state))
+	for i := 2000; i < 3000; i++ {
+		at := t0.Add(time.Duration(i) * time.Minute)
+		assert.Equal(t, a.Update(at, values[i]), b.Update(at, values[i]), "point %d", i)
+	}
+	assert.Error(t, New(DefaultConfig()).UnmarshalBinary(state[:10]))
+	assert.Error(t, New(DefaultConfig()).UnmarshalBinary([]byte{9, 0, 0, 0}))
+}

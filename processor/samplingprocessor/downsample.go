@@ -6,13 +6,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatautil"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
+
+	"github.com/otelstrata/strata/internal/metrickey"
 )
 
 // downsampler keeps one point per series per interval: the last one, or in aggregate mode the average of a
@@ -23,8 +24,8 @@ type downsampler struct {
 	next consumer.Metrics
 
 	mu     sync.Mutex
-	series map[[16]byte]*heldSeries
-	order  [][16]byte // first-seen order, so that the output keeps the input's order
+	series map[metrickey.Key]*heldSeries
+	order  []metrickey.Key // first-seen order, so that the output keeps the input's order
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -37,7 +38,7 @@ type heldSeries struct {
 }
 
 func newDownsampler(cfg MetricsConfig, next consumer.Metrics) *downsampler {
-	return &downsampler{cfg: cfg, next: next, series: map[[16]byte]*heldSeries{}}
+	return &downsampler{cfg: cfg, next: next, series: map[metrickey.Key]*heldSeries{}}
 }
 
 func (ds *downsampler) start(p *sampler) {
@@ -74,7 +75,7 @@ func (ds *downsampler) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) e
 	rms := md.ResourceMetrics()
 	for i := range rms.Len() {
 		rm := rms.At(i)
-		resHash := pdatautil.MapHash(rm.Resource().Attributes())
+		resHash := metrickey.Resource(rm.Resource())
 		sms := rm.ScopeMetrics()
 		for j := range sms.Len() {
 			sm := sms.At(j)
@@ -82,7 +83,7 @@ func (ds *downsampler) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) e
 			for k := range ms.Len() {
 				m := ms.At(k)
 				eachPoint(m, func(attrs pcommon.Map, copyPoint func(pmetric.Metric) pmetric.Metric) {
-					key := seriesKey(resHash, sm.Scope(), m, attrs)
+					key := metrickey.Of(resHash, sm.Scope(), m, attrs, "")
 					s := ds.series[key]
 					if s == nil {
 						if len(ds.series) >= ds.cfg.MaxSeries {
@@ -208,20 +209,6 @@ func eachPoint(m pmetric.Metric, f func(pcommon.Map, func(pmetric.Metric) pmetri
 			})
 		}
 	}
-}
-
-// seriesKey identifies a series: its resource, scope, metric name and type, and point attributes.
-func seriesKey(resHash [16]byte, scope pcommon.InstrumentationScope, m pmetric.Metric, attrs pcommon.Map) [16]byte {
-	id := pcommon.NewMap()
-	id.PutStr("\x00scope", scope.Name()+"\x00"+scope.Version())
-	id.PutStr("\x00metric", m.Name()+"\x00"+m.Type().String())
-	id.PutStr("\x00resource", string(resHash[:]))
-	h := pdatautil.MapHash(id)
-	a := pdatautil.MapHash(attrs)
-	for i := range h {
-		h[i] ^= a[i]
-	}
-	return h
 }
 
 func appendMetric(md pmetric.Metrics, rm pmetric.ResourceMetrics, sm pmetric.ScopeMetrics, m pmetric.Metric) pmetric.Metric {

@@ -1,0 +1,94 @@
+package anomalyprocessor // import "github.com/otelstrata/strata/processor/anomalyprocessor"
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/otelstrata/strata/internal/anomaly"
+)
+
+// Config is the anomaly processor's configuration.
+type Config struct {
+	// Include and Exclude are metric name patterns (path.Match: `system.cpu.*`); a metric is watched when it
+	// matches an include pattern and no exclude pattern. Default: every metric.
+	Include []string `mapstructure:"include"`
+	Exclude []string `mapstructure:"exclude"`
+	// Quantile of histograms and summaries that is watched, beside a histogram's mean. Default 0.95.
+	Quantile float64 `mapstructure:"quantile"`
+	// Emit is all (the score and band of every watched point) or anomalous (only of points at or above
+	// Threshold, to bound the cardinality added). Default all.
+	Emit string `mapstructure:"emit"`
+	// Threshold is the score from which a point is anomalous. Default 1 - risk (0.997): the detector's own alarm.
+	Threshold float64 `mapstructure:"threshold"`
+	// MaxSeries bounds the series watched; the least recently seen is forgotten first. Default 10000.
+	MaxSeries int `mapstructure:"max_series"`
+	// Storage is a storage extension that keeps the models across restarts, saved every SaveInterval and at
+	// shutdown.
+	Storage      *component.ID `mapstructure:"storage"`
+	SaveInterval time.Duration `mapstructure:"save_interval"`
+	// Detector parameters (internal/anomaly); the defaults are the ones scored on NAB.
+	WarmUp   int     `mapstructure:"warm_up"`
+	Risk     float64 `mapstructure:"risk"`
+	Holdoff  int     `mapstructure:"holdoff"`
+	Seasonal bool    `mapstructure:"seasonal"`
+}
+
+var (
+	_ component.Config   = (*Config)(nil)
+	_ xconfmap.Validator = (*Config)(nil)
+)
+
+// Validate reports every mistake at once.
+func (cfg *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, p := range append(append([]string{}, cfg.Include...), cfg.Exclude...) {
+		if _, err := path.Match(p, ""); err != nil {
+			add("include, exclude: %q is not a pattern: %w", p, err)
+		}
+	}
+	if cfg.Quantile <= 0 || cfg.Quantile >= 1 {
+		add("quantile: %v is not in (0, 1)", cfg.Quantile)
+	}
+	if cfg.Emit != "all" && cfg.Emit != "anomalous" {
+		add("emit: %q is not all or anomalous", cfg.Emit)
+	}
+	if cfg.Threshold <= 0 || cfg.Threshold >= 1 {
+		add("threshold: %v is not in (0, 1)", cfg.Threshold)
+	}
+	if cfg.MaxSeries < 1 {
+		add("max_series: must be positive")
+	}
+	if cfg.Storage != nil && cfg.SaveInterval <= 0 {
+		add("save_interval: must be positive when storage is set")
+	}
+	if cfg.WarmUp < 1 || cfg.Risk <= 0 || cfg.Risk >= 0.5 || cfg.Holdoff < 0 {
+		add("warm_up must be positive, risk in (0, 0.5), holdoff not negative")
+	}
+	return errors.Join(errs...)
+}
+
+// detectorConfig is the detector's configuration: the defaults, with what the user set.
+func (cfg *Config) detectorConfig() anomaly.Config {
+	d := anomaly.DefaultConfig()
+	d.WarmUp, d.Risk, d.Holdoff, d.Seasonal = cfg.WarmUp, cfg.Risk, cfg.Holdoff, cfg.Seasonal
+	return d
+}
+
+// watches says whether a metric is watched.
+func (cfg *Config) watches(name string) bool {
+	match := func(patterns []string) bool {
+		for _, p := range patterns {
+			if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+		}
+		return false
+	}
+	return match(cfg.Include) && !match(cfg.Exclude)
+}

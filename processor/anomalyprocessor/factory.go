@@ -1,0 +1,39 @@
+package anomalyprocessor // import "github.com/otelstrata/strata/processor/anomalyprocessor"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/processor"
+
+	"github.com/otelstrata/strata/internal/anomaly"
+	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadata"
+)
+
+// NewFactory creates the factory of the anomaly processor.
+func NewFactory() processor.Factory {
+	return processor.NewFactory(metadata.Type, createDefaultConfig,
+		processor.WithMetrics(createMetrics, metadata.MetricsStability))
+}
+
+func createDefaultConfig() component.Config {
+	d := anomaly.DefaultConfig()
+	return &Config{
+		Include:      []string{"*"},
+		Quantile:     0.95,
+		Emit:         "all",
+		Threshold:    1 - d.Risk, // the detector's own alarm level
+		MaxSeries:    10000,
+		SaveInterval: 5 * time.Minute,
+		WarmUp:       d.WarmUp,
+		Risk:         d.Risk,
+		Holdoff:      d.Holdoff,
+		Seasonal:     d.Seasonal,
+	}
+}
+
+func createMetrics(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	return newProcessor(cfg.(*Config), set, next), nil
+}
