@@ -102,6 +102,32 @@ func TestQuickstart(t *testing.T) {
 		return nil
 	})
 
+	// Anomaly scores and bands of the watched host metrics (after the detector's warm-up of 64 points, here one a
+	// second): the load average's and the shop's order rate.
+	c.WaitFor(t, "anomaly scores on the Prometheus endpoint", 120*time.Second, func() error {
+		families, err := e2e.ScrapePrometheus(q.Metrics)
+		if err != nil {
+			return err
+		}
+		watched := map[string]bool{}
+		for _, m := range families["strata_anomaly_score_ratio"].GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "strata_anomaly_metric" {
+					watched[l.GetValue()] = true
+				}
+			}
+		}
+		for _, name := range []string{"system.cpu.load_average.1m", "system.memory.usage"} {
+			if !watched[name] {
+				return fmt.Errorf("no anomaly score of %s yet (have %v)", name, watched)
+			}
+		}
+		if families["strata_anomaly_expected"] == nil || families["strata_anomaly_upper"] == nil {
+			return fmt.Errorf("no expected band yet")
+		}
+		return nil
+	})
+
 	// A trace, a metric and a log from the OpenTelemetry Go SDK reach an exporter.
 	sendWithSDK(t, q.OTLPGRPC)
 	c.WaitFor(t, "SDK telemetry at the otlp_http exporter", 30*time.Second, func() error {

@@ -64,6 +64,7 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 		set(t, cfg, m.path, m.addr)
 	}
 	scrape := get(t, cfg, "receivers.prometheus/self.config.scrape_configs").([]any)[0].(map[string]any)
+	set(t, cfg, "extensions.file_storage.directory", filepath.Join(t.TempDir(), "state"))
 	q.ShopDB = filepath.Join(t.TempDir(), "shop.db")
 	shop := get(t, cfg, "receivers.kpi.sources").([]any)[0].(map[string]any)
 	set(t, shop, "sql.dsn", "file:"+q.ShopDB)

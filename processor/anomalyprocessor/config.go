@@ -6,8 +6,14 @@ import (
 	"path"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottldatapoint"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/ottlfuncs"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/internal/anomaly"
 )
@@ -18,6 +24,9 @@ type Config struct {
 	// matches an include pattern and no exclude pattern. Default: every metric.
 	Include []string `mapstructure:"include"`
 	Exclude []string `mapstructure:"exclude"`
+	// Conditions are OTTL data point conditions; when set, a point of a watched metric is watched only if it meets
+	// one of them (`resource.attributes["service.name"] == "checkout"`, `attributes["state"] == "used"`).
+	Conditions []string `mapstructure:"conditions"`
 	// Quantile of histograms and summaries that is watched, beside a histogram's mean. Default 0.95.
 	Quantile float64 `mapstructure:"quantile"`
 	// Emit is all (the score and band of every watched point) or anomalous (only of points at or above
@@ -52,6 +61,13 @@ func (cfg *Config) Validate() error {
 			add("include, exclude: %q is not a pattern: %w", p, err)
 		}
 	}
+	if len(cfg.Conditions) > 0 {
+		if _, err := parseConditions(cfg.Conditions, component.TelemetrySettings{
+			Logger: zap.NewNop(), MeterProvider: metricnoop.NewMeterProvider(), TracerProvider: tracenoop.NewTracerProvider(),
+		}); err != nil {
+			add("conditions: %w", err)
+		}
+	}
 	if cfg.Quantile <= 0 || cfg.Quantile >= 1 {
 		add("quantile: %v is not in (0, 1)", cfg.Quantile)
 	}
@@ -71,6 +87,20 @@ func (cfg *Config) Validate() error {
 		add("warm_up must be positive, risk in (0, 0.5), holdoff not negative")
 	}
 	return errors.Join(errs...)
+}
+
+// parseConditions parses OTTL data point conditions with the standard converters, as the filter processor does.
+func parseConditions(conditions []string, set component.TelemetrySettings) (*ottl.ConditionSequence[*ottldatapoint.TransformContext], error) {
+	parser, err := ottldatapoint.NewParser(ottlfuncs.StandardConverters[*ottldatapoint.TransformContext](), set)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := parser.ParseConditions(conditions)
+	if err != nil {
+		return nil, err
+	}
+	seq := ottldatapoint.NewConditionSequence(parsed, set, ottldatapoint.WithConditionSequenceErrorMode(ottl.IgnoreError))
+	return &seq, nil
 }
 
 // detectorConfig is the detector's configuration: the defaults, with what the user set.

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottldatapoint"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
@@ -57,6 +59,8 @@ type anomalyProcessor struct {
 	telemetry *metadata.TelemetryBuilder
 	detector  anomaly.Config
 
+	conditions *ottl.ConditionSequence[*ottldatapoint.TransformContext]
+
 	mu     sync.Mutex
 	series map[metrickey.Key]*series
 	lru    *list.List // front: most recently seen
@@ -80,6 +84,11 @@ func (p *anomalyProcessor) Start(ctx context.Context, host component.Host) error
 	var err error
 	if p.telemetry, err = metadata.NewTelemetryBuilder(p.set.TelemetrySettings); err != nil {
 		return err
+	}
+	if len(p.cfg.Conditions) > 0 {
+		if p.conditions, err = parseConditions(p.cfg.Conditions, p.set.TelemetrySettings); err != nil {
+			return err
+		}
 	}
 	if p.cfg.Storage == nil {
 		return nil
@@ -158,7 +167,15 @@ func (p *anomalyProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metric
 				if !p.cfg.watches(m.Name()) {
 					continue
 				}
-				eachValue(m, p.cfg.Quantile, func(attrs pcommon.Map, ts pcommon.Timestamp, statistic string, v value) {
+				eachValue(m, p.cfg.Quantile, func(dp any, attrs pcommon.Map, ts pcommon.Timestamp, statistic string, v value) {
+					if p.conditions != nil {
+						tCtx := ottldatapoint.NewTransformContextPtr(rm, sm, m, dp)
+						ok, _ := p.conditions.Eval(ctx, tCtx) // a condition that fails to evaluate does not match
+						tCtx.Close()
+						if !ok {
+							return
+						}
+					}
 					key := metrickey.Of(res, sm.Scope(), m, attrs, statistic)
 					s, ev := p.seriesOf(key)
 					evicted += ev
@@ -278,13 +295,13 @@ func (s *series) next(ts pcommon.Timestamp, v value) (float64, string) {
 // eachValue calls f for each series value of a metric's points: gauges and non-monotonic sums as they are,
 // monotonic cumulative sums as rates, delta sums as the interval's value, histograms as the mean of the interval
 // (delta ones: of the point) and a quantile of the point's buckets, summaries by quantile.
-func eachValue(m pmetric.Metric, quantile float64, f func(pcommon.Map, pcommon.Timestamp, string, value)) {
+func eachValue(m pmetric.Metric, quantile float64, f func(any, pcommon.Map, pcommon.Timestamp, string, value)) {
 	q := "p" + strconv.FormatFloat(quantile*100, 'f', -1, 64)
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
 		dps := m.Gauge().DataPoints()
 		for i := range dps.Len() {
-			f(dps.At(i).Attributes(), dps.At(i).Timestamp(), "value", value{x: number(dps.At(i))})
+			f(dps.At(i), dps.At(i).Attributes(), dps.At(i).Timestamp(), "value", value{x: number(dps.At(i))})
 		}
 	case pmetric.MetricTypeSum:
 		sum := m.Sum()
@@ -295,7 +312,7 @@ func eachValue(m pmetric.Metric, quantile float64, f func(pcommon.Map, pcommon.T
 		}
 		dps := sum.DataPoints()
 		for i := range dps.Len() {
-			f(dps.At(i).Attributes(), dps.At(i).Timestamp(), statistic, value{x: number(dps.At(i)), cumulative: rate})
+			f(dps.At(i), dps.At(i).Attributes(), dps.At(i).Timestamp(), statistic, value{x: number(dps.At(i)), cumulative: rate})
 		}
 	case pmetric.MetricTypeHistogram:
 		cumulative := m.Histogram().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
@@ -303,18 +320,18 @@ func eachValue(m pmetric.Metric, quantile float64, f func(pcommon.Map, pcommon.T
 		for i := range dps.Len() {
 			dp := dps.At(i)
 			if cumulative {
-				f(dp.Attributes(), dp.Timestamp(), "mean", value{count: dp.Count(), sum: dp.Sum(), histogram: true})
+				f(dp, dp.Attributes(), dp.Timestamp(), "mean", value{count: dp.Count(), sum: dp.Sum(), histogram: true})
 			} else if dp.Count() == 0 {
-				f(dp.Attributes(), dp.Timestamp(), "mean", value{bad: "empty_histogram"})
+				f(dp, dp.Attributes(), dp.Timestamp(), "mean", value{bad: "empty_histogram"})
 			} else {
-				f(dp.Attributes(), dp.Timestamp(), "mean", value{x: dp.Sum() / float64(dp.Count())})
+				f(dp, dp.Attributes(), dp.Timestamp(), "mean", value{x: dp.Sum() / float64(dp.Count())})
 			}
 			x, ok := bucketQuantile(dp, quantile)
 			v := value{x: x}
 			if !ok {
 				v.bad = "empty_histogram"
 			}
-			f(dp.Attributes(), dp.Timestamp(), q, v)
+			f(dp, dp.Attributes(), dp.Timestamp(), q, v)
 		}
 	case pmetric.MetricTypeSummary:
 		dps := m.Summary().DataPoints()
@@ -327,7 +344,7 @@ func eachValue(m pmetric.Metric, quantile float64, f func(pcommon.Map, pcommon.T
 					v = value{x: qs.At(j).Value()}
 				}
 			}
-			f(dp.Attributes(), dp.Timestamp(), q, v)
+			f(dp, dp.Attributes(), dp.Timestamp(), q, v)
 		}
 	}
 }

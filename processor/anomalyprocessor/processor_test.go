@@ -53,11 +53,9 @@ func gauge(name string, at time.Time, byHost map[string]float64) pmetric.Metrics
 	rm.Resource().Attributes().PutStr("service.name", "test")
 	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 	m.SetName(name)
+	dps := m.SetEmptyGauge().DataPoints()
 	for host, v := range byHost {
-		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-		if m.Gauge().DataPoints().Len() > 1 {
-			dp = m.Gauge().DataPoints().AppendEmpty()
-		}
+		dp := dps.AppendEmpty()
 		dp.SetTimestamp(pcommon.NewTimestampFromTime(at))
 		dp.SetDoubleValue(v)
 		dp.Attributes().PutStr("host.name", host)
@@ -247,4 +245,33 @@ func TestRestartKeepsTheModels(t *testing.T) {
 	require.NoError(t, second.p.Shutdown(ctx))
 	assert.Equal(t, want, got)
 	assert.Greater(t, got[50], 0.997, "the spike after the restart is seen")
+}
+
+func TestConditionsSelectPoints(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Conditions = []string{`attributes["host.name"] == "a"`}
+	h := newHarness(t, cfg, nil)
+	require.NoError(t, h.p.ConsumeMetrics(context.Background(), gauge("system.cpu.utilization", t0, map[string]float64{"a": 1, "b": 2})))
+	assert.Equal(t, map[string]float64{"system.cpu.utilization/value/a": 0}, scores(h.sink.AllMetrics()[0]))
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Include = []string{"["} }, `"[" is not a pattern`},
+		{func(c *Config) { c.Conditions = []string{"attributes[ =="} }, "conditions:"},
+		{func(c *Config) { c.Quantile = 1 }, "quantile: 1 is not in (0, 1)"},
+		{func(c *Config) { c.Emit = "some" }, `emit: "some" is not all or anomalous`},
+		{func(c *Config) { c.Threshold = 0 }, "threshold: 0 is not in (0, 1)"},
+		{func(c *Config) { c.MaxSeries = 0 }, "max_series: must be positive"},
+		{func(c *Config) { c.Risk = 0.7 }, "risk in (0, 0.5)"},
+		{func(c *Config) { id := component.MustNewID("file_storage"); c.Storage = &id; c.SaveInterval = 0 }, "save_interval: must be positive"},
+	} {
+		cfg := createDefaultConfig().(*Config)
+		tc.edit(cfg)
+		assert.ErrorContains(t, cfg.Validate(), tc.want)
+	}
+	assert.NoError(t, createDefaultConfig().(*Config).Validate())
 }
