@@ -117,6 +117,10 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	d.errLevel += 0.05 * (float32(math.Abs(x-expected)) - d.errLevel)
 	if d.seasonal != nil {
 		if m, s, ok := d.seasonal.expect(t); ok {
+			// Of the two profiles (interpolated, and per half hour), the one closer to this point explains it.
+			if mb, sb, ok := d.seasonal.expectBin(t); ok && math.Abs(x-mb)/math.Max(sb, eps) < math.Abs(x-m)/math.Max(s, eps) {
+				m, s = mb, sb
+			}
 			d.errSeason += 0.05 * (float32(math.Abs(x-m)) - d.errSeason)
 			if d.errSeason < d.errLevel {
 				expected, scale = m, math.Max(s, eps)
@@ -227,6 +231,8 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		w.u32(1)
 		w.f32s(d.seasonal.mean[:]...)
 		w.f32s(d.seasonal.dev[:]...)
+		w.f32s(d.seasonal.binMean[:]...)
+		w.f32s(d.seasonal.binDev[:]...)
 		for _, c := range d.seasonal.count {
 			w.u32(uint32(c))
 		}
@@ -260,6 +266,12 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		}
 		for i := range p.dev {
 			p.dev[i] = r.f32()
+		}
+		for i := range p.binMean {
+			p.binMean[i] = r.f32()
+		}
+		for i := range p.binDev {
+			p.binDev[i] = r.f32()
 		}
 		for i := range p.count {
 			p.count[i] = uint16(r.u32())

@@ -42,17 +42,19 @@ func (s *spot) update(x float64, score bool) float64 {
 	if !score {
 		return 0
 	}
-	return 1 - p
+	return 1 - clamp(p, 0, 1)
 }
 
 // tailProbability is P(strangeness >= x): from the fitted GPD above the level, and linear below it.
 func (s *spot) tailProbability(x float64) float64 {
 	t := float64(s.t)
-	if x <= t || s.nPeaks < 8 {
-		if t <= 0 {
-			return 1
-		}
+	switch {
+	case x <= t && t <= 0:
+		return 1
+	case x <= t:
 		return 1 - s.level*math.Max(0, x)/t
+	case s.nPeaks < 8 || t <= 0: // too few excesses to fit: an exponential tail (GPD with ξ = 0), of scale t
+		return (1 - s.level) * math.Exp(-(x-t)/math.Max(t, eps))
 	}
 	var mean, sq float64
 	n := float64(s.nPeaks)
@@ -84,6 +86,9 @@ func (s *spot) tailProbability(x float64) float64 {
 type seasonalProfile struct {
 	mean, dev [48]float32
 	count     [48]uint16
+	// and per half hour a moving average of the values in it and of their absolute deviation: a step pattern (a
+	// square wave) is followed by these where the interpolation smooths its edges
+	binMean, binDev [48]float32
 }
 
 // knots are the two knots around t and the weight of the second.
@@ -104,8 +109,25 @@ func (p *seasonalProfile) expect(t time.Time) (float64, float64, bool) {
 	return mean, dev, true
 }
 
+// expectBin is what the half hour of t expects, and its spread.
+func (p *seasonalProfile) expectBin(t time.Time) (float64, float64, bool) {
+	a, _, _ := knots(t)
+	if p.count[a] < 3 {
+		return 0, 0, false
+	}
+	return float64(p.binMean[a]), float64(p.binDev[a]), true
+}
+
 func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
 	a, b, w := knots(t)
+	if p.count[a] == 0 {
+		p.binMean[a] = float32(x)
+	} else {
+		r := float32(math.Max(rate, 1/float64(p.count[a]+1)))
+		dev := float32(math.Abs(x - float64(p.binMean[a])))
+		p.binMean[a] += r * (float32(x) - p.binMean[a])
+		p.binDev[a] += r * (dev - p.binDev[a])
+	}
 	for _, k := range [2]struct {
 		i int
 		w float64
