@@ -1,0 +1,118 @@
+package anomalyprocessor
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor/processortest"
+
+	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadata"
+)
+
+// hostMetrics is a scrape of 100 hosts as the hostmetrics receiver gives it: per host, CPU time by cpu and state (4
+// cpus × 8 states, cumulative), memory by state, load averages, network and disk io by device and direction
+// (cumulative): 56 points.
+func hostMetrics(at time.Time, tick int) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	ts := pcommon.NewTimestampFromTime(at)
+	for h := range 100 {
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("host.name", fmt.Sprintf("host-%03d", h))
+		ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+		sum := func(name string, monotonic bool) pmetric.NumberDataPointSlice {
+			m := ms.AppendEmpty()
+			m.SetName(name)
+			s := m.SetEmptySum()
+			s.SetIsMonotonic(monotonic)
+			s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+			return s.DataPoints()
+		}
+		point := func(dps pmetric.NumberDataPointSlice, v float64, kv ...string) {
+			dp := dps.AppendEmpty()
+			dp.SetTimestamp(ts)
+			dp.SetDoubleValue(v)
+			for i := 0; i < len(kv); i += 2 {
+				dp.Attributes().PutStr(kv[i], kv[i+1])
+			}
+		}
+		cpu := sum("system.cpu.time", true)
+		for c := range 4 {
+			for _, state := range []string{"user", "system", "idle", "interrupt", "nice", "softirq", "steal", "wait"} {
+				point(cpu, float64(tick*(c+1)), "cpu", fmt.Sprintf("cpu%d", c), "state", state)
+			}
+		}
+		mem := sum("system.memory.usage", false)
+		for i, state := range []string{"used", "free", "buffered", "cached", "slab_reclaimable", "slab_unreclaimable"} {
+			point(mem, float64(1e9+i*1e6+tick%7), "state", state)
+		}
+		load := ms.AppendEmpty()
+		load.SetName("system.cpu.load_average.1m")
+		point(load.SetEmptyGauge().DataPoints(), 1.5+float64(tick%5)/10)
+		for _, name := range []string{"system.network.io", "system.disk.io"} {
+			dps := sum(name, true)
+			for _, dev := range []string{"eth0", "eth1", "lo", "sda"} {
+				for _, dir := range []string{"receive", "transmit"} {
+					point(dps, float64(tick*1000), "device", dev, "direction", dir)
+				}
+			}
+		}
+	}
+	return md
+}
+
+// BenchmarkHostMetrics100 is the processor's cost per point on a pipeline carrying host metrics of 100 hosts, every
+// point watched: with the score and band added for every point (emit: all), and only for anomalous ones.
+func BenchmarkHostMetrics100(b *testing.B) {
+	requests := make([]pmetric.Metrics, 64)
+	t := time.Now()
+	for i := range requests {
+		requests[i] = hostMetrics(t.Add(time.Duration(i)*10*time.Second), i)
+	}
+	points := requests[0].DataPointCount()
+	for _, emit := range []string{"all", "anomalous"} {
+		b.Run("emit="+emit, func(b *testing.B) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Emit = emit
+			p := newProcessor(cfg, processortest.NewNopSettings(metadata.Type), consumertest.NewNop())
+			if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+				b.Fatal(err)
+			}
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				md := pmetric.NewMetrics()
+				requests[i%len(requests)].CopyTo(md)
+				// every round of requests is newer than the last
+				shiftTimestamps(md, time.Duration(i/len(requests))*640*time.Second)
+				b.StartTimer()
+				if err := p.ConsumeMetrics(context.Background(), md); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*points), "ns/point")
+		})
+	}
+}
+
+func shiftTimestamps(md pmetric.Metrics, d time.Duration) {
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, m := range rm.ScopeMetrics().At(0).Metrics().All() {
+			var dps pmetric.NumberDataPointSlice
+			if m.Type() == pmetric.MetricTypeGauge {
+				dps = m.Gauge().DataPoints()
+			} else {
+				dps = m.Sum().DataPoints()
+			}
+			for _, dp := range dps.All() {
+				dp.SetTimestamp(dp.Timestamp() + pcommon.Timestamp(d))
+			}
+		}
+	}
+}
