@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor/processortest"
@@ -79,7 +78,7 @@ func BenchmarkHostMetrics100(b *testing.B) {
 		b.Run("emit="+emit, func(b *testing.B) {
 			cfg := createDefaultConfig().(*Config)
 			cfg.Emit = emit
-			p := newProcessor(cfg, processortest.NewNopSettings(metadata.Type), consumertest.NewNop())
+			p := newProcessor(cfg, processortest.NewNopSettings(metadata.Type))
 			if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 				b.Fatal(err)
 			}
@@ -91,7 +90,7 @@ func BenchmarkHostMetrics100(b *testing.B) {
 				// every round of requests is newer than the last
 				shiftTimestamps(md, time.Duration(i/len(requests))*640*time.Second)
 				b.StartTimer()
-				if err := p.ConsumeMetrics(context.Background(), md); err != nil {
+				if _, err := p.processMetrics(context.Background(), md); err != nil {
 					b.Fatal(err)
 				}
 				i++

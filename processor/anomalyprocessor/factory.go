@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/processor"
+	"go.opentelemetry.io/collector/processor/processorhelper"
 
 	"github.com/otelstrata/strata/internal/anomaly"
 	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadata"
@@ -34,6 +35,10 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-func createMetrics(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
-	return newProcessor(cfg.(*Config), set, next), nil
+func createMetrics(ctx context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {
+	p := newProcessor(cfg.(*Config), set)
+	return processorhelper.NewMetrics(ctx, set, cfg, next, p.processMetrics,
+		processorhelper.WithStart(p.Start), processorhelper.WithShutdown(p.Shutdown),
+		// the scores are added to the request
+		processorhelper.WithCapabilities(consumer.Capabilities{MutatesData: true}))
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottldatapoint"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -55,7 +54,6 @@ type series struct {
 type anomalyProcessor struct {
 	cfg       *Config
 	set       processor.Settings
-	next      consumer.Metrics
 	telemetry *metadata.TelemetryBuilder
 	detector  anomaly.Config
 
@@ -70,13 +68,9 @@ type anomalyProcessor struct {
 	wg     sync.WaitGroup
 }
 
-func newProcessor(cfg *Config, set processor.Settings, next consumer.Metrics) *anomalyProcessor {
-	return &anomalyProcessor{cfg: cfg, set: set, next: next, detector: cfg.detectorConfig(),
+func newProcessor(cfg *Config, set processor.Settings) *anomalyProcessor {
+	return &anomalyProcessor{cfg: cfg, set: set, detector: cfg.detectorConfig(),
 		series: map[metrickey.Key]*series{}, lru: list.New()}
-}
-
-func (p *anomalyProcessor) Capabilities() consumer.Capabilities {
-	return consumer.Capabilities{MutatesData: true} // the scores are added to the request
 }
 
 // Start restores the models from storage and starts saving them periodically.
@@ -146,8 +140,8 @@ func (p *anomalyProcessor) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// ConsumeMetrics scores the points of watched series and adds the scores and bands beside the data.
-func (p *anomalyProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+// processMetrics scores the points of watched series and adds the scores and bands beside the data.
+func (p *anomalyProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
 	var scored, anomalies int
 	skipped := map[string]int{}
 	evicted := 0
@@ -213,7 +207,7 @@ func (p *anomalyProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metric
 	if evicted > 0 {
 		p.telemetry.ProcessorAnomalyEvictions.Add(ctx, int64(evicted))
 	}
-	return p.next.ConsumeMetrics(ctx, md)
+	return md, nil
 }
 
 // seriesOf finds or creates a series (forgetting the least recently seen beyond max_series). The caller holds mu.

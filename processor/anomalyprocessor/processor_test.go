@@ -38,12 +38,21 @@ func newHarness(t *testing.T, cfg *Config, host component.Host) *harness {
 	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
 	set := metadatatest.NewSettings(h.tel)
 	set.ID = component.NewID(metadata.Type)
-	h.p = newProcessor(cfg, set, h.sink)
+	h.p = newProcessor(cfg, set)
 	if host == nil {
 		host = componenttest.NewNopHost()
 	}
 	require.NoError(t, h.p.Start(context.Background(), host))
 	return h
+}
+
+// consume runs the processor on a request and sends the result to the sink, as processorhelper does.
+func (h *harness) consume(ctx context.Context, md pmetric.Metrics) error {
+	out, err := h.p.processMetrics(ctx, md)
+	if err != nil {
+		return err
+	}
+	return h.sink.ConsumeMetrics(ctx, out)
 }
 
 // gauge is a request with one point of a gauge per host.
@@ -93,7 +102,7 @@ func TestGaugeSpikeIsScoredAndDataPassesUnchanged(t *testing.T) {
 		if i == 900 {
 			v = 90
 		}
-		require.NoError(t, h.p.ConsumeMetrics(ctx, gauge("system.cpu.utilization", t0.Add(time.Duration(i)*time.Minute), map[string]float64{"a": v})))
+		require.NoError(t, h.consume(ctx, gauge("system.cpu.utilization", t0.Add(time.Duration(i)*time.Minute), map[string]float64{"a": v})))
 	}
 	all := h.sink.AllMetrics()
 	require.Len(t, all, 1000)
@@ -130,7 +139,7 @@ func TestCounterRatesResetsAndBadPoints(t *testing.T) {
 		dp := sum.DataPoints().AppendEmpty()
 		dp.SetTimestamp(pcommon.NewTimestampFromTime(ts))
 		dp.SetDoubleValue(v)
-		require.NoError(t, h.p.ConsumeMetrics(ctx, md))
+		require.NoError(t, h.consume(ctx, md))
 		_ = i
 	}
 	for i := range 300 {
@@ -171,7 +180,7 @@ func TestHistogramMeanAndQuantile(t *testing.T) {
 	dp.BucketCounts().FromRaw([]uint64{50, 40, 10, 0})
 	dp.SetCount(100)
 	dp.SetSum(25)
-	require.NoError(t, h.p.ConsumeMetrics(context.Background(), md))
+	require.NoError(t, h.consume(context.Background(), md))
 	got := scores(h.sink.AllMetrics()[0])
 	assert.Contains(t, got, "http.server.request.duration/mean/")
 	assert.Contains(t, got, "http.server.request.duration/p95/")
@@ -191,9 +200,9 @@ func TestEmitAnomalousOnlyIncludeExcludeAndEvictions(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	for i := range 200 {
 		at := t0.Add(time.Duration(i) * time.Minute)
-		require.NoError(t, h.p.ConsumeMetrics(ctx, gauge("system.cpu.utilization", at, map[string]float64{"a": 50 + r.NormFloat64()})))
-		require.NoError(t, h.p.ConsumeMetrics(ctx, gauge("system.disk.io", at, map[string]float64{"a": 1})))
-		require.NoError(t, h.p.ConsumeMetrics(ctx, gauge("app.requests", at, map[string]float64{"a": 1})))
+		require.NoError(t, h.consume(ctx, gauge("system.cpu.utilization", at, map[string]float64{"a": 50 + r.NormFloat64()})))
+		require.NoError(t, h.consume(ctx, gauge("system.disk.io", at, map[string]float64{"a": 1})))
+		require.NoError(t, h.consume(ctx, gauge("app.requests", at, map[string]float64{"a": 1})))
 	}
 	emitted := 0
 	for _, md := range h.sink.AllMetrics() {
@@ -203,10 +212,10 @@ func TestEmitAnomalousOnlyIncludeExcludeAndEvictions(t *testing.T) {
 		}
 	}
 	assert.LessOrEqual(t, emitted, 2, "scores only for anomalous points: about the risk's share of normal ones")
-	require.NoError(t, h.p.ConsumeMetrics(ctx, gauge("system.cpu.utilization", t0.Add(250*time.Minute), map[string]float64{"a": 500})))
+	require.NoError(t, h.consume(ctx, gauge("system.cpu.utilization", t0.Add(250*time.Minute), map[string]float64{"a": 500})))
 	assert.Contains(t, scores(h.sink.AllMetrics()[len(h.sink.AllMetrics())-1]), "system.cpu.utilization/value/a", "a spike is emitted")
 	for i, host := range []string{"b", "c", "d"} {
-		require.NoError(t, h.p.ConsumeMetrics(ctx, gauge("system.cpu.utilization", t0.Add(time.Duration(300+i)*time.Minute), map[string]float64{host: 1})))
+		require.NoError(t, h.consume(ctx, gauge("system.cpu.utilization", t0.Add(time.Duration(300+i)*time.Minute), map[string]float64{host: 1})))
 	}
 	metadatatest.AssertEqualProcessorAnomalyEvictions(t, h.tel, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
 	metadatatest.AssertEqualProcessorAnomalySeries(t, h.tel, []metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
@@ -229,7 +238,7 @@ func TestRestartKeepsTheModels(t *testing.T) {
 	run := func(h *harness, from, to int) []float64 {
 		var out []float64
 		for i := from; i < to; i++ {
-			require.NoError(t, h.p.ConsumeMetrics(ctx, gauge("queue.length", t0.Add(time.Duration(i)*time.Minute), map[string]float64{"a": values[i]})))
+			require.NoError(t, h.consume(ctx, gauge("queue.length", t0.Add(time.Duration(i)*time.Minute), map[string]float64{"a": values[i]})))
 			out = append(out, scores(h.sink.AllMetrics()[len(h.sink.AllMetrics())-1])["queue.length/value/a"])
 		}
 		return out
@@ -251,7 +260,7 @@ func TestConditionsSelectPoints(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Conditions = []string{`attributes["host.name"] == "a"`}
 	h := newHarness(t, cfg, nil)
-	require.NoError(t, h.p.ConsumeMetrics(context.Background(), gauge("system.cpu.utilization", t0, map[string]float64{"a": 1, "b": 2})))
+	require.NoError(t, h.consume(context.Background(), gauge("system.cpu.utilization", t0, map[string]float64{"a": 1, "b": 2})))
 	assert.Equal(t, map[string]float64{"system.cpu.utilization/value/a": 0}, scores(h.sink.AllMetrics()[0]))
 }
 
