@@ -1,0 +1,254 @@
+package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
+)
+
+// Grafana's service-graph metrics (the names Tempo's metrics generator writes and Grafana's service map reads).
+const (
+	metricRequests     = "traces_service_graph_request_total"
+	metricFailed       = "traces_service_graph_request_failed_total"
+	metricServerLatecy = "traces_service_graph_request_server_seconds"
+	metricClientLatecy = "traces_service_graph_request_client_seconds"
+)
+
+type correlationConnector struct {
+	cfg         *Config
+	set         connector.Settings
+	nextMetrics consumer.Metrics
+	telemetry   *metadata.TelemetryBuilder
+	now         func() time.Time
+
+	mu            sync.Mutex
+	graph         *graph
+	start         time.Time
+	edgesReported int64 // the edge count last added to the telemetry's up-down counter
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
+	return &correlationConnector{cfg: cfg, set: set, graph: newGraph(cfg), now: time.Now}
+}
+
+func (c *correlationConnector) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+// Start starts emitting the graph every metrics_flush_interval (and expiring unpaired halves between).
+func (c *correlationConnector) Start(context.Context, component.Host) error {
+	if err := c.prepare(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		expire := time.NewTicker(min(c.cfg.TTL/2, time.Second))
+		defer expire.Stop()
+		flush := time.NewTicker(c.cfg.MetricsFlushInterval)
+		defer flush.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-expire.C:
+				c.expire(ctx)
+			case <-flush.C:
+				c.flush(ctx)
+			}
+		}
+	}()
+	return nil
+}
+
+// prepare sets up the telemetry and the start of the cumulative metrics.
+func (c *correlationConnector) prepare() error {
+	var err error
+	c.telemetry, err = metadata.NewTelemetryBuilder(c.set.TelemetrySettings)
+	c.start = c.now()
+	return err
+}
+
+// Shutdown stops and emits the graph one last time.
+func (c *correlationConnector) Shutdown(ctx context.Context) error {
+	if c.cancel == nil {
+		return nil
+	}
+	c.cancel()
+	c.wg.Wait()
+	c.cancel = nil
+	c.flush(ctx)
+	c.telemetry.Shutdown()
+	return nil
+}
+
+// ConsumeTraces adds the request and messaging spans to the graph.
+func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	now := c.now()
+	c.mu.Lock()
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		rs := rss.At(i)
+		service := "unknown_service"
+		if v, ok := rs.Resource().Attributes().Get("service.name"); ok && v.AsString() != "" {
+			service = v.AsString()
+		}
+		sss := rs.ScopeSpans()
+		for j := range sss.Len() {
+			spans := sss.At(j).Spans()
+			for k := range spans.Len() {
+				c.graph.addSpan(spans.At(k), service, rs.Resource().Attributes(), now)
+			}
+		}
+	}
+	c.mu.Unlock()
+	c.report(ctx)
+	return nil
+}
+
+func (c *correlationConnector) expire(ctx context.Context) {
+	c.mu.Lock()
+	c.graph.expire(c.now())
+	c.mu.Unlock()
+	c.report(ctx)
+}
+
+// report moves the graph's counts into the connector's telemetry.
+func (c *correlationConnector) report(ctx context.Context) {
+	c.mu.Lock()
+	g := c.graph
+	counts := map[string]int{"paired": g.paired, "virtual": g.virtual, "expired": g.expired, "dropped": g.dropped}
+	evicted := g.evicted
+	edges := int64(len(g.edges)) - c.edgesReported
+	c.edgesReported = int64(len(g.edges))
+	g.paired, g.virtual, g.expired, g.dropped, g.evicted = 0, 0, 0, 0, 0
+	c.mu.Unlock()
+	for outcome, n := range counts {
+		if n > 0 {
+			c.telemetry.ConnectorCorrelationSpanHalves.Add(ctx, int64(n), metric.WithAttributes(attribute.String("outcome", outcome)))
+		}
+	}
+	if evicted > 0 {
+		c.telemetry.ConnectorCorrelationEvictions.Add(ctx, int64(evicted))
+	}
+	if edges != 0 {
+		c.telemetry.ConnectorCorrelationEdges.Add(ctx, edges)
+	}
+}
+
+// flush emits the graph as Grafana's service-graph metrics: cumulative counters and histograms per edge, labelled
+// client, server and connection_type.
+func (c *correlationConnector) flush(ctx context.Context) {
+	md := c.metrics()
+	if md.DataPointCount() == 0 || c.nextMetrics == nil {
+		return
+	}
+	if err := c.nextMetrics.ConsumeMetrics(ctx, md); err != nil {
+		c.set.Logger.Warn("the next consumer refused the service graph", zap.Int("points", md.DataPointCount()), zap.Error(err))
+	}
+}
+
+func (c *correlationConnector) metrics() pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(metadata.ScopeName)
+	sm.Scope().SetVersion(c.set.BuildInfo.Version)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.graph.edges) == 0 {
+		return md
+	}
+	ts, start := pcommon.NewTimestampFromTime(c.now()), pcommon.NewTimestampFromTime(c.start)
+	edges := make([]*edge, 0, len(c.graph.edges))
+	for _, e := range c.graph.edges {
+		edges = append(edges, e)
+	}
+	sort.Slice(edges, func(i, j int) bool {
+		a, b := edges[i].key, edges[j].key
+		if a.client != b.client {
+			return a.client < b.client
+		}
+		if a.server != b.server {
+			return a.server < b.server
+		}
+		return a.conn < b.conn
+	})
+	sum := func(name, description string) pmetric.NumberDataPointSlice {
+		m := sm.Metrics().AppendEmpty()
+		m.SetName(name)
+		m.SetDescription(description)
+		m.SetUnit("{request}")
+		s := m.SetEmptySum()
+		s.SetIsMonotonic(true)
+		s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		return s.DataPoints()
+	}
+	hist := func(name, description string) pmetric.HistogramDataPointSlice {
+		m := sm.Metrics().AppendEmpty()
+		m.SetName(name)
+		m.SetDescription(description)
+		m.SetUnit("s")
+		h := m.SetEmptyHistogram()
+		h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		return h.DataPoints()
+	}
+	requests := sum(metricRequests, "Requests between two nodes of the service graph.")
+	failed := sum(metricFailed, "Failed requests between two nodes of the service graph.")
+	server := hist(metricServerLatecy, "Durations of requests between two nodes, as the server measured them.")
+	client := hist(metricClientLatecy, "Durations of requests between two nodes, as the client measured them.")
+	labels := func(m pcommon.Map, k edgeKey) {
+		m.PutStr("client", k.client)
+		m.PutStr("server", k.server)
+		m.PutStr("connection_type", k.conn)
+	}
+	for _, e := range edges {
+		for _, x := range []struct {
+			dps pmetric.NumberDataPointSlice
+			v   uint64
+		}{{requests, e.requests}, {failed, e.failed}} {
+			dp := x.dps.AppendEmpty()
+			dp.SetStartTimestamp(start)
+			dp.SetTimestamp(ts)
+			dp.SetIntValue(int64(x.v))
+			labels(dp.Attributes(), e.key)
+		}
+		for _, x := range []struct {
+			dps    pmetric.HistogramDataPointSlice
+			counts []uint64
+			sum    float64
+		}{{server, e.srvHist, e.serverSum}, {client, e.clientHist, e.clientSum}} {
+			var n uint64
+			for _, c := range x.counts {
+				n += c
+			}
+			if n == 0 {
+				continue
+			}
+			dp := x.dps.AppendEmpty()
+			dp.SetStartTimestamp(start)
+			dp.SetTimestamp(ts)
+			dp.ExplicitBounds().FromRaw(c.graph.bounds)
+			dp.BucketCounts().FromRaw(x.counts)
+			dp.SetCount(n)
+			dp.SetSum(x.sum)
+			labels(dp.Attributes(), e.key)
+		}
+	}
+	return md
+}
