@@ -1,0 +1,37 @@
+package correlationconnector
+
+import (
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+	"go.yaml.in/yaml/v3"
+)
+
+// TestReadmeExample validates the connector of the README's example (the whole pipeline is validated by the
+// built binary in test/, as examples/ are).
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
+	require.Len(t, blocks, 1)
+	var doc struct {
+		Connectors map[string]map[string]any `yaml:"connectors"`
+	}
+	require.NoError(t, yaml.Unmarshal(blocks[0][1], &doc))
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, confmap.NewFromStringMap(doc.Connectors["correlation"]).Unmarshal(cfg))
+	require.NoError(t, xconfmap.Validate(cfg))
+}
+
+func TestValidate(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.TTL, cfg.MaxEdges, cfg.LatencyBuckets = 0, 0, nil
+	err := cfg.Validate()
+	require.ErrorContains(t, err, "ttl, metrics_flush_interval: must be positive")
+	require.ErrorContains(t, err, "max_pending, max_edges: must be positive")
+	require.ErrorContains(t, err, "latency_buckets: must be positive and increasing")
+}
