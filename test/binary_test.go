@@ -2,6 +2,7 @@ package test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -238,4 +239,33 @@ func TestReadmeCommands(t *testing.T) {
 		assert.Contains(t, firstScreen, "make "+target)
 		assert.True(t, bytes.Contains(makefile, []byte("\n"+target+":")), "Makefile has no %s target", target)
 	}
+}
+
+// TestValidateReadmeExamples runs the built binary's `validate` on every whole collector configuration (a YAML
+// block with a top-level `service:` key) in the README of each of Strata's components: the examples users copy.
+func TestValidateReadmeExamples(t *testing.T) {
+	readmes, err := filepath.Glob(filepath.Join(repoRoot, "*", "*", "README.md"))
+	require.NoError(t, err)
+	// the secrets the examples take from the environment, as a user would set them
+	t.Setenv("PAYMENTS_TOKEN", "example-token")
+	t.Setenv("KPI_DB_PASSWORD", "example-password")
+	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	found := 0
+	for _, readme := range readmes {
+		data, err := os.ReadFile(readme)
+		require.NoError(t, err)
+		for i, b := range block.FindAllSubmatch(data, -1) {
+			if !regexp.MustCompile(`(?m)^service:`).Match(b[1]) {
+				continue
+			}
+			found++
+			t.Run(fmt.Sprintf("%s#%d", readme, i), func(t *testing.T) {
+				config := filepath.Join(t.TempDir(), "config.yaml")
+				require.NoError(t, os.WriteFile(config, b[1], 0o600))
+				out, err := run(t, "validate", "--config="+config)
+				assert.NoError(t, err, out)
+			})
+		}
+	}
+	assert.GreaterOrEqual(t, found, 6, "the components' READMEs have whole configurations")
 }

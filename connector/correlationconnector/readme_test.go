@@ -11,8 +11,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// TestReadmeExample validates the connector of the README's example (the whole pipeline is validated by the
-// built binary in test/, as examples/ are).
+// TestReadmeExample validates the connector of the README's example (the whole configuration is validated by the
+// built binary in test/, as every component README's are).
 func TestReadmeExample(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
