@@ -24,6 +24,29 @@ type Config struct {
 	LatencyBuckets []time.Duration `mapstructure:"latency_buckets"`
 	// VirtualNodeAttributes name the peer a client span calls when no instrumented server answers, in order.
 	VirtualNodeAttributes []string `mapstructure:"virtual_node_attributes"`
+	// Incidents is the incident engine.
+	Incidents IncidentsConfig `mapstructure:"incidents"`
+}
+
+// IncidentsConfig is how symptoms become incidents.
+type IncidentsConfig struct {
+	// Interval of the figures watched from traces and logs (latency, error rates, error logs). Default 10s.
+	Interval time.Duration `mapstructure:"interval"`
+	// WarmUp is how many intervals a figure is watched before it may be a symptom. Default 30.
+	WarmUp int `mapstructure:"warm_up"`
+	// Threshold is the score from which a point (of the anomaly processor, or of a watched figure) is a symptom.
+	// Default 0.997.
+	Threshold float64 `mapstructure:"threshold"`
+	// OpenScore is the score a symptom needs to open an incident (others only join one). Default 0.999.
+	OpenScore float64 `mapstructure:"open_score"`
+	// Window is how close in time a symptom must be to an incident's last to join it. Default 5m.
+	Window time.Duration `mapstructure:"window"`
+	// ResolveAfter is how long an incident stays open without a new symptom. Default 5m.
+	ResolveAfter time.Duration `mapstructure:"resolve_after"`
+	// MaxOpen, MaxEntities and MaxSignals bound the open incidents, the entities of one, and the figures watched.
+	MaxOpen     int `mapstructure:"max_open"`
+	MaxEntities int `mapstructure:"max_entities"`
+	MaxSignals  int `mapstructure:"max_signals"`
 }
 
 var (
@@ -39,6 +62,16 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaxPending < 1 || cfg.MaxEdges < 1 {
 		errs = append(errs, errors.New("max_pending, max_edges: must be positive"))
+	}
+	in := cfg.Incidents
+	if in.Interval <= 0 || in.Window <= 0 || in.ResolveAfter <= 0 || in.WarmUp < 1 {
+		errs = append(errs, errors.New("incidents: interval, window, resolve_after and warm_up must be positive"))
+	}
+	if in.Threshold <= 0 || in.Threshold >= 1 || in.OpenScore < in.Threshold || in.OpenScore > 1 {
+		errs = append(errs, errors.New("incidents: threshold must be in (0, 1) and open_score between it and 1"))
+	}
+	if in.MaxOpen < 1 || in.MaxEntities < 1 || in.MaxSignals < 1 {
+		errs = append(errs, errors.New("incidents: max_open, max_entities and max_signals must be positive"))
 	}
 	if len(cfg.LatencyBuckets) == 0 || !slices.IsSorted(cfg.LatencyBuckets) || cfg.LatencyBuckets[0] <= 0 {
 		errs = append(errs, fmt.Errorf("latency_buckets: must be positive and increasing, not %v", cfg.LatencyBuckets))

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
@@ -31,11 +32,14 @@ type correlationConnector struct {
 	cfg         *Config
 	set         connector.Settings
 	nextMetrics consumer.Metrics
+	nextLogs    []consumer.Logs // the pipelines incidents go to (each once)
 	telemetry   *metadata.TelemetryBuilder
 	now         func() time.Time
 
 	mu            sync.Mutex
 	graph         *graph
+	engine        *engine
+	watcher       *watcher
 	start         time.Time
 	edgesReported int64 // the edge count last added to the telemetry's up-down counter
 
@@ -44,7 +48,19 @@ type correlationConnector struct {
 }
 
 func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
-	return &correlationConnector{cfg: cfg, set: set, graph: newGraph(cfg), now: time.Now}
+	c := &correlationConnector{cfg: cfg, set: set, graph: newGraph(cfg), now: time.Now, engine: newEngine(cfg)}
+	c.watcher = newWatcher(cfg, c.engine)
+	return c
+}
+
+// addLogs adds a pipeline incidents go to (once: the connector may be created for it from several signals).
+func (c *correlationConnector) addLogs(next consumer.Logs) {
+	for _, l := range c.nextLogs {
+		if l == next {
+			return
+		}
+	}
+	c.nextLogs = append(c.nextLogs, next)
 }
 
 func (c *correlationConnector) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
@@ -63,6 +79,8 @@ func (c *correlationConnector) Start(context.Context, component.Host) error {
 		defer expire.Stop()
 		flush := time.NewTicker(c.cfg.MetricsFlushInterval)
 		defer flush.Stop()
+		interval := time.NewTicker(c.cfg.Incidents.Interval)
+		defer interval.Stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -71,6 +89,8 @@ func (c *correlationConnector) Start(context.Context, component.Host) error {
 				c.expire(ctx)
 			case <-flush.C:
 				c.flush(ctx)
+			case <-interval.C:
+				c.tick(ctx)
 			}
 		}
 	}()
@@ -114,12 +134,81 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
 				c.graph.addSpan(spans.At(k), service, rs.Resource().Attributes(), now)
+				c.watcher.span(spans.At(k), service, rs.Resource().Attributes())
 			}
 		}
 	}
+	for _, e := range c.graph.edges { // the graph is the services' dependencies
+		if e.key.conn == connectionDirect || e.key.conn == connectionMessaging {
+			c.engine.topo.link(entity{kindService, e.key.client}, entity{kindService, e.key.server})
+		}
+	}
+	for address, svc := range c.graph.answered { // calls to an address depend on the service that answers there
+		c.engine.topo.link(entity{kindEndpoint, address}, entity{kindService, svc})
+	}
+	c.graph.answered = nil
 	c.mu.Unlock()
 	c.report(ctx)
+	c.emit(ctx)
 	return nil
+}
+
+// ConsumeMetrics reads the anomaly processor's scores, probe results and KPI targets as symptoms.
+func (c *correlationConnector) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	c.mu.Lock()
+	c.watcher.metrics(md, c.now())
+	c.mu.Unlock()
+	c.emit(ctx)
+	return nil
+}
+
+// ConsumeLogs reads security detections and error logs.
+func (c *correlationConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	c.mu.Lock()
+	c.watcher.logs(ld, c.now())
+	c.mu.Unlock()
+	c.emit(ctx)
+	return nil
+}
+
+// tick closes an interval of the watched figures and resolves quiet incidents.
+func (c *correlationConnector) tick(ctx context.Context) {
+	c.mu.Lock()
+	now := c.now()
+	c.watcher.interval(now)
+	c.engine.resolve(now)
+	c.mu.Unlock()
+	c.emit(ctx)
+}
+
+// emit sends the incident records queued by the engine.
+func (c *correlationConnector) emit(ctx context.Context) {
+	c.mu.Lock()
+	queued := c.engine.out
+	c.engine.out = nil
+	if len(queued) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	sl.Scope().SetVersion(c.set.BuildInfo.Version)
+	now := c.now()
+	states := map[string]int{}
+	for _, inc := range queued {
+		state := incidentRecord(sl.LogRecords().AppendEmpty(), inc, now)
+		states[state]++
+	}
+	c.mu.Unlock()
+	for state, n := range states {
+		c.telemetry.ConnectorCorrelationIncidents.Add(ctx, int64(n), metric.WithAttributes(attribute.String("state", state)))
+	}
+	for _, next := range c.nextLogs {
+		if err := next.ConsumeLogs(ctx, ld); err != nil {
+			c.set.Logger.Warn("the next consumer refused incidents", zap.Error(err))
+		}
+	}
 }
 
 func (c *correlationConnector) expire(ctx context.Context) {

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
@@ -20,7 +22,10 @@ var connectors = sharedcomponent.NewMap[*Config, *correlationConnector]()
 // NewFactory creates the factory of the correlation connector.
 func NewFactory() connector.Factory {
 	return connector.NewFactory(metadata.Type, createDefaultConfig,
-		connector.WithTracesToMetrics(createTracesToMetrics, metadata.TracesToMetricsStability))
+		connector.WithTracesToMetrics(createTracesToMetrics, metadata.TracesToMetricsStability),
+		connector.WithTracesToLogs(createTracesToLogs, metadata.TracesToLogsStability),
+		connector.WithMetricsToLogs(createMetricsToLogs, metadata.MetricsToLogsStability),
+		connector.WithLogsToLogs(createLogsToLogs, metadata.LogsToLogsStability))
 }
 
 func createDefaultConfig() component.Config {
@@ -35,6 +40,10 @@ func createDefaultConfig() component.Config {
 			800 * ms, time.Second, 1400 * ms, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second},
 		VirtualNodeAttributes: []string{"peer.service", "db.namespace", "db.name", "db.system", "messaging.destination.name",
 			"messaging.system", "server.address", "net.peer.name"},
+		Incidents: IncidentsConfig{
+			Interval: 10 * time.Second, WarmUp: 30, Threshold: 0.997, OpenScore: 0.999,
+			Window: 5 * time.Minute, ResolveAfter: 5 * time.Minute, MaxOpen: 100, MaxEntities: 50, MaxSignals: 10000,
+		},
 	}
 }
 
@@ -48,13 +57,64 @@ func (c tracesToMetrics) ConsumeTraces(ctx context.Context, td ptrace.Traces) er
 
 func (tracesToMetrics) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
-func createTracesToMetrics(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
-	c, err := connectors.LoadOrStore(cfg.(*Config), func() (*correlationConnector, error) {
+func shared(cfg component.Config, set connector.Settings) (*sharedcomponent.Component[*correlationConnector], error) {
+	return connectors.LoadOrStore(cfg.(*Config), func() (*correlationConnector, error) {
 		return newConnector(cfg.(*Config), set), nil
 	})
+}
+
+func createTracesToMetrics(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
+	c, err := shared(cfg, set)
 	if err != nil {
 		return nil, err
 	}
 	c.Unwrap().nextMetrics = next
 	return tracesToMetrics{c}, nil
+}
+
+func createTracesToLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Traces, error) {
+	c, err := shared(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	c.Unwrap().addLogs(next)
+	return tracesToMetrics{c}, nil
+}
+
+type metricsIn struct {
+	*sharedcomponent.Component[*correlationConnector]
+}
+
+func (c metricsIn) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	return c.Unwrap().ConsumeMetrics(ctx, md)
+}
+
+func (metricsIn) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func createMetricsToLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Metrics, error) {
+	c, err := shared(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	c.Unwrap().addLogs(next)
+	return metricsIn{c}, nil
+}
+
+type logsIn struct {
+	*sharedcomponent.Component[*correlationConnector]
+}
+
+func (c logsIn) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	return c.Unwrap().ConsumeLogs(ctx, ld)
+}
+
+func (logsIn) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func createLogsToLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Logs, error) {
+	c, err := shared(cfg, set)
+	if err != nil {
+		return nil, err
+	}
+	c.Unwrap().addLogs(next)
+	return logsIn{c}, nil
 }

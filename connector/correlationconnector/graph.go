@@ -32,6 +32,7 @@ type half struct {
 	client   bool
 	service  string
 	peer     string // for a client: the virtual node it calls when no server answers (database, queue, peer.service)
+	address  string // for a client: the server.address (or peer.service) it calls
 	conn     string // the connection type of that virtual node
 	duration float64
 	failed   bool
@@ -65,6 +66,8 @@ type graph struct {
 
 	// counts since the last telemetry read
 	paired, virtual, expired, dropped, evicted int
+	// answered: the addresses client spans called and the services that answered there, since last read
+	answered map[string]string
 }
 
 func newGraph(cfg *Config) *graph {
@@ -89,6 +92,11 @@ func (g *graph) addSpan(span ptrace.Span, service string, resource pcommon.Map, 
 	case ptrace.SpanKindClient, ptrace.SpanKindProducer:
 		h = &half{key: halfKey{span.TraceID(), span.SpanID()}, client: true, service: service, duration: duration, failed: failed}
 		h.peer, h.conn = g.peerOf(span.Attributes(), span.Kind())
+		for _, k := range []string{"peer.service", "server.address"} {
+			if v, ok := span.Attributes().Get(k); ok && h.address == "" {
+				h.address = v.AsString()
+			}
+		}
 	case ptrace.SpanKindServer, ptrace.SpanKindConsumer:
 		if span.ParentSpanID().IsEmpty() {
 			g.record(edgeKey{userNode, service, connectionVirtualNode}, -1, duration, failed, now)
@@ -125,6 +133,12 @@ func (g *graph) addSpan(span ptrace.Span, service string, resource pcommon.Map, 
 	}
 	g.record(edgeKey{client.service, server.service, conn}, client.duration, server.duration, client.failed || server.failed, now)
 	g.paired += 2
+	if client.address != "" && len(g.answered) < 1024 {
+		if g.answered == nil {
+			g.answered = map[string]string{}
+		}
+		g.answered[client.address] = server.service
+	}
 }
 
 // peerOf is the virtual node a client span calls when no instrumented server answers: the first of the configured

@@ -7,6 +7,7 @@ package semconv // import "github.com/otelstrata/strata/internal/semconv"
 const (
 	EventAuth      = "strata.auth"
 	EventDetection = "strata.security.detection"
+	EventIncident  = "strata.incident"
 )
 
 // OpenTelemetry semantic-convention attributes.
@@ -58,4 +59,18 @@ const (
 const (
 	AttrKPIName  = "strata.kpi.name"  // the KPI, on its target and burn-rate points
 	AttrKPIOwner = "strata.kpi.owner" // who answers for it
+)
+
+// Strata's own attributes of incidents (correlation connector).
+const (
+	AttrIncidentID         = "strata.incident.id"
+	AttrIncidentState      = "strata.incident.state" // open, update, resolved
+	AttrIncidentOpened     = "strata.incident.opened"
+	AttrIncidentSymptoms   = "strata.incident.symptoms"   // how many symptoms it grouped
+	AttrIncidentServices   = "strata.incident.services"   // affected services
+	AttrIncidentHosts      = "strata.incident.hosts"      // affected hosts
+	AttrIncidentLayers     = "strata.incident.layers"     // the layers of its symptoms
+	AttrIncidentRootCause  = "strata.incident.root_cause" // the first candidate, "kind name"
+	AttrIncidentCandidates = "strata.incident.candidates" // ranked: entity, kind, score, layer, evidence, onset
+	AttrIncidentTraceID    = "strata.incident.trace_id"   // an exemplar trace
 )

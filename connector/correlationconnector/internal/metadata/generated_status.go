@@ -13,4 +13,7 @@ var (
 
 const (
 	TracesToMetricsStability = component.StabilityLevelAlpha
+	TracesToLogsStability    = component.StabilityLevelAlpha
+	MetricsToLogsStability   = component.StabilityLevelAlpha
+	LogsToLogsStability      = component.StabilityLevelAlpha
 )

@@ -28,7 +28,9 @@ type TelemetryBuilder struct {
 	registrations                  []metric.Registration
 	ConnectorCorrelationEdges      metric.Int64UpDownCounter
 	ConnectorCorrelationEvictions  metric.Int64Counter
+	ConnectorCorrelationIncidents  metric.Int64Counter
 	ConnectorCorrelationSpanHalves metric.Int64Counter
+	ConnectorCorrelationSymptoms   metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -72,10 +74,22 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{edge}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ConnectorCorrelationIncidents, err = builder.meter.Int64Counter(
+		"otelcol_connector_correlation_incidents",
+		metric.WithDescription("Incident records emitted, by state. [Development]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ConnectorCorrelationSpanHalves, err = builder.meter.Int64Counter(
 		"otelcol_connector_correlation_span_halves",
 		metric.WithDescription("Client and server spans by what became of them (paired into an edge, turned into a virtual edge, expired unpaired, dropped because max_pending were waiting). [Development]"),
 		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorCorrelationSymptoms, err = builder.meter.Int64Counter(
+		"otelcol_connector_correlation_symptoms",
+		metric.WithDescription("Symptoms found, by layer. [Development]"),
+		metric.WithUnit("{symptom}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

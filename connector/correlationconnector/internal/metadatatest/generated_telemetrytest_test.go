@@ -21,14 +21,22 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.ConnectorCorrelationEdges.Add(context.Background(), 1)
 	tb.ConnectorCorrelationEvictions.Add(context.Background(), 1)
+	tb.ConnectorCorrelationIncidents.Add(context.Background(), 1)
 	tb.ConnectorCorrelationSpanHalves.Add(context.Background(), 1)
+	tb.ConnectorCorrelationSymptoms.Add(context.Background(), 1)
 	AssertEqualConnectorCorrelationEdges(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorCorrelationEvictions(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
+	AssertEqualConnectorCorrelationIncidents(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorCorrelationSpanHalves(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualConnectorCorrelationSymptoms(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

@@ -1,0 +1,344 @@
+package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Layers of symptoms and root causes.
+const (
+	layerInfrastructure = "infrastructure"
+	layerNetwork        = "network"
+	layerApplication    = "application"
+	layerSecurity       = "security"
+	layerBusiness       = "business"
+)
+
+// Kinds of entities a symptom is about.
+const (
+	kindService   = "service"
+	kindHost      = "host"
+	kindContainer = "container"
+	kindPod       = "pod"
+	kindEndpoint  = "endpoint" // an address a client calls (server.address, peer.service) or a probe checks
+	kindKPI       = "kpi"
+)
+
+// entity is something that can be a symptom's subject and a root cause.
+type entity struct{ kind, name string }
+
+func (e entity) String() string { return e.kind + " " + e.name }
+
+// symptom is one observation that something is wrong.
+type symptom struct {
+	entity  entity
+	layer   string
+	signal  string  // what was seen: "latency", "error rate", a metric name, a detection rule
+	score   float64 // how strong, 0..1
+	at      time.Time
+	traceID string // an exemplar trace, when the symptom comes from traces
+	detail  string // one line of evidence for humans
+}
+
+// evidence is what an incident knows of one entity.
+type evidence struct {
+	entity  entity
+	onset   time.Time // its first symptom
+	score   float64   // its strongest symptom
+	layers  map[string]bool
+	signals []string // distinct, in order of appearance, bounded
+	detail  string   // the first symptom's detail
+}
+
+// candidate is a ranked root cause.
+type candidate struct {
+	entity entity
+	score  float64
+	ev     *evidence
+}
+
+// incident groups connected symptoms close in time.
+type incident struct {
+	id       string
+	opened   time.Time
+	last     time.Time // its last symptom
+	symptoms int
+	entities map[entity]*evidence
+	traceID  string
+	ranking  []candidate
+	emitted  string // the ranking and entities last emitted, to emit an update only on a change
+	resolved bool
+	sequence int
+}
+
+// topology is what the connector learned of how entities relate: which service calls which (the graph's edges),
+// and which service runs on which host, container and pod, or answers at which endpoint (resource attributes and
+// client span attributes). Bounded: at most maxLinks links per entity.
+type topology struct {
+	links map[entity]map[entity]bool // undirected relations
+	deps  map[entity]map[entity]bool // directed dependencies: caller → callee, service → what it runs on
+}
+
+const maxLinks = 256
+
+func newTopology() *topology {
+	return &topology{links: map[entity]map[entity]bool{}, deps: map[entity]map[entity]bool{}}
+}
+
+// link records that a depends on b (a calls b, or a runs on b).
+func (t *topology) link(a, b entity) {
+	if a == b || a.name == "" || b.name == "" {
+		return
+	}
+	add := func(m map[entity]map[entity]bool, x, y entity) {
+		s := m[x]
+		if s == nil {
+			s = map[entity]bool{}
+			m[x] = s
+		}
+		if len(s) < maxLinks {
+			s[y] = true
+		}
+	}
+	add(t.deps, a, b)
+	add(t.links, a, b)
+	add(t.links, b, a)
+}
+
+// related says whether an entity is in the set or linked to one of it.
+func (t *topology) related(e entity, set map[entity]*evidence) bool {
+	if set[e] != nil {
+		return true
+	}
+	for n := range t.links[e] {
+		if set[n] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// engine turns symptoms into incidents. It is used under the connector's lock.
+type engine struct {
+	cfg       *Config
+	topo      *topology
+	incidents []*incident
+	next      int
+	out       []*incident // incidents to emit (a copy of their state is built at emission)
+}
+
+func newEngine(cfg *Config) *engine { return &engine{cfg: cfg, topo: newTopology()} }
+
+// addAll adds the symptoms found together (an interval's), so that their order does not matter: those that join an
+// open incident first, again and again as the incidents grow, then the strongest of the rest opens one, and so on.
+func (e *engine) addAll(ss []symptom) {
+	sort.Slice(ss, func(i, j int) bool {
+		if ss[i].score != ss[j].score {
+			return ss[i].score > ss[j].score
+		}
+		return ss[i].entity.String() < ss[j].entity.String()
+	})
+	for len(ss) > 0 {
+		for progress := true; progress; {
+			progress = false
+			rest := ss[:0]
+			for _, s := range ss {
+				if inc := e.incidentFor(s); inc != nil {
+					e.join(inc, s)
+					progress = true
+				} else {
+					rest = append(rest, s)
+				}
+			}
+			ss = rest
+		}
+		if len(ss) > 0 {
+			e.add(ss[0]) // opens an incident if it may
+			ss = ss[1:]
+		}
+	}
+}
+
+// incidentFor is the open incident a symptom belongs to: within the window, holding its entity or one related to it
+// (any open one for a business symptom); nil if none.
+func (e *engine) incidentFor(s symptom) *incident {
+	for i := len(e.incidents) - 1; i >= 0; i-- {
+		inc := e.incidents[i]
+		if inc.resolved || s.at.Sub(inc.last) > e.cfg.Incidents.Window {
+			continue
+		}
+		if s.layer == layerBusiness || e.topo.related(s.entity, inc.entities) {
+			return inc
+		}
+	}
+	return nil
+}
+
+// add puts a symptom into the incident it belongs to — the open incident whose symptoms are within the window and
+// that holds the entity or one related to it — or opens one. A business symptom (a KPI breach) has no place in the
+// topology: it joins the most recent open incident within the window, if any.
+func (e *engine) add(s symptom) {
+	target := e.incidentFor(s)
+	if target == nil {
+		if s.layer == layerBusiness || s.score < e.cfg.Incidents.OpenScore {
+			return // a KPI breach, or a weak symptom, alone does not open an incident
+		}
+		if len(e.incidents) >= e.cfg.Incidents.MaxOpen {
+			e.incidents = e.incidents[1:] // the oldest is forgotten
+		}
+		e.next++
+		target = &incident{id: fmt.Sprintf("%s-%d", s.at.UTC().Format("20060102T150405"), e.next), opened: s.at,
+			entities: map[entity]*evidence{}}
+		e.incidents = append(e.incidents, target)
+	}
+	e.join(target, s)
+}
+
+// join adds a symptom to an incident and ranks it again.
+func (e *engine) join(target *incident, s symptom) {
+	if s.at.After(target.last) {
+		target.last = s.at
+	}
+	target.symptoms++
+	if target.traceID == "" && s.traceID != "" {
+		target.traceID = s.traceID
+	}
+	ev := target.entities[s.entity]
+	if ev == nil {
+		if len(target.entities) >= e.cfg.Incidents.MaxEntities {
+			return
+		}
+		ev = &evidence{entity: s.entity, onset: s.at, layers: map[string]bool{}, detail: s.detail}
+		target.entities[s.entity] = ev
+	}
+	if s.at.Before(ev.onset) {
+		ev.onset, ev.detail = s.at, s.detail
+	}
+	ev.score = math.Max(ev.score, s.score)
+	ev.layers[s.layer] = true
+	found := false
+	for _, sig := range ev.signals {
+		found = found || sig == s.signal
+	}
+	if !found && len(ev.signals) < 8 {
+		ev.signals = append(ev.signals, s.signal)
+	}
+	e.rank(target)
+	e.queue(target)
+}
+
+// rank orders an incident's entities as root causes with a personalised PageRank in the manner of MicroRCA: the walk
+// starts at symptomatic entities (weighted by the strength of their symptoms, and more for the earlier ones) and
+// moves along dependencies (caller to callee, service to what it runs on) towards symptomatic dependencies; an entity
+// whose own dependencies are healthy keeps the walk on itself. So the mass gathers at the most upstream symptomatic
+// entity: a slow database host under slow services, not the services.
+func (e *engine) rank(inc *incident) {
+	nodes := make([]entity, 0, len(inc.entities))
+	for n := range inc.entities {
+		nodes = append(nodes, n)
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].String() < nodes[j].String() })
+	index := map[entity]int{}
+	for i, n := range nodes {
+		index[n] = i
+	}
+	var first time.Time
+	for _, ev := range inc.entities {
+		if first.IsZero() || ev.onset.Before(first) {
+			first = ev.onset
+		}
+	}
+	window := e.cfg.Incidents.Window.Seconds()
+	teleport := make([]float64, len(nodes))
+	total := 0.0
+	for i, n := range nodes {
+		ev := inc.entities[n]
+		lead := 1 - math.Min(1, ev.onset.Sub(first).Seconds()/window) // 1 for the first symptom, less for later ones
+		teleport[i] = ev.score * (1 + 2*lead)
+		total += teleport[i]
+	}
+	for i := range teleport {
+		teleport[i] /= total
+	}
+	// transitions: from each node to its symptomatic dependencies, by their strength; the rest stays on the node
+	type step struct {
+		to int
+		w  float64
+	}
+	moves := make([][]step, len(nodes))
+	for i, n := range nodes {
+		own := inc.entities[n].score
+		out := 0.0
+		for d := range e.topo.deps[n] {
+			if j, ok := index[d]; ok {
+				w := inc.entities[d].score
+				moves[i] = append(moves[i], step{j, w})
+				out += w
+			}
+		}
+		stay := own * math.Max(0, 1-out) // healthy dependencies: the walk stays here
+		moves[i] = append(moves[i], step{i, stay + 1e-9})
+		sum := out + stay + 1e-9
+		for k := range moves[i] {
+			moves[i][k].w /= sum
+		}
+	}
+	rank := append([]float64(nil), teleport...)
+	for range 50 {
+		next := make([]float64, len(nodes))
+		for i := range nodes {
+			for _, m := range moves[i] {
+				next[m.to] += 0.85 * rank[i] * m.w
+			}
+		}
+		for i := range next {
+			next[i] += 0.15 * teleport[i]
+		}
+		rank = next
+	}
+	inc.ranking = inc.ranking[:0]
+	for i, n := range nodes {
+		inc.ranking = append(inc.ranking, candidate{entity: n, score: rank[i], ev: inc.entities[n]})
+	}
+	sort.SliceStable(inc.ranking, func(i, j int) bool {
+		a, b := inc.ranking[i], inc.ranking[j]
+		if math.Abs(a.score-b.score) > 1e-9 {
+			return a.score > b.score
+		}
+		return a.ev.onset.Before(b.ev.onset)
+	})
+}
+
+// queue marks an incident for emission when what it says changed: its top candidate or its entities.
+func (e *engine) queue(inc *incident) {
+	var b strings.Builder
+	for i, c := range inc.ranking {
+		if i == 3 {
+			break
+		}
+		b.WriteString(c.entity.String() + ";")
+	}
+	fmt.Fprintf(&b, "%d", len(inc.entities))
+	if b.String() == inc.emitted {
+		return
+	}
+	inc.emitted = b.String()
+	e.out = append(e.out, inc)
+}
+
+// resolve closes the incidents without a symptom for resolve_after.
+func (e *engine) resolve(now time.Time) {
+	kept := e.incidents[:0]
+	for _, inc := range e.incidents {
+		if now.Sub(inc.last) >= e.cfg.Incidents.ResolveAfter {
+			inc.resolved = true
+			e.out = append(e.out, inc)
+			continue
+		}
+		kept = append(kept, inc)
+	}
+	e.incidents = kept
+}

@@ -1,0 +1,114 @@
+package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelstrata/strata/internal/semconv"
+)
+
+// incidentRecord writes an incident as the event contract says (docs/events.md) and returns its state.
+func incidentRecord(r plog.LogRecord, inc *incident, now time.Time) string {
+	state := "update"
+	switch {
+	case inc.resolved:
+		state = "resolved"
+	case inc.sequence == 0:
+		state = "open"
+	}
+	inc.sequence++
+	r.SetEventName(semconv.EventIncident)
+	r.SetTimestamp(pcommon.NewTimestampFromTime(now))
+	r.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
+	r.SetSeverityNumber(plog.SeverityNumberWarn)
+	if state == "resolved" {
+		r.SetSeverityNumber(plog.SeverityNumberInfo)
+	}
+	a := r.Attributes()
+	a.PutStr(semconv.AttrEventName, semconv.EventIncident)
+	a.PutStr(semconv.AttrIncidentID, inc.id)
+	a.PutStr(semconv.AttrIncidentState, state)
+	a.PutInt(semconv.AttrIncidentSymptoms, int64(inc.symptoms))
+	a.PutStr(semconv.AttrIncidentOpened, inc.opened.UTC().Format(time.RFC3339))
+	var services, hosts, layers []string
+	layerSet := map[string]bool{}
+	for e, ev := range inc.entities {
+		switch e.kind {
+		case kindService:
+			services = append(services, e.name)
+		case kindHost:
+			hosts = append(hosts, e.name)
+		}
+		for l := range ev.layers {
+			layerSet[l] = true
+		}
+	}
+	for l := range layerSet {
+		layers = append(layers, l)
+	}
+	for _, x := range []struct {
+		key    string
+		values []string
+	}{{semconv.AttrIncidentServices, services}, {semconv.AttrIncidentHosts, hosts}, {semconv.AttrIncidentLayers, layers}} {
+		sort.Strings(x.values)
+		s := a.PutEmptySlice(x.key)
+		for _, v := range x.values {
+			s.AppendEmpty().SetStr(v)
+		}
+	}
+	candidates := a.PutEmptySlice(semconv.AttrIncidentCandidates)
+	for i, c := range inc.ranking {
+		if i == 5 {
+			break
+		}
+		m := candidates.AppendEmpty().SetEmptyMap()
+		m.PutStr("entity", c.entity.name)
+		m.PutStr("kind", c.entity.kind)
+		m.PutDouble("score", c.score)
+		m.PutStr("layer", strings.Join(sortedLayers(c.ev), ","))
+		m.PutStr("evidence", c.ev.detail)
+		m.PutStr("onset", c.ev.onset.UTC().Format(time.RFC3339))
+	}
+	if len(inc.ranking) > 0 {
+		top := inc.ranking[0]
+		a.PutStr(semconv.AttrIncidentRootCause, top.entity.String())
+	}
+	if inc.traceID != "" {
+		a.PutStr(semconv.AttrIncidentTraceID, inc.traceID)
+	}
+	r.Body().SetStr(summary(inc, state))
+	return state
+}
+
+func sortedLayers(ev *evidence) []string {
+	var ls []string
+	for l := range ev.layers {
+		ls = append(ls, l)
+	}
+	sort.Strings(ls)
+	return ls
+}
+
+// summary is the one paragraph a human reads first.
+func summary(inc *incident, state string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Incident %s (%s): %d symptom(s) on %d entities since %s.", inc.id, state, inc.symptoms,
+		len(inc.entities), inc.opened.UTC().Format("15:04:05"))
+	if len(inc.ranking) > 0 {
+		top := inc.ranking[0]
+		fmt.Fprintf(&b, " Most likely root cause: %s (%s) — %s.", top.entity, strings.Join(sortedLayers(top.ev), ", "), top.ev.detail)
+		if len(inc.ranking) > 1 {
+			var others []string
+			for _, c := range inc.ranking[1:min(len(inc.ranking), 4)] {
+				others = append(others, c.entity.String())
+			}
+			fmt.Fprintf(&b, " Also affected: %s.", strings.Join(others, ", "))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,334 @@
+package correlationconnector
+
+import (
+	"context"
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelstrata/strata/internal/semconv"
+)
+
+// world simulates the telemetry of services calling each other, 20 requests per 10 s interval with noise, and
+// the faults of a scenario.
+type world struct {
+	t     *testing.T
+	h     *harness
+	logs  *consumertest.LogsSink
+	rng   *rand.Rand
+	trace uint64
+	step  int
+}
+
+// service is a node of the simulated topology.
+type service struct {
+	name, host, container string
+	latency               float64 // ms, its own work
+	calls                 []*service
+	address               string // the server.address its callers use
+}
+
+func newWorld(t *testing.T, seed uint64) *world {
+	h := newHarness(t)
+	logs := new(consumertest.LogsSink)
+	h.c.addLogs(logs)
+	return &world{t: t, h: h, logs: logs, rng: rand.New(rand.NewPCG(seed, 1))}
+}
+
+// faults of one interval: how much slower each service's own work is, which fail (share), which calls time out.
+type faults struct {
+	slow     map[string]float64
+	fail     map[string]float64
+	timeouts map[string]float64 // callee name -> share of calls to it that time out on the way
+}
+
+// request sends one request into root through its calls, and returns the duration the root's caller sees.
+func (w *world) request(root *service, f faults) {
+	w.trace++
+	td := ptrace.NewTraces()
+	spanID := uint64(0)
+	var call func(s *service, parent uint64, start time.Time) (time.Duration, bool)
+	call = func(s *service, parent uint64, start time.Time) (time.Duration, bool) {
+		spanID++
+		id := spanID
+		own := s.latency * (1 + 0.1*w.rng.NormFloat64())
+		if m := f.slow[s.name]; m > 0 {
+			own *= m
+		}
+		d := time.Duration(max(own, 0.1) * float64(time.Millisecond))
+		failed := w.rng.Float64() < 0.002+f.fail[s.name]
+		for _, callee := range s.calls {
+			spanID++
+			clientID := spanID
+			var cd time.Duration
+			var cfailed bool
+			timedOut := w.rng.Float64() < f.timeouts[callee.name]
+			if timedOut {
+				cd, cfailed = time.Second, true
+			} else {
+				cd, cfailed = call(callee, clientID, start.Add(d))
+				cd += time.Millisecond
+			}
+			w.span(td, s, clientID, id, ptrace.SpanKindClient, start.Add(d), cd, cfailed, callee.address, timedOut)
+			d += cd
+			failed = failed || cfailed
+		}
+		w.span(td, s, id, parent, ptrace.SpanKindServer, start, d, failed, "", false)
+		return d, failed
+	}
+	call(root, 0, w.h.clock.now())
+	require.NoError(w.t, w.h.c.ConsumeTraces(context.Background(), td))
+}
+
+func (w *world) span(td ptrace.Traces, s *service, id, parent uint64, kind ptrace.SpanKind, start time.Time, d time.Duration, failed bool, address string, timeout bool) {
+	rs := td.ResourceSpans().AppendEmpty()
+	res := rs.Resource().Attributes()
+	res.PutStr("service.name", s.name)
+	res.PutStr("host.name", s.host)
+	if s.container != "" {
+		res.PutStr("container.id", s.container)
+	}
+	span := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	var tid pcommon.TraceID
+	binary.BigEndian.PutUint64(tid[8:], w.trace)
+	span.SetTraceID(tid)
+	var sid, pid pcommon.SpanID
+	binary.BigEndian.PutUint64(sid[:], id)
+	span.SetSpanID(sid)
+	if parent != 0 {
+		binary.BigEndian.PutUint64(pid[:], parent)
+		span.SetParentSpanID(pid)
+	}
+	span.SetKind(kind)
+	span.SetName(s.name)
+	span.SetStartTimestamp(pcommon.NewTimestampFromTime(start))
+	span.SetEndTimestamp(pcommon.NewTimestampFromTime(start.Add(d)))
+	if address != "" {
+		span.Attributes().PutStr("server.address", address)
+	}
+	if failed {
+		span.Status().SetCode(ptrace.StatusCodeError)
+	}
+	if timeout {
+		span.Attributes().PutStr("error.type", "timeout")
+	}
+}
+
+// interval runs one interval of traffic into the roots, with the faults, and closes it.
+func (w *world) interval(f faults, roots ...*service) {
+	for range 20 {
+		for _, r := range roots {
+			w.request(r, f)
+		}
+	}
+	w.step++
+	w.h.clock.t = w.h.clock.t.Add(10 * time.Second)
+	w.h.c.expire(context.Background())
+	w.h.c.tick(context.Background())
+}
+
+// anomaly sends what the anomaly processor adds for a watched metric of a resource.
+func (w *world) anomaly(metric string, score float64, resource map[string]string) {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	for k, v := range resource {
+		rm.Resource().Attributes().PutStr(k, v)
+	}
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("strata.anomaly.score")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.now()))
+	dp.SetDoubleValue(score)
+	dp.Attributes().PutStr("strata.anomaly.metric", metric)
+	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
+}
+
+// incidents are the incident records emitted so far: id -> the last record's root cause, and the states seen.
+func (w *world) incidents() (map[string]string, map[string][]string) {
+	roots, states := map[string]string{}, map[string][]string{}
+	for _, ld := range w.logs.AllLogs() {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, r := range sl.LogRecords().All() {
+					id, _ := r.Attributes().Get(semconv.AttrIncidentID)
+					root, _ := r.Attributes().Get(semconv.AttrIncidentRootCause)
+					state, _ := r.Attributes().Get(semconv.AttrIncidentState)
+					roots[id.Str()] = root.Str()
+					states[id.Str()] = append(states[id.Str()], state.Str())
+				}
+			}
+		}
+	}
+	return roots, states
+}
+
+// warm runs normal traffic for 40 intervals (the watched figures warm up in 30).
+func (w *world) warm(roots ...*service) {
+	for range 40 {
+		w.interval(faults{}, roots...)
+	}
+	roots2, _ := w.incidents()
+	require.Empty(w.t, roots2, "no incident from normal traffic")
+}
+
+// TestAPILatencyFromDatabaseHostCPU: the database host's CPU is exhausted (the anomaly processor scores its CPU
+// utilisation), the database answers slowly, and the API and the frontend above it: the root cause is the host.
+func TestAPILatencyFromDatabaseHostCPU(t *testing.T) {
+	w := newWorld(t, 1)
+	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
+	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
+	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
+	w.warm(front)
+	for i := range 6 {
+		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
+		w.interval(faults{slow: map[string]float64{"orders-db": 1 + float64(i+1)}}, front)
+	}
+	roots, _ := w.incidents()
+	require.Len(t, roots, 1, "one incident")
+	for _, root := range roots {
+		assert.Equal(t, "host db-1", root)
+	}
+}
+
+// TestFailedTransactionsFromNetworkTimeout: calls from checkout to payments time out on the way (payments never sees
+// them), its probe fails, checkout and the frontend fail transactions, the order KPI misses its target: the root
+// cause is the payments endpoint, at the network layer.
+func TestFailedTransactionsFromNetworkTimeout(t *testing.T) {
+	w := newWorld(t, 2)
+	payments := &service{name: "payments", host: "pay-1", latency: 20, address: "payments"}
+	checkout := &service{name: "checkout", host: "app-1", latency: 10, calls: []*service{payments}, address: "checkout"}
+	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{checkout}}
+	w.warm(front)
+	for range 4 {
+		md := pmetric.NewMetrics()
+		m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("strata.probe.success")
+		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetIntValue(0)
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.now()))
+		dp.Attributes().PutStr("server.address", "payments")
+		dp.Attributes().PutStr("strata.probe.type", "tcp")
+		require.NoError(t, w.h.c.ConsumeMetrics(context.Background(), md))
+		w.interval(faults{timeouts: map[string]float64{"payments": 0.4}}, front)
+	}
+	roots, _ := w.incidents()
+	require.Len(t, roots, 1, "one incident")
+	for _, root := range roots {
+		assert.Equal(t, "endpoint payments", root)
+	}
+}
+
+// TestHighResponseTimesFromContainerMemoryLeak: cart's container leaks memory (its memory usage is anomalous, then
+// cart slows down, then the frontend): the root cause is the container.
+func TestHighResponseTimesFromContainerMemoryLeak(t *testing.T) {
+	w := newWorld(t, 3)
+	cart := &service{name: "cart", host: "node-1", container: "c-cart", latency: 12, address: "cart"}
+	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{cart}}
+	w.warm(front)
+	for i := range 8 {
+		w.anomaly("container.memory.usage", 0.998+0.0002*float64(i), map[string]string{"container.id": "c-cart", "service.name": "cart"})
+		slow := 1.0
+		if i >= 2 {
+			slow = 1 + float64(i-1)
+		}
+		w.interval(faults{slow: map[string]float64{"cart": slow}}, front)
+	}
+	roots, _ := w.incidents()
+	require.Len(t, roots, 1, "one incident")
+	for _, root := range roots {
+		assert.Equal(t, "container c-cart", root)
+	}
+}
+
+// bruteForce is what authlog sends for a detection on a host.
+func bruteForce(at time.Time, host string) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("host.name", host)
+	r := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	r.SetEventName(semconv.EventDetection)
+	r.SetTimestamp(pcommon.NewTimestampFromTime(at))
+	r.SetSeverityNumber(plog.SeverityNumberError)
+	r.Attributes().PutStr(semconv.AttrSecurityRuleName, "brute_force")
+	r.Attributes().PutStr(semconv.AttrSourceAddress, "203.0.113.7")
+	r.Attributes().PutStr(semconv.AttrHostName, host)
+	return ld
+}
+
+// TestAuthenticationFailuresFromBruteForce: a brute force on the bastion (authlog's detection), then the auth
+// service on it fails logins and logs errors: the root cause is the attacked host, at the security layer.
+func TestAuthenticationFailuresFromBruteForce(t *testing.T) {
+	w := newWorld(t, 4)
+	auth := &service{name: "auth", host: "bastion-1", latency: 15, address: "auth"}
+	w.warm(auth)
+	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.now(), "bastion-1")))
+	for range 4 {
+		errs := plog.NewLogs()
+		rl := errs.ResourceLogs().AppendEmpty()
+		rl.Resource().Attributes().PutStr("service.name", "auth")
+		rl.Resource().Attributes().PutStr("host.name", "bastion-1")
+		for range 30 {
+			r := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			r.SetSeverityNumber(plog.SeverityNumberError)
+			r.Body().SetStr("authentication failed")
+		}
+		require.NoError(t, w.h.c.ConsumeLogs(context.Background(), errs))
+		w.interval(faults{fail: map[string]float64{"auth": 0.3}}, auth)
+	}
+	roots, _ := w.incidents()
+	require.Len(t, roots, 1, "one incident")
+	for _, root := range roots {
+		assert.Equal(t, "host bastion-1", root)
+	}
+}
+
+// TestNoFaultNoIncident: half an hour of noisy normal traffic opens nothing.
+func TestNoFaultNoIncident(t *testing.T) {
+	w := newWorld(t, 5)
+	db := &service{name: "db", host: "db-1", latency: 5, address: "db"}
+	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
+	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
+	for range 180 {
+		w.interval(faults{}, front)
+	}
+	roots, _ := w.incidents()
+	assert.Empty(t, roots)
+}
+
+// TestTwoUnrelatedFaultsTwoIncidents: a database CPU fault in the shop and a brute force on an unrelated bastion at
+// the same time open two incidents, each with its own root cause; both resolve once quiet.
+func TestTwoUnrelatedFaultsTwoIncidents(t *testing.T) {
+	w := newWorld(t, 6)
+	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
+	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
+	auth := &service{name: "auth", host: "bastion-1", latency: 15, address: "auth"}
+	w.warm(api, auth)
+	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.now(), "bastion-1")))
+	for i := range 5 {
+		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
+		w.interval(faults{slow: map[string]float64{"orders-db": 2 + float64(i)}}, api, auth)
+	}
+	roots, _ := w.incidents()
+	got := map[string]bool{}
+	for _, r := range roots {
+		got[r] = true
+	}
+	assert.Equal(t, map[string]bool{"host db-1": true, "host bastion-1": true}, got)
+	for range 40 { // quiet: both resolve
+		w.interval(faults{}, api, auth)
+	}
+	_, states := w.incidents()
+	for id, s := range states {
+		assert.Equal(t, "open", s[0], id)
+		assert.Equal(t, "resolved", s[len(s)-1], id)
+	}
+}

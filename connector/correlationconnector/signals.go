@@ -1,0 +1,345 @@
+package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelstrata/strata/internal/anomaly"
+	"github.com/otelstrata/strata/internal/semconv"
+)
+
+// rateKey is a figure the connector watches over intervals: a service's latency and error rate (its server spans),
+// the error rate of calls to an endpoint (client spans), a service's error logs.
+type rateKey struct {
+	entity entity
+	signal string
+}
+
+// Signals watched over intervals.
+const (
+	signalLatency     = "latency"
+	signalErrorRate   = "error rate"
+	signalClientError = "failed calls"
+	signalErrorLogs   = "error logs"
+)
+
+// rate accumulates an interval of a figure and keeps its model.
+type rate struct {
+	count, errors float64
+	sum           float64 // durations, seconds
+	traceID       string  // an exemplar: a failed or the slowest span of the interval
+	slowest       float64
+	network       bool // failures of the interval look like the network's (timeouts, refused connections)
+	detector      *anomaly.Detector
+}
+
+// watcher turns what passes into symptoms for the engine. It is used under the connector's lock.
+type watcher struct {
+	cfg    *Config
+	eng    *engine
+	rates  map[rateKey]*rate
+	detCfg anomaly.Config
+	found  []symptom // of the request being read, added together at its end
+}
+
+func newWatcher(cfg *Config, eng *engine) *watcher {
+	d := anomaly.DefaultConfig()
+	d.WarmUp = cfg.Incidents.WarmUp
+	d.Seasonal = false // intervals of seconds: no daily profile to learn within an incident's reach
+	return &watcher{cfg: cfg, eng: eng, rates: map[rateKey]*rate{}, detCfg: d}
+}
+
+func (w *watcher) rateOf(e entity, signal string) *rate {
+	k := rateKey{e, signal}
+	r := w.rates[k]
+	if r == nil {
+		if len(w.rates) >= w.cfg.Incidents.MaxSignals {
+			return nil
+		}
+		r = &rate{detector: anomaly.New(w.detCfg)}
+		w.rates[k] = r
+	}
+	return r
+}
+
+// resourceEntities are the entities a resource names, most specific first, and links the service to the rest.
+func (w *watcher) resourceEntities(attrs pcommon.Map) []entity {
+	var es []entity
+	for _, x := range []struct{ key, kind string }{
+		{"container.id", kindContainer}, {"k8s.pod.name", kindPod}, {"host.name", kindHost}, {"service.name", kindService},
+	} {
+		if v, ok := attrs.Get(x.key); ok && v.AsString() != "" {
+			es = append(es, entity{x.kind, v.AsString()})
+		}
+	}
+	if len(es) > 1 && es[len(es)-1].kind == kindService {
+		svc := es[len(es)-1]
+		for _, e := range es[:len(es)-1] {
+			w.eng.topo.link(svc, e) // the service runs on its container, pod and host
+		}
+	}
+	return es
+}
+
+// span accounts a span: the server spans of a service make its latency and error rate; failed client spans without
+// an answering server count against the endpoint they call.
+func (w *watcher) span(span ptrace.Span, service string, resource pcommon.Map) {
+	w.resourceEntities(resource)
+	svc := entity{kindService, service}
+	d := math.Max(0, span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds())
+	failed := span.Status().Code() == ptrace.StatusCodeError
+	switch span.Kind() {
+	case ptrace.SpanKindServer, ptrace.SpanKindConsumer:
+		w.observe(w.rateOf(svc, signalLatency), d, failed, span.TraceID())
+		w.observe(w.rateOf(svc, signalErrorRate), d, failed, span.TraceID())
+	case ptrace.SpanKindClient, ptrace.SpanKindProducer:
+		for _, k := range []string{"peer.service", "server.address"} {
+			if v, ok := span.Attributes().Get(k); ok && v.AsString() != "" {
+				ep := entity{kindEndpoint, v.AsString()}
+				w.eng.topo.link(svc, ep)
+				r := w.rateOf(ep, signalClientError)
+				w.observe(r, d, failed, span.TraceID())
+				if r != nil && failed && looksLikeNetwork(span) {
+					r.network = true
+				}
+				break
+			}
+		}
+	}
+}
+
+func (w *watcher) observe(r *rate, seconds float64, failed bool, id pcommon.TraceID) {
+	if r == nil {
+		return
+	}
+	r.count++
+	r.sum += seconds
+	if failed {
+		r.errors++
+	}
+	if (failed || seconds > r.slowest) && !id.IsEmpty() {
+		r.slowest = seconds
+		r.traceID = id.String()
+	}
+}
+
+// looksLikeNetwork says a failed client span failed on the way (a timeout, a refused or reset connection).
+func looksLikeNetwork(span ptrace.Span) bool {
+	text := strings.ToLower(span.Status().Message())
+	if v, ok := span.Attributes().Get("error.type"); ok {
+		text += " " + strings.ToLower(v.AsString())
+	}
+	for _, word := range []string{"timeout", "deadline", "refused", "reset", "unreachable"} {
+		if strings.Contains(text, word) {
+			return true
+		}
+	}
+	return false
+}
+
+// minErrors is how many failures an interval needs before its error rate can be a symptom: one failed request in
+// twenty is a 5 % error rate, and noise.
+const minErrors = 3
+
+// interval closes an interval of every watched figure: each is scored by its model, and a figure that is both
+// anomalous for its model and clearly worse than expected (latency half again its expected value; an error rate of
+// at least 5 % and twice its expected value, from at least minErrors failures) is a symptom.
+func (w *watcher) interval(now time.Time) {
+	var found []symptom
+	for k, r := range w.rates {
+		if r.count == 0 && k.signal != signalErrorLogs {
+			continue
+		}
+		var value float64
+		switch k.signal {
+		case signalLatency:
+			value = r.sum / r.count
+		case signalErrorRate, signalClientError:
+			value = r.errors / r.count
+		case signalErrorLogs:
+			value = r.count
+		}
+		res := r.detector.Update(now, value)
+		worse := false
+		switch k.signal {
+		case signalLatency:
+			worse = value > 1.5*res.Expected && value-res.Expected > 0.001
+		case signalErrorRate, signalClientError:
+			worse = r.errors >= minErrors && value >= 0.05 && value > 2*res.Expected
+		case signalErrorLogs:
+			worse = value >= 5 && value > 3*res.Expected
+		}
+		if res.Score >= w.cfg.Incidents.Threshold && worse {
+			layer := layerApplication
+			if k.signal == signalClientError && r.network {
+				layer = layerNetwork
+			}
+			found = append(found, symptom{entity: k.entity, layer: layer, signal: k.signal, score: res.Score, at: now,
+				traceID: r.traceID, detail: fmt.Sprintf("%s of %s: %.4g, expected %.4g", k.signal, k.entity, value, res.Expected)})
+		}
+		r.count, r.errors, r.sum, r.traceID, r.slowest, r.network = 0, 0, 0, "", 0, false
+	}
+	w.eng.addAll(found)
+}
+
+// metrics turns the anomaly processor's scores, failed probes and KPIs below target into symptoms.
+func (w *watcher) metrics(md pmetric.Metrics, now time.Time) {
+	for _, rm := range md.ResourceMetrics().All() {
+		res := w.resourceEntities(rm.Resource().Attributes())
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				if m.Type() != pmetric.MetricTypeGauge {
+					continue
+				}
+				for _, dp := range m.Gauge().DataPoints().All() {
+					w.point(m.Name(), dp, res, now)
+				}
+			}
+		}
+	}
+	w.flushFound()
+}
+
+// flushFound adds the symptoms of the request read.
+func (w *watcher) flushFound() {
+	w.eng.addAll(w.found)
+	w.found = nil
+}
+
+func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, now time.Time) {
+	v := dp.DoubleValue()
+	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
+		v = float64(dp.IntValue())
+	}
+	at := dp.Timestamp().AsTime()
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	attr := func(k string) string {
+		if x, ok := dp.Attributes().Get(k); ok {
+			return x.AsString()
+		}
+		return ""
+	}
+	switch name {
+	case "strata.anomaly.score":
+		if v < w.cfg.Incidents.Threshold {
+			return
+		}
+		watched := attr("strata.anomaly.metric")
+		subject := w.subject(dp.Attributes(), res)
+		if subject.name == "" {
+			return
+		}
+		w.found = append(w.found, symptom{entity: subject, layer: layerOf(watched), signal: watched, score: v, at: at,
+			detail: fmt.Sprintf("%s of %s anomalous (score %.4f)", watched, subject, v)})
+	case "strata.probe.success":
+		if v != 0 {
+			return
+		}
+		target := attr("server.address")
+		if target == "" {
+			target = attr("strata.probe.target")
+		}
+		w.found = append(w.found, symptom{entity: entity{kindEndpoint, target}, layer: layerNetwork, signal: "probe failed", score: 1, at: at,
+			detail: fmt.Sprintf("the %s probe of %s fails", attr("strata.probe.type"), target)})
+	case "strata.kpi.target_met":
+		if v != 0 {
+			return
+		}
+		kpi := attr(semconv.AttrKPIName)
+		w.found = append(w.found, symptom{entity: entity{kindKPI, kpi}, layer: layerBusiness, signal: "target missed", score: 1, at: at,
+			detail: fmt.Sprintf("KPI %s misses its target", kpi)})
+	}
+}
+
+// subject is the entity a point is about: the most specific one its attributes or resource name.
+func (w *watcher) subject(attrs pcommon.Map, res []entity) entity {
+	if own := w.resourceEntities(attrs); len(own) > 0 {
+		return own[0]
+	}
+	if len(res) > 0 {
+		return res[0]
+	}
+	return entity{}
+}
+
+// layerOf is the layer of a metric, by its name.
+func layerOf(metric string) string {
+	for _, p := range []struct{ prefix, layer string }{
+		{"system.", layerInfrastructure}, {"container.", layerInfrastructure}, {"k8s.", layerInfrastructure},
+		{"process.", layerInfrastructure}, {"strata.probe.", layerNetwork}, {"network.", layerNetwork},
+		{"strata.kpi.", layerBusiness}, {"shop.", layerBusiness}, {"strata.auth.", layerSecurity},
+		{"strata.security.", layerSecurity},
+	} {
+		if strings.HasPrefix(metric, p.prefix) {
+			return p.layer
+		}
+	}
+	return layerApplication
+}
+
+// logs turns security detections into symptoms, and counts error logs per service.
+func (w *watcher) logs(ld plog.Logs, now time.Time) {
+	for _, rl := range ld.ResourceLogs().All() {
+		res := w.resourceEntities(rl.Resource().Attributes())
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, r := range sl.LogRecords().All() {
+				name := r.EventName()
+				if v, ok := r.Attributes().Get(semconv.AttrEventName); ok && name == "" {
+					name = v.AsString()
+				}
+				if name == semconv.EventDetection {
+					w.detection(r, res, now)
+					continue
+				}
+				if r.SeverityNumber() >= plog.SeverityNumberError && len(res) > 0 && res[len(res)-1].kind == kindService {
+					if rt := w.rateOf(res[len(res)-1], signalErrorLogs); rt != nil {
+						rt.count++
+					}
+				}
+			}
+		}
+	}
+	w.flushFound()
+}
+
+func (w *watcher) detection(r plog.LogRecord, res []entity, now time.Time) {
+	attr := func(k string) string {
+		if v, ok := r.Attributes().Get(k); ok {
+			return v.AsString()
+		}
+		return ""
+	}
+	host := attr(semconv.AttrHostName)
+	subject := entity{kindHost, host}
+	if host == "" {
+		if len(res) == 0 {
+			return
+		}
+		subject = res[0]
+	}
+	var score float64
+	switch {
+	case r.SeverityNumber() >= plog.SeverityNumberError:
+		score = 1
+	case r.SeverityNumber() >= plog.SeverityNumberWarn:
+		score = 0.995
+	default:
+		score = 0.99
+	}
+	at := r.Timestamp().AsTime()
+	if r.Timestamp() == 0 || at.After(now) {
+		at = now
+	}
+	rule := attr(semconv.AttrSecurityRuleName)
+	w.found = append(w.found, symptom{entity: subject, layer: layerSecurity, signal: rule, score: score, at: at,
+		detail: fmt.Sprintf("%s on %s from %s", rule, subject, attr(semconv.AttrSourceAddress))})
+}
