@@ -26,6 +26,8 @@ type Config struct {
 	VirtualNodeAttributes []string `mapstructure:"virtual_node_attributes"`
 	// Incidents is the incident engine.
 	Incidents IncidentsConfig `mapstructure:"incidents"`
+	// Storage is a storage extension that keeps the open incidents across restarts.
+	Storage *component.ID `mapstructure:"storage"`
 }
 
 // IncidentsConfig is how symptoms become incidents.

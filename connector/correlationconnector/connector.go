@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -43,6 +44,8 @@ type correlationConnector struct {
 	start         time.Time
 	edgesReported int64 // the edge count last added to the telemetry's up-down counter
 
+	client storage.Client
+
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -65,10 +68,24 @@ func (c *correlationConnector) addLogs(next consumer.Logs) {
 
 func (c *correlationConnector) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
-// Start starts emitting the graph every metrics_flush_interval (and expiring unpaired halves between).
-func (c *correlationConnector) Start(context.Context, component.Host) error {
+// Start restores the open incidents and starts emitting the graph every metrics_flush_interval (and expiring
+// unpaired halves between, and closing intervals of the watched figures).
+func (c *correlationConnector) Start(ctx context.Context, host component.Host) error {
 	if err := c.prepare(); err != nil {
 		return err
+	}
+	if c.cfg.Storage != nil {
+		var err error
+		if c.client, err = storageClient(ctx, host, c.cfg.Storage, c.set.ID); err != nil {
+			return err
+		}
+		data, err := c.client.Get(ctx, stateKey)
+		if err == nil && data != nil {
+			err = c.engine.unmarshal(data)
+		}
+		if err != nil {
+			c.set.Logger.Warn("the saved incidents could not be restored", zap.Error(err))
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
@@ -115,7 +132,26 @@ func (c *correlationConnector) Shutdown(ctx context.Context) error {
 	c.cancel = nil
 	c.flush(ctx)
 	c.telemetry.Shutdown()
+	if c.client != nil {
+		err := c.save(ctx)
+		if cerr := c.client.Close(ctx); err == nil {
+			err = cerr
+		}
+		c.client = nil
+		return err
+	}
 	return nil
+}
+
+// save keeps the open incidents in storage.
+func (c *correlationConnector) save(ctx context.Context) error {
+	c.mu.Lock()
+	data, err := c.engine.marshal()
+	c.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return c.client.Set(ctx, stateKey, data)
 }
 
 // ConsumeTraces adds the request and messaging spans to the graph.
@@ -129,12 +165,13 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 		if v, ok := rs.Resource().Attributes().Get("service.name"); ok && v.AsString() != "" {
 			service = v.AsString()
 		}
+		c.watcher.resourceEntities(rs.Resource().Attributes()) // what the service runs on
 		sss := rs.ScopeSpans()
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
 				c.graph.addSpan(spans.At(k), service, rs.Resource().Attributes(), now)
-				c.watcher.span(spans.At(k), service, rs.Resource().Attributes())
+				c.watcher.span(spans.At(k), service)
 			}
 		}
 	}
@@ -158,6 +195,7 @@ func (c *correlationConnector) ConsumeMetrics(ctx context.Context, md pmetric.Me
 	c.mu.Lock()
 	c.watcher.metrics(md, c.now())
 	c.mu.Unlock()
+	c.report(ctx)
 	c.emit(ctx)
 	return nil
 }
@@ -167,6 +205,7 @@ func (c *correlationConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) er
 	c.mu.Lock()
 	c.watcher.logs(ld, c.now())
 	c.mu.Unlock()
+	c.report(ctx)
 	c.emit(ctx)
 	return nil
 }
@@ -178,6 +217,7 @@ func (c *correlationConnector) tick(ctx context.Context) {
 	c.watcher.interval(now)
 	c.engine.resolve(now)
 	c.mu.Unlock()
+	c.report(ctx)
 	c.emit(ctx)
 }
 
@@ -209,6 +249,11 @@ func (c *correlationConnector) emit(ctx context.Context) {
 			c.set.Logger.Warn("the next consumer refused incidents", zap.Error(err))
 		}
 	}
+	if c.client != nil {
+		if err := c.save(ctx); err != nil {
+			c.set.Logger.Warn("saving the open incidents failed", zap.Error(err))
+		}
+	}
 }
 
 func (c *correlationConnector) expire(ctx context.Context) {
@@ -227,7 +272,12 @@ func (c *correlationConnector) report(ctx context.Context) {
 	edges := int64(len(g.edges)) - c.edgesReported
 	c.edgesReported = int64(len(g.edges))
 	g.paired, g.virtual, g.expired, g.dropped, g.evicted = 0, 0, 0, 0, 0
+	symptoms := c.engine.found
+	c.engine.found = map[string]int{}
 	c.mu.Unlock()
+	for layer, n := range symptoms {
+		c.telemetry.ConnectorCorrelationSymptoms.Add(ctx, int64(n), metric.WithAttributes(attribute.String("layer", layer)))
+	}
 	for outcome, n := range counts {
 		if n > 0 {
 			c.telemetry.ConnectorCorrelationSpanHalves.Add(ctx, int64(n), metric.WithAttributes(attribute.String("outcome", outcome)))

@@ -127,14 +127,20 @@ type engine struct {
 	topo      *topology
 	incidents []*incident
 	next      int
-	out       []*incident // incidents to emit (a copy of their state is built at emission)
+	out       []*incident    // incidents to emit (a copy of their state is built at emission)
+	found     map[string]int // symptoms by layer since the telemetry last read them
 }
 
-func newEngine(cfg *Config) *engine { return &engine{cfg: cfg, topo: newTopology()} }
+func newEngine(cfg *Config) *engine {
+	return &engine{cfg: cfg, topo: newTopology(), found: map[string]int{}}
+}
 
 // addAll adds the symptoms found together (an interval's), so that their order does not matter: those that join an
 // open incident first, again and again as the incidents grow, then the strongest of the rest opens one, and so on.
 func (e *engine) addAll(ss []symptom) {
+	for _, s := range ss {
+		e.found[s.layer]++
+	}
 	sort.Slice(ss, func(i, j int) bool {
 		if ss[i].score != ss[j].score {
 			return ss[i].score > ss[j].score

@@ -7,14 +7,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
@@ -331,4 +334,36 @@ func TestTwoUnrelatedFaultsTwoIncidents(t *testing.T) {
 		assert.Equal(t, "open", s[0], id)
 		assert.Equal(t, "resolved", s[len(s)-1], id)
 	}
+}
+
+// TestOpenIncidentsSurviveARestart: an incident open when the connector stops is restored by the next one from the
+// storage: new symptoms update it (not a new incident), and it resolves in time.
+func TestOpenIncidentsSurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	id := storagetest.NewStorageID("file_storage")
+	start := func(w *world) {
+		w.h.c.cfg.Storage = &id
+		w.h.c.set.ID = component.NewID(metadata.Type)
+		require.NoError(t, w.h.c.Start(context.Background(), storagetest.NewStorageHost().WithFileBackedStorageExtension("file_storage", dir)))
+	}
+	w := newWorld(t, 7)
+	start(w)
+	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.now(), "bastion-1")))
+	first, _ := w.incidents()
+	require.Len(t, first, 1)
+	require.NoError(t, w.h.c.Shutdown(context.Background()))
+
+	w2 := newWorld(t, 8)
+	w2.h.clock.t = w.h.clock.t.Add(time.Minute)
+	start(w2)
+	defer func() { require.NoError(t, w2.h.c.Shutdown(context.Background())) }()
+	require.NoError(t, w2.h.c.ConsumeLogs(context.Background(), bruteForce(w2.h.clock.now(), "bastion-1")))
+	w2.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "bastion-1", "service.name": "auth"})
+	w2.anomaly("http.server.request.duration", 0.9999, map[string]string{"service.name": "auth"}) // auth runs there
+	second, states := w2.incidents()
+	for id := range first {
+		assert.Contains(t, second, id, "the same incident, restored")
+		assert.Equal(t, []string{"update"}, states[id], "updated, not opened again")
+	}
+	assert.Len(t, second, 1)
 }

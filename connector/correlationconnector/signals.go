@@ -90,8 +90,7 @@ func (w *watcher) resourceEntities(attrs pcommon.Map) []entity {
 
 // span accounts a span: the server spans of a service make its latency and error rate; failed client spans without
 // an answering server count against the endpoint they call.
-func (w *watcher) span(span ptrace.Span, service string, resource pcommon.Map) {
-	w.resourceEntities(resource)
+func (w *watcher) span(span ptrace.Span, service string) {
 	svc := entity{kindService, service}
 	d := math.Max(0, span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds())
 	failed := span.Status().Code() == ptrace.StatusCodeError

@@ -1,0 +1,94 @@
+package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+)
+
+// The open incidents are kept in a storage extension, so that a restart neither forgets an incident nor opens it
+// again: saved whenever incident records are emitted and at shutdown, restored at start.
+const stateKey = "incidents"
+
+type savedEvidence struct {
+	Kind, Name string
+	Onset      time.Time
+	Score      float64
+	Layers     []string
+	Signals    []string
+	Detail     string
+}
+
+type savedIncident struct {
+	ID       string
+	Opened   time.Time
+	Last     time.Time
+	Symptoms int
+	TraceID  string
+	Sequence int
+	Emitted  string
+	Entities []savedEvidence
+}
+
+type savedState struct {
+	Next      int
+	Incidents []savedIncident
+}
+
+func storageClient(ctx context.Context, host component.Host, id *component.ID, self component.ID) (storage.Client, error) {
+	ext, ok := host.GetExtensions()[*id]
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %s is not configured", id)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %s is not a storage extension", id)
+	}
+	return se.GetClient(ctx, component.KindConnector, self, "")
+}
+
+// marshal is the engine's open incidents. The caller holds the connector's lock.
+func (e *engine) marshal() ([]byte, error) {
+	st := savedState{Next: e.next}
+	for _, inc := range e.incidents {
+		si := savedIncident{ID: inc.id, Opened: inc.opened, Last: inc.last, Symptoms: inc.symptoms, TraceID: inc.traceID,
+			Sequence: inc.sequence, Emitted: inc.emitted}
+		for _, ev := range inc.entities {
+			si.Entities = append(si.Entities, savedEvidence{Kind: ev.entity.kind, Name: ev.entity.name, Onset: ev.onset,
+				Score: ev.score, Layers: sortedLayers(ev), Signals: ev.signals, Detail: ev.detail})
+		}
+		st.Incidents = append(st.Incidents, si)
+	}
+	return json.Marshal(st)
+}
+
+// unmarshal restores open incidents (their ranking is computed again).
+func (e *engine) unmarshal(data []byte) error {
+	var st savedState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return err
+	}
+	e.next = st.Next
+	for _, si := range st.Incidents {
+		if len(e.incidents) >= e.cfg.Incidents.MaxOpen {
+			break
+		}
+		inc := &incident{id: si.ID, opened: si.Opened, last: si.Last, symptoms: si.Symptoms, traceID: si.TraceID,
+			sequence: si.Sequence, emitted: si.Emitted, entities: map[entity]*evidence{}}
+		for _, se := range si.Entities {
+			ev := &evidence{entity: entity{se.Kind, se.Name}, onset: se.Onset, score: se.Score, layers: map[string]bool{},
+				signals: se.Signals, detail: se.Detail}
+			for _, l := range se.Layers {
+				ev.layers[l] = true
+			}
+			inc.entities[ev.entity] = ev
+		}
+		e.rank(inc)
+		e.incidents = append(e.incidents, inc)
+	}
+	return nil
+}
