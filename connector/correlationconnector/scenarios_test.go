@@ -174,6 +174,25 @@ func (w *world) incidents() (map[string]string, map[string][]string) {
 	return roots, states
 }
 
+// openedWithin checks that the one incident opened no later than bound after the fault began.
+func (w *world) openedWithin(faultStart time.Time, bound time.Duration) {
+	w.t.Helper()
+	for _, ld := range w.logs.AllLogs() {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, r := range sl.LogRecords().All() {
+					if state, _ := r.Attributes().Get(semconv.AttrIncidentState); state.Str() == "open" {
+						opened := r.Timestamp().AsTime()
+						assert.LessOrEqual(w.t, opened.Sub(faultStart), bound, "the incident opened %s after the fault", opened.Sub(faultStart))
+						return
+					}
+				}
+			}
+		}
+	}
+	w.t.Error("no incident opened")
+}
+
 // warm runs normal traffic for 40 intervals (the watched figures warm up in 30).
 func (w *world) warm(roots ...*service) {
 	for range 40 {
@@ -191,6 +210,7 @@ func TestAPILatencyFromDatabaseHostCPU(t *testing.T) {
 	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
 	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
 	w.warm(front)
+	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	for i := range 6 {
 		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
 		w.interval(faults{slow: map[string]float64{"orders-db": 1 + float64(i+1)}}, front)
@@ -211,6 +231,7 @@ func TestFailedTransactionsFromNetworkTimeout(t *testing.T) {
 	checkout := &service{name: "checkout", host: "app-1", latency: 10, calls: []*service{payments}, address: "checkout"}
 	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{checkout}}
 	w.warm(front)
+	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	for range 4 {
 		md := pmetric.NewMetrics()
 		m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
@@ -237,6 +258,7 @@ func TestHighResponseTimesFromContainerMemoryLeak(t *testing.T) {
 	cart := &service{name: "cart", host: "node-1", container: "c-cart", latency: 12, address: "cart"}
 	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{cart}}
 	w.warm(front)
+	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	for i := range 8 {
 		w.anomaly("container.memory.usage", 0.998+0.0002*float64(i), map[string]string{"container.id": "c-cart", "service.name": "cart"})
 		slow := 1.0
@@ -273,6 +295,7 @@ func TestAuthenticationFailuresFromBruteForce(t *testing.T) {
 	w := newWorld(t, 4)
 	auth := &service{name: "auth", host: "bastion-1", latency: 15, address: "auth"}
 	w.warm(auth)
+	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.now(), "bastion-1")))
 	for range 4 {
 		errs := plog.NewLogs()
