@@ -1,0 +1,187 @@
+package alertexporter // import "github.com/otelstrata/strata/exporter/alertexporter"
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+)
+
+// Config is the alert exporter's configuration.
+type Config struct {
+	// EvaluationInterval is how often rules are evaluated. Default 10s.
+	EvaluationInterval time.Duration `mapstructure:"evaluation_interval"`
+	// ExternalURL is the base of every alert's generatorURL (the collector's, or a dashboard's).
+	ExternalURL string `mapstructure:"external_url"`
+	// MaxSeries bounds the series (and log groups) the rules track; more are not tracked, and counted.
+	MaxSeries int `mapstructure:"max_series"`
+	// Rules are the alert rules.
+	Rules []RuleConfig `mapstructure:"rules"`
+	// Receivers are where alerts go, by name.
+	Receivers map[string]*ReceiverConfig `mapstructure:"receivers"`
+	// Receiver is the receiver of rules that name none.
+	Receiver string `mapstructure:"receiver"`
+	// ResendInterval is how often a firing alert is sent again (Alertmanager forgets alerts not resent). Default 1m.
+	ResendInterval time.Duration `mapstructure:"resend_interval"`
+	// QueueSettings and BackOffConfig are the delivery's queue (persistent with a storage extension) and retry.
+	QueueSettings configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
+}
+
+// Rule kinds.
+const (
+	kindThreshold = "threshold"
+	kindAnomaly   = "anomaly"
+	kindAbsent    = "absent"
+	kindIncident  = "incident"
+)
+
+var ruleKinds = []string{kindThreshold, kindAnomaly, kindAbsent, kindIncident}
+
+// RuleConfig is one alert rule.
+type RuleConfig struct {
+	// Name is the alertname.
+	Name string `mapstructure:"name"`
+	// Kind is threshold, anomaly, absent or incident.
+	Kind string `mapstructure:"kind"`
+	// Metric is the metric a threshold, anomaly or absent rule watches (for anomaly rules: the watched metric, whose
+	// strata.anomaly.score is read).
+	Metric string `mapstructure:"metric"`
+	// Match restricts the series by attribute values.
+	Match map[string]string `mapstructure:"match"`
+	// Op and Value: the condition of a threshold rule (value op threshold): >, >=, <, <=, ==, !=.
+	Op    string  `mapstructure:"op"`
+	Value float64 `mapstructure:"value"`
+	// Recovery is the value the series must cross back to resolve (hysteresis); default: the threshold itself.
+	Recovery *float64 `mapstructure:"recovery"`
+	// Score is the anomaly score from which an anomaly rule fires. Default 0.997.
+	Score float64 `mapstructure:"score"`
+	// For is how long the condition must hold before the alert fires (pending until then).
+	For time.Duration `mapstructure:"for"`
+	// KeepFiringFor is how long a firing alert keeps firing after its condition stopped holding.
+	KeepFiringFor time.Duration `mapstructure:"keep_firing_for"`
+	// AbsentFor is how long without a point an absent rule waits. Default 5m.
+	AbsentFor time.Duration `mapstructure:"absent_for"`
+	// Severity is the severity label. Default warning.
+	Severity string `mapstructure:"severity"`
+	// Labels are added to the alert's (templated: {{ .Labels.name }}, {{ .Value }}).
+	Labels map[string]string `mapstructure:"labels"`
+	// Annotations (summary, description, ...), templated.
+	Annotations map[string]string `mapstructure:"annotations"`
+	// Receiver of the rule's alerts. Default: the exporter's receiver.
+	Receiver string `mapstructure:"receiver"`
+}
+
+// Receiver kinds.
+const (
+	receiverAlertmanager = "alertmanager"
+	receiverWebhook      = "webhook"
+)
+
+// ReceiverConfig is a destination of alerts.
+type ReceiverConfig struct {
+	// Kind is alertmanager (the API v2: POST /api/v2/alerts) or webhook (Alertmanager's webhook JSON).
+	Kind string `mapstructure:"kind"`
+	// ClientConfig is the HTTP client: endpoint, TLS, headers, auth.
+	confighttp.ClientConfig `mapstructure:",squash"`
+}
+
+// Unmarshal fills a receiver's HTTP client defaults before its keys.
+func (r *ReceiverConfig) Unmarshal(conf *confmap.Conf) error {
+	*r = ReceiverConfig{ClientConfig: confighttp.NewDefaultClientConfig()}
+	return conf.Unmarshal(r)
+}
+
+var (
+	_ component.Config   = (*Config)(nil)
+	_ xconfmap.Validator = (*Config)(nil)
+)
+
+var ops = []string{">", ">=", "<", "<=", "==", "!="}
+
+// Validate reports every mistake at once, naming the rule or receiver.
+func (cfg *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if cfg.EvaluationInterval <= 0 || cfg.ResendInterval <= 0 || cfg.MaxSeries < 1 {
+		add("evaluation_interval, resend_interval and max_series must be positive")
+	}
+	if len(cfg.Receivers) == 0 {
+		add("receivers: must contain at least one receiver")
+	}
+	for name, r := range cfg.Receivers {
+		if r == nil || r.Kind != receiverAlertmanager && r.Kind != receiverWebhook {
+			add("receivers::%s: kind must be alertmanager or webhook", name)
+			continue
+		}
+		if r.Endpoint == "" {
+			add("receivers::%s: endpoint: must be set", name)
+		}
+	}
+	if cfg.Receiver != "" && cfg.Receivers[cfg.Receiver] == nil {
+		add("receiver: %q is not one of the receivers", cfg.Receiver)
+	}
+	names := map[string]bool{}
+	for i := range cfg.Rules {
+		r := &cfg.Rules[i]
+		where := fmt.Sprintf("rules[%d] (%s)", i, r.Name)
+		if r.Name == "" || names[r.Name] {
+			add("%s: name: must be set and unique", where)
+		}
+		names[r.Name] = true
+		if !slices.Contains(ruleKinds, r.Kind) {
+			add("%s: kind: %q is not one of %s", where, r.Kind, strings.Join(ruleKinds, ", "))
+		}
+		if r.Kind != kindIncident && r.Metric == "" {
+			add("%s: metric: must be set", where)
+		}
+		if r.Kind == kindThreshold && !slices.Contains(ops, r.Op) {
+			add("%s: op: %q is not one of %s", where, r.Op, strings.Join(ops, " "))
+		}
+		if r.For < 0 || r.KeepFiringFor < 0 || r.AbsentFor < 0 {
+			add("%s: for, keep_firing_for, absent_for: must not be negative", where)
+		}
+		if r.Kind == kindAbsent && r.AbsentFor > 0 && r.AbsentFor < cfg.EvaluationInterval {
+			add("%s: absent_for: %s is shorter than evaluation_interval %s: the rule could not tell a gap from a wait", where, r.AbsentFor, cfg.EvaluationInterval)
+		}
+		receiver := r.Receiver
+		if receiver == "" {
+			receiver = cfg.Receiver
+		}
+		if receiver == "" && len(cfg.Receivers) == 1 {
+			for name := range cfg.Receivers {
+				receiver = name
+			}
+		}
+		if cfg.Receivers[receiver] == nil {
+			add("%s: receiver: %q is not one of the receivers (and no default receiver is set)", where, receiver)
+		}
+		for k, v := range mergeMaps(r.Labels, r.Annotations) {
+			if _, err := template.New(k).Option("missingkey=zero").Parse(v); err != nil {
+				add("%s: template of %s: %w", where, k, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func mergeMaps(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out["labels::"+k] = v
+	}
+	for k, v := range b {
+		out["annotations::"+k] = v
+	}
+	return out
+}

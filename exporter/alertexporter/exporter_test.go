@@ -1,0 +1,348 @@
+package alertexporter
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
+	"github.com/otelstrata/strata/internal/semconv"
+)
+
+// receiverServer records what a receiver endpoint is sent, and answers with status.
+type receiverServer struct {
+	mu     sync.Mutex
+	bodies [][]byte
+	status int
+	srv    *httptest.Server
+}
+
+func newReceiverServer(t testing.TB) *receiverServer {
+	r := &receiverServer{status: http.StatusOK}
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.bodies = append(r.bodies, body)
+		w.WriteHeader(r.status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiverServer) received() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.bodies...)
+}
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// harness is an exporter on a test clock, started, with receivers pointing at the given servers.
+type harness struct {
+	e     *alertExporter
+	clock *clock
+}
+
+func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *harness {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	var raw map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(rulesYAML), &raw))
+	rs := map[string]any{}
+	for name, kindAndURL := range receivers {
+		kind, url, _ := cut(kindAndURL)
+		rs[name] = map[string]any{"kind": kind, "endpoint": url}
+	}
+	raw["receivers"] = rs
+	require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg))
+	cfg.QueueSettings = configoptional.None[exporterhelper.QueueBatchConfig]() // deliver at once, in the tests' goroutine
+	cfg.BackOffConfig.Enabled = false
+	require.NoError(t, cfg.Validate())
+	set := exportertest.NewNopSettings(metadata.Type)
+	e, err := newAlertExporter(cfg, set)
+	require.NoError(t, err)
+	h := &harness{e: e, clock: &clock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
+	e.now = h.clock.now
+	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
+	return h
+}
+
+func cut(s string) (string, string, bool) {
+	for i := range s {
+		if s[i] == ' ' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// point sends one gauge point.
+func (h *harness) point(t *testing.T, name string, v float64, attrs map[string]string) {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("host.name", "web-1")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName(name)
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetDoubleValue(v)
+	for k, x := range attrs {
+		dp.Attributes().PutStr(k, x)
+	}
+	require.NoError(t, h.e.ConsumeMetrics(context.Background(), md))
+}
+
+// tick moves the clock by d and evaluates.
+func (h *harness) tick(d time.Duration) {
+	h.clock.t = h.clock.t.Add(d)
+	h.e.evaluate(context.Background())
+}
+
+func alertsOf(t *testing.T, body []byte) []amAlert {
+	var alerts []amAlert
+	require.NoError(t, json.Unmarshal(body, &alerts))
+	return alerts
+}
+
+// TestThresholdForKeepFiringAndHysteresis walks a threshold rule through pending, firing (after `for`), resent,
+// kept firing through a short dip, held by the recovery value, and resolved.
+func TestThresholdForKeepFiringAndHysteresis(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+external_url: http://collector.example:13133
+rules:
+  - name: HighCPU
+    kind: threshold
+    metric: system.cpu.utilization
+    op: ">"
+    value: 0.9
+    recovery: 0.8
+    for: 30s
+    keep_firing_for: 20s
+    severity: critical
+    labels: {team: infra}
+    annotations: {summary: "CPU of {{ .Labels.host_name }} at {{ printf \"%.0f\" .Value }}"}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	send := func(v float64) { h.point(t, "system.cpu.utilization", v, nil) }
+
+	send(0.95)
+	h.tick(10 * time.Second) // pending since this evaluation
+	assert.Empty(t, am.received())
+	for _, v := range []float64{0.97, 0.96} {
+		send(v)
+		h.tick(10 * time.Second)
+	}
+	assert.Empty(t, am.received(), "20 s pending")
+	send(0.96)
+	h.tick(10 * time.Second) // 30 s pending: fires
+	require.Len(t, am.received(), 1)
+	fired := alertsOf(t, am.received()[0])
+	require.Len(t, fired, 1)
+	a := fired[0]
+	assert.Equal(t, map[string]string{"alertname": "HighCPU", "severity": "critical", "team": "infra", "host_name": "web-1"}, a.Labels)
+	assert.Equal(t, "CPU of web-1 at 1", a.Annotations["summary"])
+	assert.Nil(t, a.EndsAt)
+	assert.Equal(t, h.clock.t, a.StartsAt)
+	assert.Equal(t, "http://collector.example:13133/?alert=HighCPU", a.GeneratorURL)
+	want := model.LabelSet{"alertname": "HighCPU", "severity": "critical", "team": "infra", "host_name": "web-1"}
+	assert.Equal(t, want.Fingerprint(), h.e.alerts[want.Fingerprint()].fingerprint, "Alertmanager's fingerprint of the labels")
+
+	send(0.85) // below the threshold, above the recovery value: still firing (the condition last holds now)
+	h.tick(10 * time.Second)
+	send(0.5) // recovered: kept firing for 20 s
+	h.tick(10 * time.Second)
+	assert.Len(t, am.received(), 1)
+	send(0.5)
+	h.tick(10 * time.Second) // 20 s since the condition last held: resolved
+	require.Len(t, am.received(), 2)
+	resolved := alertsOf(t, am.received()[1])[0]
+	require.NotNil(t, resolved.EndsAt)
+	assert.Equal(t, h.clock.t, *resolved.EndsAt)
+	assert.Equal(t, a.StartsAt, resolved.StartsAt)
+	assert.Empty(t, h.e.alerts)
+}
+
+// TestPendingThatRecoversNeverFires and a firing alert is resent every resend_interval.
+func TestPendingThatRecoversNeverFiresAndFiringIsResent(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+resend_interval: 1m
+rules:
+  - {name: Slow, kind: threshold, metric: latency, op: ">=", value: 2, for: 1m}
+  - {name: Errors, kind: threshold, metric: errors, op: ">", value: 0}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	h.point(t, "latency", 3, nil)
+	h.tick(30 * time.Second)
+	h.point(t, "latency", 1, nil)
+	h.tick(30 * time.Second)
+	assert.Empty(t, am.received(), "pending, then recovered: never sent")
+
+	for range 8 { // 80 s of errors
+		h.point(t, "errors", 5, nil)
+		h.tick(10 * time.Second)
+	}
+	require.Len(t, am.received(), 2, "fired, and resent a minute later")
+}
+
+// TestAnomalyAbsentAndIncidentRules: an anomaly rule reads the anomaly processor's score of its metric; an absent
+// rule fires when a series stops; an incident rule follows the correlation connector's records.
+func TestAnomalyAbsentAndIncidentRules(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+evaluation_interval: 10s
+rules:
+  - {name: LoadAnomaly, kind: anomaly, metric: system.cpu.load_average.1m}
+  - {name: NoHeartbeat, kind: absent, metric: heartbeat, absent_for: 1m}
+  - {name: Incident, kind: incident, severity: critical}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	h.point(t, "strata.anomaly.score", 0.9995, map[string]string{"strata.anomaly.metric": "system.cpu.load_average.1m"})
+	h.point(t, "strata.anomaly.score", 0.9999, map[string]string{"strata.anomaly.metric": "system.memory.usage"})
+	h.point(t, "heartbeat", 1, map[string]string{"job": "batch"})
+	h.tick(10 * time.Second)
+	got := map[string]bool{}
+	for _, b := range am.received() {
+		for _, a := range alertsOf(t, b) {
+			got[a.Labels["alertname"]] = true
+		}
+	}
+	assert.Equal(t, map[string]bool{"LoadAnomaly": true}, got, "only the watched metric's anomaly")
+
+	for range 6 {
+		h.tick(10 * time.Second)
+	}
+	last := alertsOf(t, am.received()[len(am.received())-1])
+	names := map[string]string{}
+	for _, a := range last {
+		names[a.Labels["alertname"]] = a.Labels["job"]
+	}
+	assert.Contains(t, names, "NoHeartbeat")
+	assert.Equal(t, "batch", names["NoHeartbeat"])
+
+	incident := func(state string) plog.Logs {
+		ld := plog.NewLogs()
+		r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		r.SetEventName(semconv.EventIncident)
+		r.Attributes().PutStr(semconv.AttrIncidentID, "20261127T120000-1")
+		r.Attributes().PutStr(semconv.AttrIncidentState, state)
+		r.Attributes().PutStr(semconv.AttrIncidentRootCause, "host db-1")
+		r.Body().SetStr("Incident 20261127T120000-1 (open): ...")
+		return ld
+	}
+	n := len(am.received())
+	require.NoError(t, h.e.ConsumeLogs(context.Background(), incident("open")))
+	h.tick(10 * time.Second)
+	require.Greater(t, len(am.received()), n)
+	found := false
+	for _, a := range alertsOf(t, am.received()[len(am.received())-1]) {
+		if a.Labels["alertname"] == "Incident" {
+			found = true
+			assert.Equal(t, "host db-1", a.Labels["root_cause"])
+			assert.Equal(t, "critical", a.Labels["severity"])
+			assert.Nil(t, a.EndsAt)
+		}
+	}
+	assert.True(t, found)
+	require.NoError(t, h.e.ConsumeLogs(context.Background(), incident("resolved")))
+	h.tick(10 * time.Second)
+	resolved := false
+	for _, a := range alertsOf(t, am.received()[len(am.received())-1]) {
+		if a.Labels["alertname"] == "Incident" && a.EndsAt != nil {
+			resolved = true
+		}
+	}
+	assert.True(t, resolved, "the incident's resolution resolves the alert")
+}
+
+// TestWebhookPayload: the webhook receives Alertmanager's webhook JSON.
+func TestWebhookPayload(t *testing.T) {
+	hook := newReceiverServer(t)
+	h := newHarness(t, `
+external_url: http://collector.example
+rules:
+  - {name: Down, kind: threshold, metric: up, op: "==", value: 0, annotations: {summary: "{{ .Labels.instance }} is down"}}
+`, map[string]string{"hook": "webhook " + hook.srv.URL})
+	h.point(t, "up", 0, map[string]string{"instance": "api-1:8080"})
+	h.tick(10 * time.Second)
+	require.Len(t, hook.received(), 1)
+	var p webhookPayload
+	require.NoError(t, json.Unmarshal(hook.received()[0], &p))
+	assert.Equal(t, "4", p.Version)
+	assert.Equal(t, "firing", p.Status)
+	assert.Equal(t, "hook", p.Receiver)
+	assert.Equal(t, "http://collector.example", p.ExternalURL)
+	assert.Equal(t, map[string]string{"alertname": "Down"}, p.GroupLabels)
+	assert.Equal(t, "api-1:8080 is down", p.CommonAnnotations["summary"])
+	require.Len(t, p.Alerts, 1)
+	assert.Equal(t, "firing", p.Alerts[0].Status)
+	assert.Equal(t, model.LabelSet{"alertname": "Down", "severity": "warning", "instance": "api-1:8080", "host_name": "web-1"}.Fingerprint().String(), p.Alerts[0].Fingerprint)
+}
+
+// TestRefusalsArePermanentFailuresRetried: a 4xx is not retried (the same alert would be refused again); a 5xx is.
+func TestRefusalsArePermanentFailuresRetried(t *testing.T) {
+	srv := newReceiverServer(t)
+	s := &sender{name: "am", cfg: createDefaultConfig().(*Config), rc: &ReceiverConfig{Kind: receiverAlertmanager}, client: srv.srv.Client()}
+	s.rc.Endpoint = srv.srv.URL
+	ld := plog.NewLogs()
+	r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	r.Body().SetStr(`{"labels":{"alertname":"X"},"startsAt":"2026-11-27T12:00:00Z"}`)
+	srv.status = http.StatusBadRequest
+	err := s.push(context.Background(), ld)
+	require.Error(t, err)
+	assert.True(t, consumererror.IsPermanent(err), "4xx: permanent")
+	srv.status = http.StatusServiceUnavailable
+	err = s.push(context.Background(), ld)
+	require.Error(t, err)
+	assert.False(t, consumererror.IsPermanent(err), "5xx: retried")
+	srv.status = http.StatusOK
+	assert.NoError(t, s.push(context.Background(), ld))
+	assert.Len(t, srv.received(), 3)
+}
+
+func TestValidate(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	var raw map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(`
+receiver: nowhere
+receivers: {am: {kind: smoke-signal}}
+rules:
+  - {name: A, kind: guess, metric: m}
+  - {name: B, kind: threshold, op: "~", value: 1}
+  - {name: C, kind: absent, metric: m, absent_for: 1s}
+  - {name: D, kind: threshold, metric: m, op: ">", value: 1, annotations: {summary: "{{ .Labels.x "}}
+`), &raw))
+	require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg))
+	err := cfg.Validate()
+	require.Error(t, err)
+	for _, want := range []string{
+		"receivers::am: kind must be alertmanager or webhook",
+		`receiver: "nowhere" is not one of the receivers`,
+		`rules[0] (A): kind: "guess" is not one of threshold, anomaly, absent, incident`,
+		"rules[1] (B): metric: must be set",
+		`rules[1] (B): op: "~" is not one of`,
+		"rules[2] (C): absent_for: 1s is shorter than evaluation_interval 10s",
+		"rules[3] (D): template of annotations::summary",
+	} {
+		assert.ErrorContains(t, err, want)
+	}
+}

@@ -1,0 +1,200 @@
+package alertexporter // import "github.com/otelstrata/strata/exporter/alertexporter"
+
+import (
+	"bytes"
+	"regexp"
+	"sort"
+	"text/template"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Alert states.
+const (
+	statePending  = "pending"
+	stateFiring   = "firing"
+	stateResolved = "resolved"
+)
+
+// rule is a compiled rule.
+type rule struct {
+	cfg         *RuleConfig
+	receiver    string
+	labels      map[string]*template.Template
+	annotations map[string]*template.Template
+}
+
+// series is what a rule knows of one series (or, for incident rules, one incident).
+type series struct {
+	rule    *rule
+	attrs   map[string]string
+	value   float64
+	last    time.Time // when its last point arrived
+	active  bool      // its condition held at its last point
+	firstAt time.Time // first point seen (absent rules)
+}
+
+// alert is the state of one alert (one rule and one label set).
+type alert struct {
+	rule        *rule
+	labels      model.LabelSet
+	annotations map[string]string
+	fingerprint model.Fingerprint
+	state       string
+	activeAt    time.Time // its condition began to hold (pending since)
+	startsAt    time.Time // it fired
+	endsAt      time.Time // it resolved
+	lastTrue    time.Time // its condition last held
+	lastSent    time.Time
+	value       float64
+}
+
+var labelName = regexp.MustCompile(`[^a-zA-Z0-9_]`)
+
+// promLabel is an attribute key as a Prometheus label name (dots and dashes as underscores).
+func promLabel(k string) string {
+	l := labelName.ReplaceAllString(k, "_")
+	if l != "" && l[0] >= '0' && l[0] <= '9' {
+		l = "_" + l
+	}
+	return l
+}
+
+// templateData is what label and annotation templates see.
+type templateData struct {
+	Labels map[string]string
+	Value  float64
+}
+
+func render(t *template.Template, data templateData) string {
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return t.Root.String()
+	}
+	return b.String()
+}
+
+// labelsOf is an alert's label set: the series' attributes (as label names), alertname and severity, then the rule's
+// labels, rendered.
+func (r *rule) labelsOf(s *series) model.LabelSet {
+	ls := model.LabelSet{}
+	plain := map[string]string{}
+	for k, v := range s.attrs {
+		ls[model.LabelName(promLabel(k))] = model.LabelValue(v)
+		plain[promLabel(k)] = v
+	}
+	ls[model.AlertNameLabel] = model.LabelValue(r.cfg.Name)
+	severity := r.cfg.Severity
+	if severity == "" {
+		severity = "warning"
+	}
+	ls["severity"] = model.LabelValue(severity)
+	plain["alertname"], plain["severity"] = r.cfg.Name, severity
+	data := templateData{Labels: plain, Value: s.value}
+	for k, t := range r.labels {
+		ls[model.LabelName(promLabel(k))] = model.LabelValue(render(t, data))
+	}
+	return ls
+}
+
+func (r *rule) annotationsOf(s *series, ls model.LabelSet) map[string]string {
+	plain := map[string]string{}
+	for k, v := range ls {
+		plain[string(k)] = string(v)
+	}
+	data := templateData{Labels: plain, Value: s.value}
+	out := map[string]string{}
+	for k, t := range r.annotations {
+		out[k] = render(t, data)
+	}
+	return out
+}
+
+// matches says a point's attributes meet a rule's match.
+func (r *rule) matches(attrs pcommon.Map) bool {
+	for k, want := range r.cfg.Match {
+		v, ok := attrs.Get(k)
+		if !ok || v.AsString() != want {
+			return false
+		}
+	}
+	return true
+}
+
+// holds is a threshold rule's condition on a value; a firing alert with a recovery value holds until the value
+// crosses the recovery value (hysteresis).
+func (r *rule) holds(v float64, firing bool) bool {
+	threshold := r.cfg.Value
+	if firing && r.cfg.Recovery != nil {
+		threshold = *r.cfg.Recovery
+	}
+	switch r.cfg.Op {
+	case ">":
+		return v > threshold
+	case ">=":
+		return v >= threshold
+	case "<":
+		return v < threshold
+	case "<=":
+		return v <= threshold
+	case "==":
+		return v == threshold
+	case "!=":
+		return v != threshold
+	}
+	return false
+}
+
+// step moves an alert through its states at an evaluation where its condition does (or does not) hold, and says
+// whether it must be sent now: when it fires, again every resend interval while it fires, and when it resolves.
+func (a *alert) step(holds bool, now time.Time, resend time.Duration) (send bool, entered string) {
+	cfg := a.rule.cfg
+	if holds {
+		a.lastTrue = now
+	}
+	switch a.state {
+	case "":
+		if !holds {
+			return false, ""
+		}
+		a.state, a.activeAt = statePending, now
+		entered = statePending
+		if cfg.For > 0 {
+			return false, entered
+		}
+		fallthrough
+	case statePending:
+		if !holds {
+			a.state = "" // back to inactive: never fired, nothing to resolve
+			return false, ""
+		}
+		if now.Sub(a.activeAt) >= cfg.For {
+			a.state, a.startsAt, a.lastSent = stateFiring, now, now
+			return true, stateFiring
+		}
+		return false, entered
+	case stateFiring:
+		if holds || now.Sub(a.lastTrue) < cfg.KeepFiringFor {
+			if now.Sub(a.lastSent) >= resend {
+				a.lastSent = now
+				return true, ""
+			}
+			return false, ""
+		}
+		a.state, a.endsAt, a.lastSent = stateResolved, now, now
+		return true, stateResolved
+	}
+	return false, ""
+}
+
+// sortedKeys of a label set, for stable payloads.
+func sortedLabelNames(ls model.LabelSet) []string {
+	keys := make([]string, 0, len(ls))
+	for k := range ls {
+		keys = append(keys, string(k))
+	}
+	sort.Strings(keys)
+	return keys
+}
