@@ -14,6 +14,7 @@ declare -A packages=(
   [ssh-keygen]=openssh-client
   [fail2ban-regex]=fail2ban
   [prometheus-sql-exporter]=prometheus-sql-exporter
+  [prometheus-alertmanager]=prometheus-alertmanager
 )
 
 missing=()
