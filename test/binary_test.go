@@ -249,6 +249,7 @@ func TestValidateReadmeExamples(t *testing.T) {
 	// the secrets the examples take from the environment, as a user would set them
 	t.Setenv("PAYMENTS_TOKEN", "example-token")
 	t.Setenv("KPI_DB_PASSWORD", "example-password")
+	t.Setenv("ONCALL_TOKEN", "example-token")
 	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
 	found := 0
 	for _, readme := range readmes {

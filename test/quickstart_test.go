@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,7 +28,8 @@ import (
 func TestQuickstart(t *testing.T) {
 	sink := e2e.NewOTLPSink(t)
 	q := e2e.NewQuickstart(t, repoRoot, sink.URL, true)
-	q.StartShop(t, binary, 20)
+	// eu's payment outage 10 s after the start, for 10 s: the order success alert fires and resolves
+	q.StartShop(t, binary, 20, "-outage-after", "10s", "-outage-for", "10s", "-outage-every", "1h")
 	c := startCollector(t, q.Config)
 
 	c.WaitFor(t, "health_check", 30*time.Second, func() error {
@@ -127,6 +129,23 @@ func TestQuickstart(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The shop's outage fires the quickstart's alert, into its file and the collector's log, and resolves it.
+	c.WaitFor(t, "the order success alert fired and resolved", 90*time.Second, func() error {
+		data, err := os.ReadFile(q.Alerts)
+		if err != nil {
+			return err
+		}
+		text := string(data)
+		if !strings.Contains(text, `"status":"firing"`) || !strings.Contains(text, `"status":"resolved"`) {
+			return fmt.Errorf("alerts so far: %s", text)
+		}
+		if !strings.Contains(text, `"alertname":"OrderSuccessBelowTarget"`) || !strings.Contains(text, `"region":"eu"`) {
+			return fmt.Errorf("not the eu order success alert: %s", text)
+		}
+		return nil
+	})
+	assert.Contains(t, c.Output.String(), `"alertname": "OrderSuccessBelowTarget"`, "fired alerts are logged")
 
 	// A trace, a metric and a log from the OpenTelemetry Go SDK reach an exporter.
 	sendWithSDK(t, q.OTLPGRPC)

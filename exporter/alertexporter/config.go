@@ -86,12 +86,16 @@ type RuleConfig struct {
 const (
 	receiverAlertmanager = "alertmanager"
 	receiverWebhook      = "webhook"
+	receiverFile         = "file"
 )
 
 // ReceiverConfig is a destination of alerts.
 type ReceiverConfig struct {
-	// Kind is alertmanager (the API v2: POST /api/v2/alerts) or webhook (Alertmanager's webhook JSON).
+	// Kind is alertmanager (the API v2: POST /api/v2/alerts), webhook (Alertmanager's webhook JSON) or file (the
+	// same JSON, one notification a line, appended to Path).
 	Kind string `mapstructure:"kind"`
+	// Path of a file receiver.
+	Path string `mapstructure:"path"`
 	// ClientConfig is the HTTP client: endpoint, TLS, headers, auth.
 	confighttp.ClientConfig `mapstructure:",squash"`
 }
@@ -120,11 +124,14 @@ func (cfg *Config) Validate() error {
 		add("receivers: must contain at least one receiver")
 	}
 	for name, r := range cfg.Receivers {
-		if r == nil || r.Kind != receiverAlertmanager && r.Kind != receiverWebhook {
-			add("receivers::%s: kind must be alertmanager or webhook", name)
+		if r == nil || r.Kind != receiverAlertmanager && r.Kind != receiverWebhook && r.Kind != receiverFile {
+			add("receivers::%s: kind must be alertmanager, webhook or file", name)
 			continue
 		}
-		if r.Endpoint == "" {
+		if r.Kind == receiverFile && r.Path == "" {
+			add("receivers::%s: path: must be set", name)
+		}
+		if r.Kind != receiverFile && r.Endpoint == "" {
 			add("receivers::%s: endpoint: must be set", name)
 		}
 	}

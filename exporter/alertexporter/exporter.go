@@ -264,7 +264,7 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 	now := e.now()
 	stale := 5 * e.cfg.EvaluationInterval
 	byReceiver := map[string][]*alert{}
-	type transition struct{ rule, state string }
+	type transition struct{ rule, state, labels string }
 	var transitions []transition
 	e.mu.Lock()
 	keys := make([]seriesKey, 0, len(e.series))
@@ -306,7 +306,7 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 		a.annotations = r.annotationsOf(s, ls)
 		send, entered := a.step(holds, now, e.cfg.ResendInterval)
 		if entered != "" {
-			transitions = append(transitions, transition{r.cfg.Name, entered})
+			transitions = append(transitions, transition{r.cfg.Name, entered, ls.String()})
 		}
 		if send {
 			byReceiver[r.receiver] = append(byReceiver[r.receiver], a.snapshot())
@@ -322,6 +322,9 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 	e.mu.Unlock()
 	for _, t := range transitions {
 		e.telemetry.ExporterAlertTransitions.Add(ctx, 1, metric.WithAttributes(attribute.String("rule", t.rule), attribute.String("state", t.state)))
+		if t.state != statePending {
+			e.set.Logger.Info("alert "+t.state, zap.String("alertname", t.rule), zap.String("labels", t.labels))
+		}
 	}
 	for name, alerts := range byReceiver {
 		s := e.senders[name]

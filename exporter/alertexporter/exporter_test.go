@@ -3,9 +3,12 @@ package alertexporter
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +75,10 @@ func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *ha
 	rs := map[string]any{}
 	for name, kindAndURL := range receivers {
 		kind, url, _ := cut(kindAndURL)
+		if kind == receiverFile {
+			rs[name] = map[string]any{"kind": kind, "path": url}
+			continue
+		}
 		rs[name] = map[string]any{"kind": kind, "endpoint": url}
 	}
 	raw["receivers"] = rs
@@ -335,7 +342,7 @@ rules:
 	err := cfg.Validate()
 	require.Error(t, err)
 	for _, want := range []string{
-		"receivers::am: kind must be alertmanager or webhook",
+		"receivers::am: kind must be alertmanager, webhook or file",
 		`receiver: "nowhere" is not one of the receivers`,
 		`rules[0] (A): kind: "guess" is not one of threshold, anomaly, absent, incident`,
 		"rules[1] (B): metric: must be set",
@@ -345,4 +352,66 @@ rules:
 	} {
 		assert.ErrorContains(t, err, want)
 	}
+}
+
+// TestFileReceiver appends each notification as a line of webhook JSON.
+func TestFileReceiver(t *testing.T) {
+	path := t.TempDir() + "/alerts/alerts.jsonl"
+	h := newHarness(t, `
+rules:
+  - {name: Low, kind: threshold, metric: ratio, op: "<", value: 0.95}
+`, map[string]string{"file": "file " + path})
+	h.point(t, "ratio", 0.5, nil)
+	h.tick(10 * time.Second)
+	h.point(t, "ratio", 0.99, nil)
+	h.tick(10 * time.Second)
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	require.Len(t, lines, 2)
+	var firing, resolved webhookPayload
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &firing))
+	require.NoError(t, json.Unmarshal([]byte(lines[1]), &resolved))
+	assert.Equal(t, "firing", firing.Status)
+	assert.Equal(t, "resolved", resolved.Status)
+	assert.Equal(t, "Low", resolved.Alerts[0].Labels["alertname"])
+}
+
+// BenchmarkRules100Series10000 is the cost of 100 threshold rules over 10,000 series at each 10 s interval: the
+// points of an interval arrive (each checked against every rule), then the rules are evaluated.
+func BenchmarkRules100Series10000(b *testing.B) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Receivers = map[string]*ReceiverConfig{"file": {Kind: receiverFile, Path: b.TempDir() + "/alerts.jsonl"}}
+	cfg.QueueSettings = configoptional.None[exporterhelper.QueueBatchConfig]()
+	for i := range 100 {
+		cfg.Rules = append(cfg.Rules, RuleConfig{Name: fmt.Sprintf("Rule%d", i), Kind: kindThreshold,
+			Metric: fmt.Sprintf("metric.%d", i%10), Op: ">", Value: 1e9, Match: map[string]string{"shard": fmt.Sprint(i / 10)}})
+	}
+	require.NoError(b, cfg.Validate())
+	e, err := newAlertExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(b, err)
+	require.NoError(b, e.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(b, e.Shutdown(context.Background())) }()
+	// 10,000 series: 10 metrics × 10 shards × 100 hosts
+	md := pmetric.NewMetrics()
+	for h := range 100 {
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("host.name", fmt.Sprintf("host-%d", h))
+		ms := rm.ScopeMetrics().AppendEmpty().Metrics()
+		for m := range 10 {
+			metric := ms.AppendEmpty()
+			metric.SetName(fmt.Sprintf("metric.%d", m))
+			dps := metric.SetEmptyGauge().DataPoints()
+			for s := range 10 {
+				dp := dps.AppendEmpty()
+				dp.SetDoubleValue(float64(s))
+				dp.Attributes().PutStr("shard", fmt.Sprint(s))
+			}
+		}
+	}
+	for b.Loop() {
+		require.NoError(b, e.ConsumeMetrics(context.Background(), md))
+		e.evaluate(context.Background())
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e10*100, "CPU-%-at-10s")
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -43,11 +45,15 @@ type amAlert struct {
 }
 
 func newSender(ctx context.Context, cfg *Config, set exporter.Settings, name string, rc *ReceiverConfig, host component.Host) (*sender, error) {
-	client, err := rc.ToClient(ctx, host.GetExtensions(), set.TelemetrySettings)
-	if err != nil {
-		return nil, fmt.Errorf("receivers::%s: %w", name, err)
+	s := &sender{name: name, cfg: cfg, rc: rc}
+	if rc.Kind != receiverFile {
+		client, err := rc.ToClient(ctx, host.GetExtensions(), set.TelemetrySettings)
+		if err != nil {
+			return nil, fmt.Errorf("receivers::%s: %w", name, err)
+		}
+		s.client = client
 	}
-	s := &sender{name: name, cfg: cfg, rc: rc, client: client}
+	var err error
 	sset := set
 	sset.ID = component.NewIDWithName(set.ID.Type(), strings.Trim(set.ID.Name()+"_"+name, "_"))
 	s.exporter, err = exporterhelper.NewLogs(ctx, sset, cfg, s.push,
@@ -112,6 +118,9 @@ func (s *sender) push(ctx context.Context, ld plog.Logs) error {
 	if len(alerts) == 0 {
 		return nil
 	}
+	if s.rc.Kind == receiverFile {
+		return s.appendToFile(s.webhook(alerts))
+	}
 	var body any
 	endpoint := s.rc.Endpoint
 	switch s.rc.Kind {
@@ -146,6 +155,27 @@ func (s *sender) push(ctx context.Context, ld plog.Logs) error {
 		return consumererror.NewPermanent(fmt.Errorf("receiver %s refused %d alerts: %s: %s", s.name, len(alerts), resp.Status, excerpt))
 	}
 	return fmt.Errorf("receiver %s: %s: %s", s.name, resp.Status, excerpt)
+}
+
+// appendToFile appends a notification as one JSON line (a file receiver). A file that cannot be written is a
+// permanent error: retrying would not make it writable.
+func (s *sender) appendToFile(p webhookPayload) error {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(s.rc.Path), 0o755); err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	f, err := os.OpenFile(s.rc.Path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	if _, err := f.Write(append(data, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // webhookPayload is Alertmanager's webhook JSON (version 4), so that a webhook written for Alertmanager reads ours.

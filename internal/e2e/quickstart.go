@@ -23,6 +23,7 @@ type Quickstart struct {
 	OTLPHTTP  string // host:port of the OTLP HTTP receiver
 	Telemetry string // host:port of the collector's own metrics
 	ShopDB    string // the SQLite shop database the kpi receiver reads (StartShop fills it)
+	Alerts    string // the file the alert exporter writes its notifications to
 }
 
 // NewQuickstart rewrites root/examples/quickstart/config.yaml into the test's temporary directory. With a non-empty
@@ -65,10 +66,13 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 	}
 	scrape := get(t, cfg, "receivers.prometheus/self.config.scrape_configs").([]any)[0].(map[string]any)
 	set(t, cfg, "extensions.file_storage.directory", filepath.Join(t.TempDir(), "state"))
+	q.Alerts = filepath.Join(t.TempDir(), "alerts.jsonl")
+	set(t, cfg, "exporters.alert.receivers.file.path", q.Alerts)
 	q.ShopDB = filepath.Join(t.TempDir(), "shop.db")
 	shop := get(t, cfg, "receivers.kpi.sources").([]any)[0].(map[string]any)
 	set(t, shop, "sql.dsn", "file:"+q.ShopDB)
 	if fast {
+		set(t, cfg, "exporters.alert.evaluation_interval", "1s")
 		set(t, cfg, "receivers.kpi.interval", "1s")
 		set(t, cfg, "receivers.kpi.timeout", "500ms")
 		set(t, cfg, "receivers.hostmetrics.collection_interval", "1s")
@@ -109,10 +113,12 @@ func NewQuickstart(t testing.TB, root, sinkURL string, fast bool) Quickstart {
 }
 
 // StartShop starts the quickstart's shop simulator (built next to the collector binary by `make build`) on the
-// quickstart's shop database, as `make run` does; it is stopped when the test ends.
-func (q Quickstart) StartShop(t testing.TB, binary string, ordersPerSecond int) *Process {
+// quickstart's shop database, as `make run` does, with extra flags (its outage's timing); it is stopped when the
+// test ends.
+func (q Quickstart) StartShop(t testing.TB, binary string, ordersPerSecond int, flags ...string) *Process {
 	t.Helper()
-	p := StartProcess(t, filepath.Join(filepath.Dir(binary), "shopsim"), "-db", q.ShopDB, "-rate", strconv.Itoa(ordersPerSecond))
+	args := append([]string{"-db", q.ShopDB, "-rate", strconv.Itoa(ordersPerSecond)}, flags...)
+	p := StartProcess(t, filepath.Join(filepath.Dir(binary), "shopsim"), args...)
 	p.WaitFor(t, "the shop's database", 10*time.Second, func() error {
 		_, err := os.Stat(q.ShopDB)
 		return err

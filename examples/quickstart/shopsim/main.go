@@ -2,8 +2,8 @@
 // failures and revenue, so that the kpi receiver has a business to watch on a machine with no database of its own.
 //
 // Orders come at -rate per second from three regions; 2 % fail, except during a payment outage in eu that starts
-// two minutes after the start and then every five minutes, for a minute, when a quarter of eu's orders fail (the
-// order success KPI misses its target and the error budget burns). Subscriptions sign up and cancel. The database
+// -outage-after the start (2 minutes) and then every -outage-every (5 minutes), for -outage-for (a minute), when a
+// quarter of eu's orders fail (the order success KPI misses its target, the error budget burns, an alert fires). Subscriptions sign up and cancel. The database
 // keeps the last -keep orders; order ids are never reused, so incremental queries stay correct.
 package main
 
@@ -42,9 +42,15 @@ func main() {
 	path := flag.String("db", "_build/quickstart/shop.db", "the SQLite database file (created when absent)")
 	rate := flag.Float64("rate", 3, "orders per second")
 	keep := flag.Int("keep", 100000, "orders kept; older ones are deleted")
+	flag.DurationVar(&outage.after, "outage-after", 2*time.Minute, "when eu's payment outage first begins")
+	flag.DurationVar(&outage.every, "outage-every", 5*time.Minute, "how often it begins again")
+	flag.DurationVar(&outage.lasts, "outage-for", time.Minute, "how long it lasts")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if outage.after < 0 || outage.lasts <= 0 || outage.every < outage.lasts {
+		log.Fatal("shopsim: -outage-after must not be negative, -outage-for positive and -outage-every at least -outage-for")
+	}
 	if err := run(ctx, *path, *rate, *keep); err != nil {
 		log.Fatalf("shopsim: %v", err)
 	}
@@ -108,9 +114,12 @@ func run(ctx context.Context, path string, rate float64, keep int) error {
 	}
 }
 
+// outage is when eu's payments fail.
+var outage struct{ after, every, lasts time.Duration }
+
 // failureRate is the share of failed orders: 2 %, and 25 % in eu during the payment outage.
 func failureRate(region string, since time.Duration) float64 {
-	if region == "eu" && since >= 2*time.Minute && (since-2*time.Minute)%(5*time.Minute) < time.Minute {
+	if region == "eu" && since >= outage.after && (since-outage.after)%outage.every < outage.lasts {
 		return 0.25
 	}
 	return 0.02
