@@ -250,6 +250,7 @@ func TestValidateReadmeExamples(t *testing.T) {
 	t.Setenv("PAYMENTS_TOKEN", "example-token")
 	t.Setenv("KPI_DB_PASSWORD", "example-password")
 	t.Setenv("ONCALL_TOKEN", "example-token")
+	t.Setenv("PAGERDUTY_ROUTING_KEY", "example-key")
 	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
 	found := 0
 	for _, readme := range readmes {

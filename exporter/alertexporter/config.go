@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
@@ -87,15 +88,25 @@ const (
 	receiverAlertmanager = "alertmanager"
 	receiverWebhook      = "webhook"
 	receiverFile         = "file"
+	receiverSlack        = "slack"
+	receiverPagerDuty    = "pagerduty"
 )
+
+var receiverKinds = []string{receiverAlertmanager, receiverWebhook, receiverFile, receiverSlack, receiverPagerDuty}
+
+// pagerDutyEvents is PagerDuty's Events API v2.
+const pagerDutyEvents = "https://events.pagerduty.com/v2/enqueue"
 
 // ReceiverConfig is a destination of alerts.
 type ReceiverConfig struct {
-	// Kind is alertmanager (the API v2: POST /api/v2/alerts), webhook (Alertmanager's webhook JSON) or file (the
-	// same JSON, one notification a line, appended to Path).
+	// Kind is alertmanager (the API v2: POST /api/v2/alerts), webhook (Alertmanager's webhook JSON), file (the
+	// same JSON, one notification a line, appended to Path), slack (an incoming webhook) or pagerduty (the Events
+	// API v2: trigger and resolve, with the alert's fingerprint as dedup_key).
 	Kind string `mapstructure:"kind"`
 	// Path of a file receiver.
 	Path string `mapstructure:"path"`
+	// RoutingKey of a PagerDuty service's integration (a secret).
+	RoutingKey configopaque.String `mapstructure:"routing_key"`
 	// ClientConfig is the HTTP client: endpoint, TLS, headers, auth.
 	confighttp.ClientConfig `mapstructure:",squash"`
 }
@@ -124,15 +135,23 @@ func (cfg *Config) Validate() error {
 		add("receivers: must contain at least one receiver")
 	}
 	for name, r := range cfg.Receivers {
-		if r == nil || r.Kind != receiverAlertmanager && r.Kind != receiverWebhook && r.Kind != receiverFile {
-			add("receivers::%s: kind must be alertmanager, webhook or file", name)
+		if r == nil || !slices.Contains(receiverKinds, r.Kind) {
+			add("receivers::%s: kind must be one of %s", name, strings.Join(receiverKinds, ", "))
 			continue
 		}
-		if r.Kind == receiverFile && r.Path == "" {
-			add("receivers::%s: path: must be set", name)
-		}
-		if r.Kind != receiverFile && r.Endpoint == "" {
-			add("receivers::%s: endpoint: must be set", name)
+		switch r.Kind {
+		case receiverFile:
+			if r.Path == "" {
+				add("receivers::%s: path: must be set", name)
+			}
+		case receiverPagerDuty:
+			if r.RoutingKey == "" {
+				add("receivers::%s: routing_key: must be set", name)
+			}
+		default:
+			if r.Endpoint == "" {
+				add("receivers::%s: endpoint: must be set", name)
+			}
 		}
 	}
 	if cfg.Receiver != "" && cfg.Receivers[cfg.Receiver] == nil {

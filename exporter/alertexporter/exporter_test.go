@@ -75,8 +75,12 @@ func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *ha
 	rs := map[string]any{}
 	for name, kindAndURL := range receivers {
 		kind, url, _ := cut(kindAndURL)
-		if kind == receiverFile {
+		switch kind {
+		case receiverFile:
 			rs[name] = map[string]any{"kind": kind, "path": url}
+			continue
+		case receiverPagerDuty:
+			rs[name] = map[string]any{"kind": kind, "endpoint": url, "routing_key": "key-123"}
 			continue
 		}
 		rs[name] = map[string]any{"kind": kind, "endpoint": url}
@@ -342,7 +346,7 @@ rules:
 	err := cfg.Validate()
 	require.Error(t, err)
 	for _, want := range []string{
-		"receivers::am: kind must be alertmanager, webhook or file",
+		"receivers::am: kind must be one of alertmanager, webhook, file, slack, pagerduty",
 		`receiver: "nowhere" is not one of the receivers`,
 		`rules[0] (A): kind: "guess" is not one of threshold, anomaly, absent, incident`,
 		"rules[1] (B): metric: must be set",
@@ -414,4 +418,48 @@ func BenchmarkRules100Series10000(b *testing.B) {
 		e.evaluate(context.Background())
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e10*100, "CPU-%-at-10s")
+}
+
+// TestSlackAndPagerDutyPayloads: Slack gets a message with an attachment per alert; PagerDuty a trigger with the
+// fingerprint as dedup key, then a resolve with the same key.
+func TestSlackAndPagerDutyPayloads(t *testing.T) {
+	slack, pd := newReceiverServer(t), newReceiverServer(t)
+	cfgText := `
+external_url: http://collector.example
+rules:
+  - {name: HighLatency, kind: threshold, metric: latency, op: ">", value: 1, severity: critical, receiver: pd,
+     annotations: {summary: "latency of {{ .Labels.service_name }} is {{ .Value }} s"}}
+  - {name: Errors, kind: threshold, metric: errors, op: ">", value: 0, receiver: slack}
+`
+	h := newHarness(t, cfgText, map[string]string{"slack": "slack " + slack.srv.URL, "pd": "pagerduty " + pd.srv.URL})
+	h.point(t, "latency", 2, map[string]string{"service.name": "api"})
+	h.point(t, "errors", 3, nil)
+	h.tick(10 * time.Second)
+	h.point(t, "latency", 0.5, map[string]string{"service.name": "api"})
+	h.point(t, "errors", 0, nil)
+	h.tick(10 * time.Second)
+
+	require.Len(t, pd.received(), 2)
+	var trigger, resolve pagerDutyEvent
+	require.NoError(t, json.Unmarshal(pd.received()[0], &trigger))
+	require.NoError(t, json.Unmarshal(pd.received()[1], &resolve))
+	fp := model.LabelSet{"alertname": "HighLatency", "severity": "critical", "service_name": "api", "host_name": "web-1"}.Fingerprint().String()
+	assert.Equal(t, pagerDutyEvent{RoutingKey: "key-123", EventAction: "trigger", DedupKey: fp, Client: "otelcol-strata",
+		ClientURL: "http://collector.example/?alert=HighLatency", Payload: &pagerDutyPayload{
+			Summary: "latency of api is 2 s", Source: "web-1", Severity: "critical", Timestamp: "2026-11-27T12:00:10Z",
+			Component: "api", CustomDetails: map[string]string{"alertname": "HighLatency", "severity": "critical",
+				"service_name": "api", "host_name": "web-1", "summary": "latency of api is 2 s"}}}, trigger)
+	assert.Equal(t, "resolve", resolve.EventAction)
+	assert.Equal(t, fp, resolve.DedupKey)
+	assert.Nil(t, resolve.Payload)
+
+	require.Len(t, slack.received(), 2)
+	var firing, resolved slackMessage
+	require.NoError(t, json.Unmarshal(slack.received()[0], &firing))
+	require.NoError(t, json.Unmarshal(slack.received()[1], &resolved))
+	assert.Equal(t, "1 firing, 0 resolved", firing.Text)
+	assert.Equal(t, "[FIRING] Errors", firing.Attachments[0].Title)
+	assert.Equal(t, "danger", firing.Attachments[0].Color)
+	assert.Equal(t, "[RESOLVED] Errors", resolved.Attachments[0].Title)
+	assert.Equal(t, "good", resolved.Attachments[0].Color)
 }

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -118,21 +119,33 @@ func (s *sender) push(ctx context.Context, ld plog.Logs) error {
 	if len(alerts) == 0 {
 		return nil
 	}
-	if s.rc.Kind == receiverFile {
-		return s.appendToFile(s.webhook(alerts))
-	}
-	var body any
-	endpoint := s.rc.Endpoint
 	switch s.rc.Kind {
+	case receiverFile:
+		return s.appendToFile(s.webhook(alerts))
+	case receiverPagerDuty: // one event per request
+		endpoint := s.rc.Endpoint
+		if endpoint == "" {
+			endpoint = pagerDutyEvents
+		}
+		for _, a := range alerts {
+			if err := s.post(ctx, endpoint, s.pagerDuty(a), 1); err != nil {
+				return err
+			}
+		}
+		return nil
+	case receiverSlack:
+		return s.post(ctx, s.rc.Endpoint, s.slack(alerts), len(alerts))
 	case receiverAlertmanager:
 		for i := range alerts {
 			alerts[i].Status, alerts[i].Fingerprint = "", "" // not part of the API's postable alert
 		}
-		body = alerts
-		endpoint = strings.TrimRight(endpoint, "/") + "/api/v2/alerts"
-	default:
-		body = s.webhook(alerts)
+		return s.post(ctx, strings.TrimRight(s.rc.Endpoint, "/")+"/api/v2/alerts", alerts, len(alerts))
 	}
+	return s.post(ctx, s.rc.Endpoint, s.webhook(alerts), len(alerts))
+}
+
+// post sends a JSON body.
+func (s *sender) post(ctx context.Context, endpoint string, body any, alerts int) error {
 	data, err := json.Marshal(body)
 	if err != nil {
 		return consumererror.NewPermanent(err)
@@ -152,7 +165,7 @@ func (s *sender) push(ctx context.Context, ld plog.Logs) error {
 	case resp.StatusCode < 300:
 		return nil
 	case resp.StatusCode < 500 && resp.StatusCode != http.StatusTooManyRequests:
-		return consumererror.NewPermanent(fmt.Errorf("receiver %s refused %d alerts: %s: %s", s.name, len(alerts), resp.Status, excerpt))
+		return consumererror.NewPermanent(fmt.Errorf("receiver %s refused %d alerts: %s: %s", s.name, alerts, resp.Status, excerpt))
 	}
 	return fmt.Errorf("receiver %s: %s: %s", s.name, resp.Status, excerpt)
 }
@@ -176,6 +189,119 @@ func (s *sender) appendToFile(p webhookPayload) error {
 		return err
 	}
 	return f.Close()
+}
+
+// pagerDutyEvent is an event of PagerDuty's Events API v2.
+type pagerDutyEvent struct {
+	RoutingKey  string            `json:"routing_key"`
+	EventAction string            `json:"event_action"`
+	DedupKey    string            `json:"dedup_key"`
+	Payload     *pagerDutyPayload `json:"payload,omitempty"`
+	Client      string            `json:"client,omitempty"`
+	ClientURL   string            `json:"client_url,omitempty"`
+}
+
+type pagerDutyPayload struct {
+	Summary       string            `json:"summary"`
+	Source        string            `json:"source"`
+	Severity      string            `json:"severity"`
+	Timestamp     string            `json:"timestamp,omitempty"`
+	Component     string            `json:"component,omitempty"`
+	CustomDetails map[string]string `json:"custom_details,omitempty"`
+}
+
+// pagerDuty is an alert as a PagerDuty event: trigger while firing, resolve when resolved, deduplicated by the
+// alert's fingerprint.
+func (s *sender) pagerDuty(a amAlert) pagerDutyEvent {
+	e := pagerDutyEvent{RoutingKey: string(s.rc.RoutingKey), EventAction: "trigger", DedupKey: a.Fingerprint,
+		Client: "otelcol-strata", ClientURL: a.GeneratorURL}
+	if a.Status == stateResolved {
+		e.EventAction = "resolve"
+		return e
+	}
+	severity := map[string]string{"critical": "critical", "error": "error", "warning": "warning"}[a.Labels["severity"]]
+	if severity == "" {
+		severity = "info"
+	}
+	source := a.Labels["host_name"]
+	if source == "" {
+		source = a.Labels["instance"]
+	}
+	if source == "" {
+		source = "otelcol-strata"
+	}
+	details := map[string]string{}
+	for k, v := range a.Labels {
+		details[k] = v
+	}
+	for k, v := range a.Annotations {
+		details[k] = v
+	}
+	e.Payload = &pagerDutyPayload{Summary: summaryOf(a), Source: source, Severity: severity,
+		Timestamp: a.StartsAt.Format(time.RFC3339), Component: a.Labels["service_name"], CustomDetails: details}
+	return e
+}
+
+// summaryOf is an alert's summary annotation, or its name and labels.
+func summaryOf(a amAlert) string {
+	if s := a.Annotations["summary"]; s != "" {
+		return s
+	}
+	var parts []string
+	for _, k := range sortedKeys(a.Labels) {
+		if k != "alertname" {
+			parts = append(parts, k+"="+a.Labels[k])
+		}
+	}
+	return a.Labels["alertname"] + " " + strings.Join(parts, " ")
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// slackMessage is a Slack incoming webhook message: a line, and an attachment per alert coloured by its state.
+type slackMessage struct {
+	Text        string            `json:"text"`
+	Attachments []slackAttachment `json:"attachments"`
+}
+
+type slackAttachment struct {
+	Color     string `json:"color"`
+	Title     string `json:"title"`
+	TitleLink string `json:"title_link,omitempty"`
+	Text      string `json:"text"`
+	Footer    string `json:"footer"`
+	Timestamp int64  `json:"ts"`
+}
+
+func (s *sender) slack(alerts []amAlert) slackMessage {
+	firing := 0
+	for _, a := range alerts {
+		if a.Status != stateResolved {
+			firing++
+		}
+	}
+	m := slackMessage{Text: fmt.Sprintf("%d firing, %d resolved", firing, len(alerts)-firing)}
+	for _, a := range alerts {
+		color, state := "danger", "FIRING"
+		if a.Status == stateResolved {
+			color, state = "good", "RESOLVED"
+		}
+		var labels []string
+		for _, k := range sortedKeys(a.Labels) {
+			labels = append(labels, "`"+k+"="+a.Labels[k]+"`")
+		}
+		m.Attachments = append(m.Attachments, slackAttachment{Color: color, Title: "[" + state + "] " + a.Labels["alertname"],
+			TitleLink: a.GeneratorURL, Text: summaryOf(a) + "\n" + strings.Join(labels, " "), Footer: "otelcol-strata",
+			Timestamp: a.StartsAt.Unix()})
+	}
+	return m
 }
 
 // webhookPayload is Alertmanager's webhook JSON (version 4), so that a webhook written for Alertmanager reads ours.

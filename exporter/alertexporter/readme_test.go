@@ -17,7 +17,7 @@ func TestReadmeExamples(t *testing.T) {
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
 	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
-	require.Len(t, blocks, 2)
+	require.Len(t, blocks, 3)
 	for _, b := range blocks {
 		var doc struct {
 			Exporters map[string]map[string]any `yaml:"exporters"`
