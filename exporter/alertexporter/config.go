@@ -41,13 +41,16 @@ type Config struct {
 
 // Rule kinds.
 const (
-	kindThreshold = "threshold"
-	kindAnomaly   = "anomaly"
-	kindAbsent    = "absent"
-	kindIncident  = "incident"
+	kindThreshold  = "threshold"
+	kindAnomaly    = "anomaly"
+	kindAbsent     = "absent"
+	kindIncident   = "incident"
+	kindPredictive = "predictive"
+	kindLog        = "log"
+	kindComposite  = "composite"
 )
 
-var ruleKinds = []string{kindThreshold, kindAnomaly, kindAbsent, kindIncident}
+var ruleKinds = []string{kindThreshold, kindAnomaly, kindAbsent, kindIncident, kindPredictive, kindLog, kindComposite}
 
 // RuleConfig is one alert rule.
 type RuleConfig struct {
@@ -81,6 +84,22 @@ type RuleConfig struct {
 	Annotations map[string]string `mapstructure:"annotations"`
 	// Receiver of the rule's alerts. Default: the exporter's receiver.
 	Receiver string `mapstructure:"receiver"`
+
+	// Predictive rules: the value the series is predicted to have Horizon from now (by least squares over Window,
+	// as Prometheus's predict_linear, or by Holt's double exponential smoothing) meets the condition op value.
+	Horizon time.Duration `mapstructure:"horizon"`
+	Window  time.Duration `mapstructure:"window"`
+	Method  string        `mapstructure:"method"`
+	// Log rules: records with this event name (any when empty), at least this severity (TRACE ... FATAL), and the
+	// attribute values of match; at least Count of them within Window (per the values of GroupBy attributes).
+	EventName   string   `mapstructure:"event_name"`
+	MinSeverity string   `mapstructure:"min_severity"`
+	Count       int      `mapstructure:"count"`
+	GroupBy     []string `mapstructure:"group_by"`
+	// Composite rules: a boolean expression over other rules' names (and, or, not, parentheses), true where those
+	// rules have firing alerts; On are the labels the alerts are joined on (none: anywhere).
+	Expr string   `mapstructure:"expr"`
+	On   []string `mapstructure:"on"`
 }
 
 // Receiver kinds.
@@ -168,11 +187,31 @@ func (cfg *Config) Validate() error {
 		if !slices.Contains(ruleKinds, r.Kind) {
 			add("%s: kind: %q is not one of %s", where, r.Kind, strings.Join(ruleKinds, ", "))
 		}
-		if r.Kind != kindIncident && r.Metric == "" {
+		if (r.Kind == kindThreshold || r.Kind == kindAnomaly || r.Kind == kindAbsent || r.Kind == kindPredictive) && r.Metric == "" {
 			add("%s: metric: must be set", where)
 		}
-		if r.Kind == kindThreshold && !slices.Contains(ops, r.Op) {
+		if (r.Kind == kindThreshold || r.Kind == kindPredictive) && !slices.Contains(ops, r.Op) {
 			add("%s: op: %q is not one of %s", where, r.Op, strings.Join(ops, " "))
+		}
+		switch r.Kind {
+		case kindPredictive:
+			if r.Horizon <= 0 || r.Window <= 0 {
+				add("%s: horizon, window: must be positive", where)
+			}
+			if r.Method != "" && r.Method != "linear" && r.Method != "holt" {
+				add("%s: method: %q is not linear or holt", where, r.Method)
+			}
+		case kindLog:
+			if r.Count < 1 || r.Window <= 0 {
+				add("%s: count, window: must be positive", where)
+			}
+			if _, ok := severities[strings.ToUpper(r.MinSeverity)]; r.MinSeverity != "" && !ok {
+				add("%s: min_severity: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", where, r.MinSeverity)
+			}
+		case kindComposite:
+			if _, err := compileComposite(r.Expr, cfg.Rules); err != nil {
+				add("%s: expr: %w", where, err)
+			}
 		}
 		if r.For < 0 || r.KeepFiringFor < 0 || r.AbsentFor < 0 {
 			add("%s: for, keep_firing_for, absent_for: must not be negative", where)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"strings"
 	"sync"
 	"text/template"
 	"time"
 
+	"github.com/expr-lang/expr/vm"
 	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
@@ -52,6 +54,13 @@ func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error
 	for i := range cfg.Rules {
 		rc := &cfg.Rules[i]
 		r := &rule{cfg: rc, receiver: rc.Receiver, labels: map[string]*template.Template{}, annotations: map[string]*template.Template{}}
+		if rc.Kind == kindComposite {
+			prog, err := compileComposite(rc.Expr, cfg.Rules)
+			if err != nil {
+				return nil, err
+			}
+			r.composite = prog
+		}
 		if r.receiver == "" {
 			r.receiver = cfg.defaultReceiver()
 		}
@@ -159,7 +168,7 @@ func (e *alertExporter) track(r *rule, attrs pcommon.Map) *series {
 			e.untracked++
 			return nil
 		}
-		s = &series{rule: r, attrs: plain, firstAt: e.now()}
+		s = &series{rule: r, attrs: plain}
 		e.series[key] = s
 	}
 	return s
@@ -191,7 +200,7 @@ func (e *alertExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) er
 
 func (e *alertExporter) observe(r *rule, name string, attrs pcommon.Map, v float64, now time.Time) {
 	switch r.cfg.Kind {
-	case kindThreshold, kindAbsent:
+	case kindThreshold, kindAbsent, kindPredictive:
 		if name != r.cfg.Metric || !r.matches(attrs) {
 			return
 		}
@@ -211,6 +220,11 @@ func (e *alertExporter) observe(r *rule, name string, attrs pcommon.Map, v float
 	}
 	s.value, s.last = v, now
 	switch r.cfg.Kind {
+	case kindPredictive:
+		if s.pred == nil {
+			s.pred = &prediction{}
+		}
+		s.pred.add(now, v, r.cfg.Window)
 	case kindThreshold:
 		a := e.alerts[r.labelsOf(s).Fingerprint()]
 		s.active = r.holds(v, a != nil && a.state == stateFiring)
@@ -234,6 +248,7 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, rec := range sl.LogRecords().All() {
+				e.logRules(rl.Resource().Attributes(), rec, now)
 				if rec.EventName() != semconv.EventIncident {
 					continue
 				}
@@ -259,74 +274,66 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 	return nil
 }
 
+// logRules counts a record for the log rules it matches, per the values of their group_by attributes (of the record,
+// or else its resource).
+func (e *alertExporter) logRules(resource pcommon.Map, rec plog.LogRecord, now time.Time) {
+	for _, r := range e.rules {
+		if r.cfg.Kind != kindLog {
+			continue
+		}
+		name := rec.EventName()
+		if v, ok := rec.Attributes().Get(semconv.AttrEventName); ok && name == "" {
+			name = v.AsString()
+		}
+		if r.cfg.EventName != "" && name != r.cfg.EventName || rec.SeverityNumber() < severities[strings.ToUpper(r.cfg.MinSeverity)] ||
+			!r.matches(rec.Attributes()) {
+			continue
+		}
+		group := pcommon.NewMap()
+		for _, k := range r.cfg.GroupBy {
+			if v, ok := rec.Attributes().Get(k); ok {
+				group.PutStr(k, v.AsString())
+			} else if v, ok := resource.Get(k); ok {
+				group.PutStr(k, v.AsString())
+			}
+		}
+		if s := e.track(r, group); s != nil {
+			if s.recs == nil {
+				s.recs = &records{}
+			}
+			s.recs.add(now, r.cfg.Count)
+			s.last, s.value = now, float64(len(s.recs.times))
+		}
+	}
+}
+
 // evaluate steps every alert and queues what must be sent.
 func (e *alertExporter) evaluate(ctx context.Context) {
 	now := e.now()
-	stale := 5 * e.cfg.EvaluationInterval
-	byReceiver := map[string][]*alert{}
-	type transition struct{ rule, state, labels string }
-	var transitions []transition
+	ev := &evaluation{now: now, byReceiver: map[string][]*alert{}}
 	e.mu.Lock()
-	keys := make([]seriesKey, 0, len(e.series))
-	for k := range e.series {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].rule != keys[j].rule {
-			return keys[i].rule < keys[j].rule
-		}
-		return keys[i].fp < keys[j].fp
-	})
-	for _, k := range keys {
+	for _, k := range e.sortedSeries(false) {
 		s := e.series[k]
-		r := s.rule
-		var holds bool
-		switch r.cfg.Kind {
-		case kindAbsent:
-			holds = now.Sub(s.last) >= r.absentFor()
-		case kindIncident:
-			holds = s.active
-		default:
-			holds = s.active && now.Sub(s.last) < stale // a series that stopped sending no longer holds
-		}
-		ls := r.labelsOf(s)
-		fp := ls.Fingerprint()
-		a := e.alerts[fp]
-		if a == nil {
-			if !holds {
-				if r.cfg.Kind != kindAbsent && now.Sub(s.last) >= stale {
-					delete(e.series, k) // gone quiet and inactive: forgotten
-				}
-				continue
-			}
-			a = &alert{rule: r, labels: ls, fingerprint: fp}
-			e.alerts[fp] = a
-		}
-		a.value = s.value
-		a.annotations = r.annotationsOf(s, ls)
-		send, entered := a.step(holds, now, e.cfg.ResendInterval)
-		if entered != "" {
-			transitions = append(transitions, transition{r.cfg.Name, entered, ls.String()})
-		}
-		if send {
-			byReceiver[r.receiver] = append(byReceiver[r.receiver], a.snapshot())
-		}
-		if a.state == stateResolved || a.state == "" {
-			delete(e.alerts, fp)
-		}
+		e.step(ev, k, s, e.holds(s, now))
+	}
+	// Composite rules last: they read the alerts the others fire now.
+	e.composites(now)
+	for _, k := range e.sortedSeries(true) {
+		s := e.series[k]
+		e.step(ev, k, s, s.active)
 	}
 	if e.untracked > 0 {
 		e.set.Logger.Warn("series beyond max_series are not watched", zap.Int("points", e.untracked), zap.Int("max_series", e.cfg.MaxSeries))
 		e.untracked = 0
 	}
 	e.mu.Unlock()
-	for _, t := range transitions {
+	for _, t := range ev.transitions {
 		e.telemetry.ExporterAlertTransitions.Add(ctx, 1, metric.WithAttributes(attribute.String("rule", t.rule), attribute.String("state", t.state)))
 		if t.state != statePending {
 			e.set.Logger.Info("alert "+t.state, zap.String("alertname", t.rule), zap.String("labels", t.labels))
 		}
 	}
-	for name, alerts := range byReceiver {
+	for name, alerts := range ev.byReceiver {
 		s := e.senders[name]
 		if s == nil {
 			continue
@@ -335,6 +342,141 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 			e.set.Logger.Warn("alerts could not be queued", zap.String("receiver", name), zap.Int("alerts", len(alerts)), zap.Error(err))
 		}
 		e.telemetry.ExporterAlertNotifications.Add(ctx, int64(len(alerts)), metric.WithAttributes(attribute.String("receiver", name)))
+	}
+}
+
+// evaluation collects what one evaluation sends and the transitions it makes.
+type evaluation struct {
+	now         time.Time
+	byReceiver  map[string][]*alert
+	transitions []transition
+}
+
+type transition struct{ rule, state, labels string }
+
+// sortedSeries are the keys of the series of composite rules (or of the others), in a stable order.
+func (e *alertExporter) sortedSeries(composite bool) []seriesKey {
+	keys := make([]seriesKey, 0, len(e.series))
+	for k, s := range e.series {
+		if (s.rule.cfg.Kind == kindComposite) == composite {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].rule != keys[j].rule {
+			return keys[i].rule < keys[j].rule
+		}
+		return keys[i].fp < keys[j].fp
+	})
+	return keys
+}
+
+// holds says whether a series' condition holds now.
+func (e *alertExporter) holds(s *series, now time.Time) bool {
+	r := s.rule
+	stale := 5 * e.cfg.EvaluationInterval
+	switch r.cfg.Kind {
+	case kindAbsent:
+		return now.Sub(s.last) >= r.absentFor()
+	case kindIncident:
+		return s.active
+	case kindLog:
+		return s.recs != nil && s.recs.holds(now, r.cfg.Count, r.cfg.Window)
+	case kindPredictive:
+		if s.pred == nil || now.Sub(s.last) >= stale {
+			return false
+		}
+		v, ok := s.pred.predict(now, r.cfg.Horizon, r.cfg.Method)
+		s.value = v
+		a := e.alerts[r.labelsOf(s).Fingerprint()]
+		return ok && r.holds(v, a != nil && a.state == stateFiring)
+	}
+	return s.active && now.Sub(s.last) < stale // a series that stopped sending no longer holds
+}
+
+// step moves a series' alert through its states, and forgets a series that is quiet and inactive.
+func (e *alertExporter) step(ev *evaluation, k seriesKey, s *series, holds bool) {
+	r := s.rule
+	ls := r.labelsOf(s)
+	fp := ls.Fingerprint()
+	a := e.alerts[fp]
+	if a == nil {
+		if !holds {
+			if r.cfg.Kind != kindAbsent && ev.now.Sub(s.last) >= 5*e.cfg.EvaluationInterval {
+				delete(e.series, k)
+			}
+			return
+		}
+		a = &alert{rule: r, labels: ls, fingerprint: fp}
+		e.alerts[fp] = a
+	}
+	a.value = s.value
+	a.annotations = r.annotationsOf(s, ls)
+	send, entered := a.step(holds, ev.now, e.cfg.ResendInterval)
+	if entered != "" {
+		ev.transitions = append(ev.transitions, transition{r.cfg.Name, entered, ls.String()})
+	}
+	if send {
+		ev.byReceiver[r.receiver] = append(ev.byReceiver[r.receiver], a.snapshot())
+	}
+	if a.state == stateResolved || a.state == "" {
+		delete(e.alerts, fp)
+	}
+}
+
+// composites sets the series of composite rules: for every combination of its `on` labels among the firing alerts,
+// whether its expression holds over which rules fire there.
+func (e *alertExporter) composites(now time.Time) {
+	for _, r := range e.rules {
+		if r.composite == nil {
+			continue
+		}
+		firing := map[string]map[string]any{} // on-key -> rule name -> firing
+		onLabels := map[string]map[string]string{}
+		for _, a := range e.alerts {
+			if a.state != stateFiring || a.rule.cfg.Kind == kindComposite {
+				continue
+			}
+			on := map[string]string{}
+			var key strings.Builder
+			complete := true
+			for _, l := range r.cfg.On {
+				v, ok := a.labels[model.LabelName(l)]
+				complete = complete && ok
+				on[l] = string(v)
+				key.WriteString(l + "=" + string(v) + ";")
+			}
+			if !complete {
+				continue
+			}
+			if firing[key.String()] == nil {
+				firing[key.String()] = map[string]any{}
+				onLabels[key.String()] = on
+			}
+			firing[key.String()][a.rule.cfg.Name] = true
+		}
+		// every series of the rule, and every combination where one of its rules fires
+		for _, s := range e.series {
+			if s.rule == r {
+				s.active = false
+			}
+		}
+		for key, names := range firing {
+			env := map[string]any{}
+			for _, other := range e.rules {
+				if other.composite == nil {
+					env[other.cfg.Name] = names[other.cfg.Name] == true
+				}
+			}
+			out, err := vm.Run(r.composite, env)
+			attrs := pcommon.NewMap()
+			for k, v := range onLabels[key] {
+				attrs.PutStr(k, v)
+			}
+			if s := e.track(r, attrs); s != nil {
+				s.last, s.active = now, err == nil && out == true
+			}
+		}
 	}
 }
 

@@ -463,3 +463,89 @@ rules:
 	assert.Equal(t, "[RESOLVED] Errors", resolved.Attachments[0].Title)
 	assert.Equal(t, "good", resolved.Attachments[0].Color)
 }
+
+// TestPredictiveRules: a filesystem filling at 1 % a minute is predicted full within 4 h long before it is, by
+// least squares and by Holt; a steady one is not.
+func TestPredictiveRules(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+rules:
+  - {name: FullSoonLinear, kind: predictive, metric: fs.utilization, op: ">=", value: 1, horizon: 4h, window: 1h, match: {mount: /data}}
+  - {name: FullSoonHolt, kind: predictive, metric: fs.utilization, op: ">=", value: 1, horizon: 4h, window: 1h, method: holt, match: {mount: /data}}
+  - {name: SteadyFull, kind: predictive, metric: fs.utilization, op: ">=", value: 1, horizon: 4h, window: 1h, match: {mount: /var}}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	for i := range 180 { // 30 minutes, a point every 10 s: /data goes from 10 % to 40 %, /var stays at 50 %
+		h.point(t, "fs.utilization", 0.10+0.01*float64(i)/6, map[string]string{"mount": "/data"})
+		h.point(t, "fs.utilization", 0.50, map[string]string{"mount": "/var"})
+		h.tick(10 * time.Second)
+	}
+	fired := map[string]bool{}
+	for _, b := range am.received() {
+		for _, a := range alertsOf(t, b) {
+			fired[a.Labels["alertname"]] = true
+		}
+	}
+	assert.Equal(t, map[string]bool{"FullSoonLinear": true, "FullSoonHolt": true}, fired, "at 1 % a minute, full within 4 h; a steady 50 % never")
+}
+
+// TestLogRules: five failed logins for one user within a minute fire; the count per user is kept apart.
+func TestLogRules(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+rules:
+  - {name: LoginFailures, kind: log, event_name: strata.auth, match: {strata.auth.outcome: failure},
+     min_severity: INFO, count: 5, window: 1m, group_by: [user.name]}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	login := func(user, outcome string) {
+		ld := plog.NewLogs()
+		r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		r.SetEventName("strata.auth")
+		r.SetSeverityNumber(plog.SeverityNumberWarn)
+		r.Attributes().PutStr("strata.auth.outcome", outcome)
+		r.Attributes().PutStr("user.name", user)
+		require.NoError(t, h.e.ConsumeLogs(context.Background(), ld))
+	}
+	for range 4 {
+		login("alice", "failure")
+		login("bob", "failure")
+		login("bob", "success")
+	}
+	h.tick(10 * time.Second)
+	assert.Empty(t, am.received(), "four each: below the count")
+	login("alice", "failure")
+	h.tick(10 * time.Second)
+	require.Len(t, am.received(), 1)
+	a := alertsOf(t, am.received()[0])[0]
+	assert.Equal(t, "alice", a.Labels["user_name"])
+	h.tick(time.Minute) // no more: the window passes and the alert resolves
+	require.Len(t, am.received(), 2)
+	assert.NotNil(t, alertsOf(t, am.received()[1])[0].EndsAt)
+}
+
+// TestCompositeRules: high latency AND anomalous database CPU on the same host fires; either alone does not.
+func TestCompositeRules(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+rules:
+  - {name: HighLatency, kind: threshold, metric: latency, op: ">", value: 1}
+  - {name: DBCPU, kind: anomaly, metric: db.cpu}
+  - {name: LatencyFromDB, kind: composite, expr: "HighLatency and DBCPU", on: [host_name], severity: critical}
+  - {name: LatencyWithoutDB, kind: composite, expr: "HighLatency and not DBCPU", on: [host_name]}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	h.point(t, "latency", 2, nil) // host web-1 (the harness's resource)
+	h.tick(10 * time.Second)      // latency fires, and with it LatencyWithoutDB
+	h.point(t, "latency", 2, nil)
+	h.point(t, "strata.anomaly.score", 0.999, map[string]string{"strata.anomaly.metric": "db.cpu"})
+	h.tick(10 * time.Second)
+	h.point(t, "latency", 2, nil)
+	h.point(t, "strata.anomaly.score", 0.999, map[string]string{"strata.anomaly.metric": "db.cpu"})
+	h.tick(10 * time.Second)
+	states := map[string][]bool{} // alertname -> resolved?, in order
+	for _, b := range am.received() {
+		for _, a := range alertsOf(t, b) {
+			states[a.Labels["alertname"]] = append(states[a.Labels["alertname"]], a.EndsAt != nil)
+		}
+	}
+	assert.Equal(t, []bool{false}, states["LatencyFromDB"], "fired once both fire on web-1")
+	assert.Equal(t, []bool{false, true}, states["LatencyWithoutDB"], "fired while only latency fired, resolved when the database's CPU joined")
+}

@@ -7,6 +7,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/expr-lang/expr/vm"
 	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 )
@@ -24,16 +25,18 @@ type rule struct {
 	receiver    string
 	labels      map[string]*template.Template
 	annotations map[string]*template.Template
+	composite   *vm.Program // composite rules: the expression over the other rules' names
 }
 
 // series is what a rule knows of one series (or, for incident rules, one incident).
 type series struct {
-	rule    *rule
-	attrs   map[string]string
-	value   float64
-	last    time.Time // when its last point arrived
-	active  bool      // its condition held at its last point
-	firstAt time.Time // first point seen (absent rules)
+	rule   *rule
+	attrs  map[string]string
+	value  float64
+	last   time.Time // when its last point arrived
+	active bool      // its condition held at its last point
+	pred   *prediction
+	recs   *records
 }
 
 // alert is the state of one alert (one rule and one label set).
