@@ -34,6 +34,17 @@ type Config struct {
 	Receiver string `mapstructure:"receiver"`
 	// ResendInterval is how often a firing alert is sent again (Alertmanager forgets alerts not resent). Default 1m.
 	ResendInterval time.Duration `mapstructure:"resend_interval"`
+	// GroupBy labels split each receiver's notifications: one per combination of their values.
+	GroupBy []string `mapstructure:"group_by"`
+	// InhibitRules suppress target alerts while source alerts fire (Alertmanager's inhibit rules).
+	InhibitRules []InhibitRuleConfig `mapstructure:"inhibit_rules"`
+	// InhibitByIncident suppresses the alerts of services and hosts inside an incident whose alert fires, but the
+	// alert of its root cause.
+	InhibitByIncident bool `mapstructure:"inhibit_by_incident"`
+	// Flapping detects alerts that fire and resolve again and again, and holds their notifications.
+	Flapping FlappingConfig `mapstructure:"flapping"`
+	// RateLimit bounds each receiver's notifications, folding the excess into a digest.
+	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
 	// QueueSettings and BackOffConfig are the delivery's queue (persistent with a storage extension) and retry.
 	QueueSettings configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
@@ -149,6 +160,17 @@ func (cfg *Config) Validate() error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if cfg.EvaluationInterval <= 0 || cfg.ResendInterval <= 0 || cfg.MaxSeries < 1 {
 		add("evaluation_interval, resend_interval and max_series must be positive")
+	}
+	if cfg.Flapping.Transitions < 0 || cfg.Flapping.Transitions > 0 && cfg.Flapping.Window <= 0 {
+		add("flapping: transitions must not be negative, and window positive when they are set")
+	}
+	if cfg.RateLimit.PerMinute < 0 || cfg.RateLimit.Burst < 0 {
+		add("rate_limit: per_minute and burst must not be negative")
+	}
+	for i, ir := range cfg.InhibitRules {
+		if len(ir.SourceMatch) == 0 || len(ir.TargetMatch) == 0 {
+			add("inhibit_rules[%d]: source_match and target_match must be set", i)
+		}
 	}
 	if len(cfg.Receivers) == 0 {
 		add("receivers: must contain at least one receiver")

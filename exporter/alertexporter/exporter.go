@@ -43,6 +43,10 @@ type alertExporter struct {
 	start  time.Time
 	// untracked counts points of series beyond max_series since the last log line
 	untracked int
+	history   map[model.Fingerprint][]time.Time // recent transitions of each alert (flap detection)
+	flaps     map[model.Fingerprint]bool        // alerts held as flapping
+	limiters  map[string]*limiter
+	digested  int // notifications folded into digests since the last log line
 
 	senders map[string]*sender
 	cancel  context.CancelFunc
@@ -50,7 +54,8 @@ type alertExporter struct {
 }
 
 func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error) {
-	e := &alertExporter{cfg: cfg, set: set, now: time.Now, series: map[seriesKey]*series{}, alerts: map[model.Fingerprint]*alert{}}
+	e := &alertExporter{cfg: cfg, set: set, now: time.Now, series: map[seriesKey]*series{}, alerts: map[model.Fingerprint]*alert{},
+		history: map[model.Fingerprint][]time.Time{}, flaps: map[model.Fingerprint]bool{}, limiters: map[string]*limiter{}}
 	for i := range cfg.Rules {
 		rc := &cfg.Rules[i]
 		r := &rule{cfg: rc, receiver: rc.Receiver, labels: map[string]*template.Template{}, annotations: map[string]*template.Template{}}
@@ -259,6 +264,17 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				attrs := pcommon.NewMap()
 				attrs.PutStr("incident", get(semconv.AttrIncidentID))
 				attrs.PutStr("root_cause", get(semconv.AttrIncidentRootCause))
+				incidentLists := map[string]string{}
+				for _, k := range []string{semconv.AttrIncidentServices, semconv.AttrIncidentHosts} {
+					v, ok := rec.Attributes().Get(k)
+					var names []string
+					if ok && v.Type() == pcommon.ValueTypeSlice {
+						for _, x := range v.Slice().All() {
+							names = append(names, x.AsString())
+						}
+					}
+					incidentLists[k] = strings.Join(names, ",")
+				}
 				for _, r := range e.rules {
 					if r.cfg.Kind != kindIncident {
 						continue
@@ -266,6 +282,8 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 					if s := e.track(r, attrs); s != nil {
 						s.last, s.active = now, get(semconv.AttrIncidentState) != "resolved"
 						s.attrs["summary"] = rec.Body().AsString()
+						s.attrs["services"] = incidentLists[semconv.AttrIncidentServices]
+						s.attrs["hosts"] = incidentLists[semconv.AttrIncidentHosts]
 					}
 				}
 			}
@@ -326,6 +344,25 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 		e.set.Logger.Warn("series beyond max_series are not watched", zap.Int("points", e.untracked), zap.Int("max_series", e.cfg.MaxSeries))
 		e.untracked = 0
 	}
+	// Inhibition, once every alert has its state of this evaluation; then the rate limit of each receiver: what it
+	// may get now (with the digest of what it held back), in groups.
+	var batches []batch
+	for name := range e.cfg.Receivers {
+		var sendable []*alert
+		for _, a := range ev.byReceiver[name] {
+			if !e.inhibited(a) {
+				sendable = append(sendable, a)
+			}
+		}
+		admitted := e.admit(name, sendable, now)
+		for _, g := range e.groups(admitted) {
+			batches = append(batches, batch{name, g})
+		}
+	}
+	if e.digested > 0 {
+		e.set.Logger.Info("notifications beyond the rate limit folded into a digest", zap.Int("alerts", e.digested))
+		e.digested = 0
+	}
 	e.mu.Unlock()
 	for _, t := range ev.transitions {
 		e.telemetry.ExporterAlertTransitions.Add(ctx, 1, metric.WithAttributes(attribute.String("rule", t.rule), attribute.String("state", t.state)))
@@ -333,16 +370,22 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 			e.set.Logger.Info("alert "+t.state, zap.String("alertname", t.rule), zap.String("labels", t.labels))
 		}
 	}
-	for name, alerts := range ev.byReceiver {
-		s := e.senders[name]
-		if s == nil {
+	for _, b := range batches {
+		s := e.senders[b.receiver]
+		if s == nil || len(b.alerts) == 0 {
 			continue
 		}
-		if err := s.send(ctx, alerts); err != nil {
-			e.set.Logger.Warn("alerts could not be queued", zap.String("receiver", name), zap.Int("alerts", len(alerts)), zap.Error(err))
+		if err := s.send(ctx, b.alerts); err != nil {
+			e.set.Logger.Warn("alerts could not be queued", zap.String("receiver", b.receiver), zap.Int("alerts", len(b.alerts)), zap.Error(err))
 		}
-		e.telemetry.ExporterAlertNotifications.Add(ctx, int64(len(alerts)), metric.WithAttributes(attribute.String("receiver", name)))
+		e.telemetry.ExporterAlertNotifications.Add(ctx, 1, metric.WithAttributes(attribute.String("receiver", b.receiver)))
 	}
+}
+
+// batch is one notification: a receiver and the alerts it carries.
+type batch struct {
+	receiver string
+	alerts   []*alert
 }
 
 // evaluation collects what one evaluation sends and the transitions it makes.
@@ -416,7 +459,17 @@ func (e *alertExporter) step(ev *evaluation, k seriesKey, s *series, holds bool)
 	if entered != "" {
 		ev.transitions = append(ev.transitions, transition{r.cfg.Name, entered, ls.String()})
 	}
-	if send {
+	if entered == stateFiring || entered == stateResolved {
+		flapping := e.flapping(a, ev.now)
+		if flapping && !e.flaps[fp] {
+			e.set.Logger.Warn("alert flapping: its notifications are held until it is stable", zap.String("labels", ls.String()))
+		}
+		e.flaps[fp] = flapping
+	}
+	if e.flaps[fp] && len(e.history[fp]) > 0 && ev.now.Sub(e.history[fp][len(e.history[fp])-1]) >= e.cfg.Flapping.Window {
+		delete(e.flaps, fp) // stable again
+	}
+	if send && !e.flaps[fp] {
 		ev.byReceiver[r.receiver] = append(ev.byReceiver[r.receiver], a.snapshot())
 	}
 	if a.state == stateResolved || a.state == "" {

@@ -549,3 +549,149 @@ rules:
 	assert.Equal(t, []bool{false}, states["LatencyFromDB"], "fired once both fire on web-1")
 	assert.Equal(t, []bool{false, true}, states["LatencyWithoutDB"], "fired while only latency fired, resolved when the database's CPU joined")
 }
+
+// names are the alertnames (with their host) of every alert a receiver got, in order.
+func names(t *testing.T, r *receiverServer) []string {
+	var out []string
+	for _, b := range r.received() {
+		for _, a := range alertsOf(t, b) {
+			out = append(out, a.Labels["alertname"]+"@"+a.Labels["host_name"])
+		}
+	}
+	return out
+}
+
+// TestInhibition: while HostDown fires for a host, that host's warnings are not sent; another host's are.
+func TestInhibition(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+inhibit_rules:
+  - {source_match: {alertname: HostDown}, target_match: {severity: warning}, equal: [host_name]}
+rules:
+  - {name: HostDown, kind: threshold, metric: up, op: "==", value: 0, severity: critical}
+  - {name: HighLoad, kind: threshold, metric: load, op: ">", value: 4}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	h.point(t, "up", 0, nil) // web-1
+	h.point(t, "load", 9, nil)
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("host.name", "web-2")
+	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("load")
+	m.SetEmptyGauge().DataPoints().AppendEmpty().SetDoubleValue(9)
+	require.NoError(t, h.e.ConsumeMetrics(context.Background(), md))
+	h.tick(10 * time.Second)
+	assert.ElementsMatch(t, []string{"HostDown@web-1", "HighLoad@web-2"}, names(t, am))
+}
+
+// TestInhibitByIncident: inside a firing incident, the symptom alerts of its services are held; the root cause's
+// is sent.
+func TestInhibitByIncident(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+inhibit_by_incident: true
+rules:
+  - {name: Incident, kind: incident, severity: critical}
+  - {name: SlowService, kind: threshold, metric: latency, op: ">", value: 1}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	ld := plog.NewLogs()
+	r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	r.SetEventName(semconv.EventIncident)
+	r.Attributes().PutStr(semconv.AttrIncidentID, "i-1")
+	r.Attributes().PutStr(semconv.AttrIncidentState, "open")
+	r.Attributes().PutStr(semconv.AttrIncidentRootCause, "service orders-db")
+	svcs := r.Attributes().PutEmptySlice(semconv.AttrIncidentServices)
+	svcs.AppendEmpty().SetStr("api")
+	svcs.AppendEmpty().SetStr("orders-db")
+	require.NoError(t, h.e.ConsumeLogs(context.Background(), ld))
+	h.tick(10 * time.Second) // the incident's alert fires first
+	for _, svc := range []string{"api", "orders-db", "billing"} {
+		h.point(t, "latency", 3, map[string]string{"service.name": svc})
+	}
+	h.tick(10 * time.Second)
+	var slow []string
+	for _, b := range am.received() {
+		for _, a := range alertsOf(t, b) {
+			if a.Labels["alertname"] == "SlowService" {
+				slow = append(slow, a.Labels["service_name"])
+			}
+		}
+	}
+	assert.ElementsMatch(t, []string{"orders-db", "billing"}, slow, "api is a symptom inside the incident; orders-db its root cause; billing outside it")
+}
+
+// TestFlappingAlertIsHeld: an alert that fires and resolves again and again is held after 4 transitions in 10 min,
+// and sent again once stable.
+func TestFlappingAlertIsHeld(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+rules:
+  - {name: Flappy, kind: threshold, metric: m, op: ">", value: 1}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	for i := range 8 {
+		h.point(t, "m", float64(2*(1-i%2)), nil) // 2, 0, 2, 0, ...
+		h.tick(10 * time.Second)
+	}
+	assert.Len(t, am.received(), 3, "fired, resolved, fired; then held as flapping")
+	for range 70 { // more than ten minutes of stable firing
+		h.point(t, "m", 2, nil)
+		h.tick(10 * time.Second)
+	}
+	assert.Greater(t, len(am.received()), 3, "stable again: sent")
+}
+
+// TestRateLimitFoldsIntoDigest: beyond one notification a minute, the alerts wait and go together in the next.
+func TestRateLimitFoldsIntoDigest(t *testing.T) {
+	hook := newReceiverServer(t)
+	h := newHarness(t, `
+rate_limit: {per_minute: 1, burst: 1}
+rules:
+  - {name: A, kind: threshold, metric: a, op: ">", value: 0}
+  - {name: B, kind: threshold, metric: b, op: ">", value: 0}
+  - {name: C, kind: threshold, metric: c, op: ">", value: 0}
+`, map[string]string{"hook": "webhook " + hook.srv.URL})
+	h.point(t, "a", 1, nil)
+	h.tick(10 * time.Second)
+	h.point(t, "a", 1, nil)
+	h.point(t, "b", 1, nil)
+	h.tick(10 * time.Second)
+	h.point(t, "a", 1, nil)
+	h.point(t, "b", 1, nil)
+	h.point(t, "c", 1, nil)
+	h.tick(10 * time.Second)
+	require.Len(t, hook.received(), 1, "one token: A; B and C wait")
+	for range 4 {
+		h.point(t, "a", 1, nil)
+		h.point(t, "b", 1, nil)
+		h.point(t, "c", 1, nil)
+		h.tick(10 * time.Second)
+	}
+	require.Len(t, hook.received(), 2, "a minute later, one digest")
+	var digest webhookPayload
+	require.NoError(t, json.Unmarshal(hook.received()[1], &digest))
+	var got []string
+	for _, a := range digest.Alerts {
+		got = append(got, a.Labels["alertname"])
+	}
+	assert.Subset(t, got, []string{"B", "C"}, "nothing dropped: what waited comes in the digest (with A's resend)")
+}
+
+// TestGroupBy: one notification per value of the group_by labels.
+func TestGroupBy(t *testing.T) {
+	hook := newReceiverServer(t)
+	h := newHarness(t, `
+group_by: [service_name]
+rules:
+  - {name: Slow, kind: threshold, metric: latency, op: ">", value: 1}
+`, map[string]string{"hook": "webhook " + hook.srv.URL})
+	for _, svc := range []string{"api", "api", "cart"} {
+		h.point(t, "latency", 2, map[string]string{"service.name": svc, "route": svc + "-" + fmt.Sprint(len(hook.received()))})
+	}
+	h.point(t, "latency", 2, map[string]string{"service.name": "api", "route": "other"})
+	h.tick(10 * time.Second)
+	require.Len(t, hook.received(), 2)
+	var first webhookPayload
+	require.NoError(t, json.Unmarshal(hook.received()[0], &first))
+	assert.Equal(t, "api", first.CommonLabels["service_name"])
+	assert.Len(t, first.Alerts, 2)
+}

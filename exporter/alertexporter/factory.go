@@ -33,6 +33,7 @@ func createDefaultConfig() component.Config {
 		EvaluationInterval: 10 * time.Second,
 		MaxSeries:          10000,
 		ResendInterval:     time.Minute,
+		Flapping:           FlappingConfig{Transitions: 4, Window: 10 * time.Minute},
 		QueueSettings:      configoptional.Some(exporterhelper.NewDefaultQueueConfig()),
 		BackOffConfig:      configretry.NewDefaultBackOffConfig(),
 	}
