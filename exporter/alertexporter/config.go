@@ -45,6 +45,8 @@ type Config struct {
 	Flapping FlappingConfig `mapstructure:"flapping"`
 	// RateLimit bounds each receiver's notifications, folding the excess into a digest.
 	RateLimit RateLimitConfig `mapstructure:"rate_limit"`
+	// Storage is a storage extension that keeps the alerts' states across restarts.
+	Storage *component.ID `mapstructure:"storage"`
 	// QueueSettings and BackOffConfig are the delivery's queue (persistent with a storage extension) and retry.
 	QueueSettings configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -49,6 +50,7 @@ type alertExporter struct {
 	digested  int // notifications folded into digests since the last log line
 
 	senders map[string]*sender
+	client  storage.Client
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
@@ -108,6 +110,18 @@ func (e *alertExporter) Start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	e.start = e.now()
+	if e.cfg.Storage != nil {
+		if e.client, err = storageClient(ctx, host, e.cfg.Storage, e.set.ID); err != nil {
+			return err
+		}
+		data, err := e.client.Get(ctx, stateKey)
+		if err == nil && data != nil {
+			err = e.restoreAlerts(data)
+		}
+		if err != nil {
+			e.set.Logger.Warn("the saved alert states could not be restored", zap.Error(err))
+		}
+	}
 	e.senders = map[string]*sender{}
 	for name, rc := range e.cfg.Receivers {
 		s, err := newSender(ctx, e.cfg, e.set, name, rc, host)
@@ -143,10 +157,25 @@ func (e *alertExporter) Shutdown(ctx context.Context) error {
 		e.cancel = nil
 	}
 	err := e.stopSenders(ctx)
+	if e.client != nil {
+		err = errors.Join(err, e.save(ctx), e.client.Close(ctx))
+		e.client = nil
+	}
 	if e.telemetry != nil {
 		e.telemetry.Shutdown()
 	}
 	return err
+}
+
+// save keeps the alerts' states in storage.
+func (e *alertExporter) save(ctx context.Context) error {
+	e.mu.Lock()
+	data, err := e.marshalAlerts()
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return e.client.Set(ctx, stateKey, data)
 }
 
 func (e *alertExporter) stopSenders(ctx context.Context) error {
@@ -368,6 +397,11 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 		e.telemetry.ExporterAlertTransitions.Add(ctx, 1, metric.WithAttributes(attribute.String("rule", t.rule), attribute.String("state", t.state)))
 		if t.state != statePending {
 			e.set.Logger.Info("alert "+t.state, zap.String("alertname", t.rule), zap.String("labels", t.labels))
+		}
+	}
+	if e.client != nil && len(ev.transitions) > 0 {
+		if err := e.save(ctx); err != nil {
+			e.set.Logger.Warn("saving the alert states failed", zap.Error(err))
 		}
 	}
 	for _, b := range batches {

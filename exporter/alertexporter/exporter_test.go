@@ -13,9 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
 	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
@@ -694,4 +696,47 @@ rules:
 	require.NoError(t, json.Unmarshal(hook.received()[0], &first))
 	assert.Equal(t, "api", first.CommonLabels["service_name"])
 	assert.Len(t, first.Alerts, 2)
+}
+
+// TestStateSurvivesARestart: a firing alert restored from storage keeps its startsAt and resolves after the restart.
+func TestStateSurvivesARestart(t *testing.T) {
+	am := newReceiverServer(t)
+	dir := t.TempDir()
+	id := storagetest.NewStorageID("file_storage")
+	open := func() *harness {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Storage = &id
+		cfg.Receivers = map[string]*ReceiverConfig{"am": {Kind: receiverAlertmanager}}
+		cfg.Receivers["am"].Endpoint = am.srv.URL
+		cfg.QueueSettings = configoptional.None[exporterhelper.QueueBatchConfig]()
+		cfg.BackOffConfig.Enabled = false
+		cfg.Rules = []RuleConfig{{Name: "Hot", Kind: kindThreshold, Metric: "temp", Op: ">", Value: 80}}
+		require.NoError(t, cfg.Validate())
+		set := exportertest.NewNopSettings(metadata.Type)
+		set.ID = component.NewID(metadata.Type)
+		e, err := newAlertExporter(cfg, set)
+		require.NoError(t, err)
+		h := &harness{e: e, clock: &clock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
+		e.now = h.clock.now
+		require.NoError(t, e.Start(context.Background(), storagetest.NewStorageHost().WithFileBackedStorageExtension("file_storage", dir)))
+		return h
+	}
+	h := open()
+	h.point(t, "temp", 95, nil)
+	h.tick(10 * time.Second)
+	started := alertsOf(t, am.received()[0])[0].StartsAt
+	require.NoError(t, h.e.Shutdown(context.Background()))
+
+	h2 := open()
+	h2.clock.t = h.clock.t.Add(30 * time.Second)
+	defer func() { require.NoError(t, h2.e.Shutdown(context.Background())) }()
+	h2.point(t, "temp", 95, nil)
+	h2.tick(10 * time.Second)
+	assert.Len(t, am.received(), 1, "still firing: not fired again")
+	h2.point(t, "temp", 20, nil)
+	h2.tick(10 * time.Second)
+	require.Len(t, am.received(), 2)
+	resolved := alertsOf(t, am.received()[1])[0]
+	assert.Equal(t, started, resolved.StartsAt, "the same alert, with its startsAt")
+	assert.NotNil(t, resolved.EndsAt)
 }

@@ -1,0 +1,80 @@
+package alertexporter // import "github.com/otelstrata/strata/exporter/alertexporter"
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/common/model"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+)
+
+// The alerts' states are kept in a storage extension, so that a restart neither fires a firing alert again with a
+// new startsAt, nor forgets to resolve it: saved after every evaluation that changed one, restored at start.
+const stateKey = "alerts"
+
+type savedAlert struct {
+	Rule        string
+	Labels      map[string]string
+	Annotations map[string]string
+	State       string
+	ActiveAt    time.Time
+	StartsAt    time.Time
+	LastTrue    time.Time
+	LastSent    time.Time
+	Value       float64
+}
+
+func storageClient(ctx context.Context, host component.Host, id *component.ID, self component.ID) (storage.Client, error) {
+	ext, ok := host.GetExtensions()[*id]
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %s is not configured", id)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("storage: extension %s is not a storage extension", id)
+	}
+	return se.GetClient(ctx, component.KindExporter, self, "")
+}
+
+// saveAlerts keeps the alerts' states. The caller holds mu.
+func (e *alertExporter) marshalAlerts() ([]byte, error) {
+	var saved []savedAlert
+	for _, a := range e.alerts {
+		labels := map[string]string{}
+		for k, v := range a.labels {
+			labels[string(k)] = string(v)
+		}
+		saved = append(saved, savedAlert{Rule: a.rule.cfg.Name, Labels: labels, Annotations: a.annotations, State: a.state,
+			ActiveAt: a.activeAt, StartsAt: a.startsAt, LastTrue: a.lastTrue, LastSent: a.lastSent, Value: a.value})
+	}
+	return json.Marshal(saved)
+}
+
+// restoreAlerts takes back saved alerts whose rule still exists.
+func (e *alertExporter) restoreAlerts(data []byte) error {
+	var saved []savedAlert
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return err
+	}
+	rules := map[string]*rule{}
+	for _, r := range e.rules {
+		rules[r.cfg.Name] = r
+	}
+	for _, s := range saved {
+		r := rules[s.Rule]
+		if r == nil {
+			continue
+		}
+		ls := model.LabelSet{}
+		for k, v := range s.Labels {
+			ls[model.LabelName(k)] = model.LabelValue(v)
+		}
+		fp := ls.Fingerprint()
+		e.alerts[fp] = &alert{rule: r, labels: ls, annotations: s.Annotations, fingerprint: fp, state: s.State,
+			activeAt: s.ActiveAt, startsAt: s.StartsAt, lastTrue: s.LastTrue, lastSent: s.LastSent, value: s.Value}
+	}
+	return nil
+}
