@@ -36,6 +36,10 @@ type Config struct {
 	ResendInterval time.Duration `mapstructure:"resend_interval"`
 	// GroupBy labels split each receiver's notifications: one per combination of their values.
 	GroupBy []string `mapstructure:"group_by"`
+	// GroupWait is how long a new group waits before its first notification; GroupInterval how long between two
+	// notifications of a group. Default 0: at once.
+	GroupWait     time.Duration `mapstructure:"group_wait"`
+	GroupInterval time.Duration `mapstructure:"group_interval"`
 	// InhibitRules suppress target alerts while source alerts fire (Alertmanager's inhibit rules).
 	InhibitRules []InhibitRuleConfig `mapstructure:"inhibit_rules"`
 	// InhibitByIncident suppresses the alerts of services and hosts inside an incident whose alert fires, but the
@@ -162,6 +166,9 @@ func (cfg *Config) Validate() error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if cfg.EvaluationInterval <= 0 || cfg.ResendInterval <= 0 || cfg.MaxSeries < 1 {
 		add("evaluation_interval, resend_interval and max_series must be positive")
+	}
+	if cfg.GroupWait < 0 || cfg.GroupInterval < 0 {
+		add("group_wait, group_interval: must not be negative")
 	}
 	if cfg.Flapping.Transitions < 0 || cfg.Flapping.Transitions > 0 && cfg.Flapping.Window <= 0 {
 		add("flapping: transitions must not be negative, and window positive when they are set")

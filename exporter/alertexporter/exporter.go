@@ -43,11 +43,12 @@ type alertExporter struct {
 	alerts map[model.Fingerprint]*alert
 	start  time.Time
 	// untracked counts points of series beyond max_series since the last log line
-	untracked int
-	history   map[model.Fingerprint][]time.Time // recent transitions of each alert (flap detection)
-	flaps     map[model.Fingerprint]bool        // alerts held as flapping
-	limiters  map[string]*limiter
-	digested  int // notifications folded into digests since the last log line
+	untracked   int
+	history     map[model.Fingerprint][]time.Time // recent transitions of each alert (flap detection)
+	flaps       map[model.Fingerprint]bool        // alerts held as flapping
+	limiters    map[string]*limiter
+	groupsByKey map[string]*group
+	digested    int // notifications folded into digests since the last log line
 
 	senders map[string]*sender
 	client  storage.Client
@@ -57,7 +58,8 @@ type alertExporter struct {
 
 func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error) {
 	e := &alertExporter{cfg: cfg, set: set, now: time.Now, series: map[seriesKey]*series{}, alerts: map[model.Fingerprint]*alert{},
-		history: map[model.Fingerprint][]time.Time{}, flaps: map[model.Fingerprint]bool{}, limiters: map[string]*limiter{}}
+		history: map[model.Fingerprint][]time.Time{}, flaps: map[model.Fingerprint]bool{}, limiters: map[string]*limiter{},
+		groupsByKey: map[string]*group{}}
 	for i := range cfg.Rules {
 		rc := &cfg.Rules[i]
 		r := &rule{cfg: rc, receiver: rc.Receiver, labels: map[string]*template.Template{}, annotations: map[string]*template.Template{}}
@@ -383,11 +385,18 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 				sendable = append(sendable, a)
 			}
 		}
-		admitted := e.admit(name, sendable, now)
-		for _, g := range e.groups(admitted) {
-			batches = append(batches, batch{name, g})
+		for _, g := range e.groups(name, sendable, now) {
+			if admitted := e.admit(name, g, now); len(admitted) > 0 {
+				batches = append(batches, batch{name, admitted})
+			}
+		}
+		if e.cfg.RateLimit.PerMinute > 0 { // a digest waiting for a token goes out with the next evaluation that has one
+			if digest := e.admit(name, nil, now); len(digest) > 0 {
+				batches = append(batches, batch{name, digest})
+			}
 		}
 	}
+	e.forgetGroups(now)
 	if e.digested > 0 {
 		e.set.Logger.Info("notifications beyond the rate limit folded into a digest", zap.Int("alerts", e.digested))
 		e.digested = 0

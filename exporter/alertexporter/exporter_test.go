@@ -740,3 +740,46 @@ func TestStateSurvivesARestart(t *testing.T) {
 	assert.Equal(t, started, resolved.StartsAt, "the same alert, with its startsAt")
 	assert.NotNil(t, resolved.EndsAt)
 }
+
+// TestGroupWaitAndInterval: alerts of a group firing within group_wait go together; later ones wait for
+// group_interval.
+func TestGroupWaitAndInterval(t *testing.T) {
+	hook := newReceiverServer(t)
+	h := newHarness(t, `
+group_by: [host_name]
+group_wait: 30s
+group_interval: 1m
+rules:
+  - {name: A, kind: threshold, metric: a, op: ">", value: 0}
+  - {name: B, kind: threshold, metric: b, op: ">", value: 0}
+  - {name: C, kind: threshold, metric: c, op: ">", value: 0}
+`, map[string]string{"hook": "webhook " + hook.srv.URL})
+	keep := func(ms ...string) {
+		for _, m := range ms {
+			h.point(t, m, 1, nil)
+		}
+	}
+	keep("a")
+	h.tick(10 * time.Second) // A fires: its group waits 30 s
+	keep("a", "b")
+	h.tick(10 * time.Second) // B fires
+	keep("a", "b")
+	h.tick(10 * time.Second)
+	assert.Empty(t, hook.received())
+	keep("a", "b")
+	h.tick(10 * time.Second) // 30 s after the group began: A and B together
+	require.Len(t, hook.received(), 1)
+	var first webhookPayload
+	require.NoError(t, json.Unmarshal(hook.received()[0], &first))
+	assert.Len(t, first.Alerts, 2)
+	keep("a", "b", "c")
+	h.tick(10 * time.Second) // C fires: waits for the group's interval
+	for range 4 {
+		keep("a", "b", "c")
+		h.tick(10 * time.Second)
+	}
+	require.Len(t, hook.received(), 1, "50 s after the first notification: C still waits")
+	keep("a", "b", "c")
+	h.tick(10 * time.Second)
+	require.Len(t, hook.received(), 2, "a minute after: C (with A's and B's resends)")
+}

@@ -172,28 +172,63 @@ func minFloat(a, b float64) float64 {
 	return b
 }
 
-// groups splits a receiver's notification by the values of the group_by labels (one notification per group).
-func (e *alertExporter) groups(alerts []*alert) [][]*alert {
-	if len(e.cfg.GroupBy) == 0 {
-		return [][]*alert{alerts}
-	}
-	byKey := map[string][]*alert{}
-	var keys []string
+// group is a receiver's group of alerts (by the values of the group_by labels) and its timing.
+type group struct {
+	pending  map[model.Fingerprint]*alert // waiting for the group's next notification
+	created  time.Time
+	lastSent time.Time
+}
+
+// groups splits a receiver's notifications by the values of the group_by labels and times them as Alertmanager
+// does: a new group's first notification waits group_wait (so that alerts firing together go together), later
+// ones at least group_interval apart; alerts arriving meanwhile wait in the group (the latest state of each).
+func (e *alertExporter) groups(receiver string, alerts []*alert, now time.Time) [][]*alert {
 	for _, a := range alerts {
 		var b strings.Builder
+		b.WriteString(receiver + "\x00")
 		for _, l := range e.cfg.GroupBy {
 			b.WriteString(string(a.labels[model.LabelName(l)]) + "\x00")
 		}
-		k := b.String()
-		if byKey[k] == nil {
+		g := e.groupsByKey[b.String()]
+		if g == nil {
+			g = &group{pending: map[model.Fingerprint]*alert{}, created: now}
+			e.groupsByKey[b.String()] = g
+		}
+		g.pending[a.fingerprint] = a
+	}
+	var keys []string
+	for k, g := range e.groupsByKey {
+		if strings.HasPrefix(k, receiver+"\x00") && len(g.pending) > 0 {
 			keys = append(keys, k)
 		}
-		byKey[k] = append(byKey[k], a)
 	}
 	sort.Strings(keys)
-	out := make([][]*alert, 0, len(keys))
+	var out [][]*alert
 	for _, k := range keys {
-		out = append(out, byKey[k])
+		g := e.groupsByKey[k]
+		due := g.created.Add(e.cfg.GroupWait)
+		if !g.lastSent.IsZero() {
+			due = g.lastSent.Add(e.cfg.GroupInterval)
+		}
+		if now.Before(due) {
+			continue
+		}
+		batch := make([]*alert, 0, len(g.pending))
+		for _, a := range g.pending {
+			batch = append(batch, a)
+		}
+		sort.Slice(batch, func(i, j int) bool { return batch[i].fingerprint < batch[j].fingerprint })
+		out = append(out, batch)
+		g.pending, g.lastSent = map[model.Fingerprint]*alert{}, now
 	}
 	return out
+}
+
+// forgetGroups drops the groups that have nothing waiting and sent nothing for a while (their alerts are gone).
+func (e *alertExporter) forgetGroups(now time.Time) {
+	for k, g := range e.groupsByKey {
+		if len(g.pending) == 0 && now.Sub(g.lastSent) > max(e.cfg.GroupInterval, e.cfg.ResendInterval)*2 {
+			delete(e.groupsByKey, k)
+		}
+	}
 }
