@@ -347,6 +347,10 @@ func (s *sender) webhook(alerts []amAlert) webhookPayload {
 	if name, ok := p.CommonLabels["alertname"]; ok {
 		p.GroupLabels["alertname"] = name
 	}
-	p.GroupKey = "{}:" + fmt.Sprint(p.GroupLabels)
+	var pairs []string // Alertmanager's group key: {}:{label="value", ...}
+	for _, k := range sortedKeys(p.GroupLabels) {
+		pairs = append(pairs, fmt.Sprintf("%s=%q", k, p.GroupLabels[k]))
+	}
+	p.GroupKey = "{}:{" + strings.Join(pairs, ", ") + "}"
 	return p
 }
