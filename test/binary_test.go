@@ -191,6 +191,7 @@ func exampleConfigs(t *testing.T) []string {
 }
 
 func TestValidateExamples(t *testing.T) {
+	t.Setenv("K8S_NODE_NAME", "node-1") // as the agent's DaemonSet sets it: k8sattributes' filter needs it
 	for _, config := range exampleConfigs(t) {
 		t.Run(config, func(t *testing.T) {
 			out, err := run(t, "validate", "--config="+config)

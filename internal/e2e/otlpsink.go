@@ -158,3 +158,47 @@ func (s *OTLPSink) SpansByTrace() map[pcommon.TraceID]int {
 	}
 	return counts
 }
+
+// LogsByTrace counts the log records that arrived, by trace id (records without one under the zero id).
+func (s *OTLPSink) LogsByTrace() map[pcommon.TraceID]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := map[pcommon.TraceID]int{}
+	for _, ld := range s.logs {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					counts[lr.TraceID()]++
+				}
+			}
+		}
+	}
+	return counts
+}
+
+// PointsByResource counts the data points of metric that arrived, by the value of the resource attribute attr.
+func (s *OTLPSink) PointsByResource(metric, attr string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	counts := map[string]int{}
+	for _, md := range s.metrics {
+		for _, rm := range md.ResourceMetrics().All() {
+			v, ok := rm.Resource().Attributes().Get(attr)
+			if !ok {
+				continue
+			}
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					switch {
+					case m.Name() != metric:
+					case m.Type() == pmetric.MetricTypeGauge:
+						counts[v.AsString()] += m.Gauge().DataPoints().Len()
+					case m.Type() == pmetric.MetricTypeSum:
+						counts[v.AsString()] += m.Sum().DataPoints().Len()
+					}
+				}
+			}
+		}
+	}
+	return counts
+}

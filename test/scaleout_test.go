@@ -1,0 +1,488 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	byteorder "encoding/binary"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/otelstrata/strata/internal/e2e"
+)
+
+const (
+	scaleOutPartitions = 6
+	scaleOutTraces     = 300 // per phase, 4 spans and 1 log record each
+	scaleOutServices   = 12  // resources sending system.cpu.utilization
+)
+
+var scaleOutTopics = []string{"otlp_spans", "otlp_logs", "otlp_metrics"}
+
+// TestScaleOut runs the gateway tier as the examples deploy it: a Kafka protocol broker on loopback (kfake), one
+// agent (examples/agent/collector.yaml without its Kubernetes-only parts) and three gateways
+// (examples/gateway/collector.yaml), each gateway exporting to its own OTLP sink. It checks that every trace is
+// decided whole by one gateway with its log records beside it, that every resource's series are modelled by one
+// gateway, that the load is shared, and that when a gateway stops its partitions move: what is sent afterwards
+// reaches the others, and nothing is lost or delivered twice.
+func TestScaleOut(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(scaleOutPartitions, scaleOutTopics...))
+	require.NoError(t, err)
+	t.Cleanup(cluster.Close)
+	broker := cluster.ListenAddrs()[0]
+	client, err := kgo.NewClient(kgo.SeedBrokers(broker))
+	require.NoError(t, err)
+	t.Cleanup(client.Close)
+	admin := kadm.NewClient(client)
+
+	accept := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})) // remote write, Alertmanager
+	t.Cleanup(accept.Close)
+
+	var gateways []*scaleOutGateway
+	for i := 1; i <= 3; i++ {
+		gateways = append(gateways, startGateway(t, fmt.Sprintf("gw-%d", i), broker, accept.URL))
+	}
+	assignment := waitForGroup(t, admin, 3)
+	for gw, topics := range assignment {
+		for _, topic := range scaleOutTopics[1:] {
+			assert.Equal(t, topics[scaleOutTopics[0]], topics[topic], "%s: %s and %s partitions differ", gw, scaleOutTopics[0], topic)
+		}
+	}
+	agent := startAgent(t, broker)
+
+	// Phase 1: three gateways.
+	phase1 := scaleOutData(0)
+	agent.send(t, phase1)
+	sinks := func(gws []*scaleOutGateway) []*e2e.OTLPSink {
+		var s []*e2e.OTLPSink
+		for _, gw := range gws {
+			s = append(s, gw.sink)
+		}
+		return s
+	}
+	waitForTraces(t, gateways[0].process, sinks(gateways), phase1)
+	waitForPoints(t, gateways[0].process, sinks(gateways), 3*scaleOutServices)
+	for _, gw := range gateways {
+		share := 0
+		for id := range gw.sink.SpansByTrace() {
+			if _, ok := phase1.traces[id]; ok {
+				share++
+			}
+		}
+		t.Logf("%s decided %d of the %d traces", gw.name, share, scaleOutTraces)
+		assert.Greater(t, share, scaleOutTraces/10, "%s's share of the traces", gw.name)
+	}
+	before := make([]map[string]int, len(gateways))
+	for i, gw := range gateways {
+		before[i] = gw.sink.PointsByResource("system.cpu.utilization", "service.name")
+	}
+	for svc := range scaleOutServices {
+		name := fmt.Sprintf("svc-%02d", svc)
+		var at []string
+		for i, gw := range gateways {
+			if before[i][name] > 0 {
+				at = append(at, gw.name)
+			}
+		}
+		assert.Len(t, at, 1, "%s's series reached %v", name, at)
+	}
+	gateways[0].process.WaitFor(t, "every series modelled once", 30*time.Second, func() error {
+		return modelledSeries(gateways, scaleOutServices)
+	})
+
+	// Phase 2: gw-2 stops; its partitions move to gw-1 and gw-3.
+	stopped := gateways[1]
+	require.NoError(t, stopped.process.Stop(60*time.Second), "gw-2 exits cleanly")
+	survivors := []*scaleOutGateway{gateways[0], gateways[2]}
+	assignment = waitForGroup(t, admin, 2)
+	for gw, topics := range assignment {
+		assert.Len(t, topics[scaleOutTopics[0]], scaleOutPartitions/2, "%s's partitions after the move", gw)
+	}
+	phase2 := scaleOutData(1)
+	agent.send(t, phase2)
+	waitForTraces(t, gateways[0].process, sinks(survivors), phase2)
+	waitForPoints(t, gateways[0].process, sinks(gateways), 6*scaleOutServices)
+	for svc := range scaleOutServices {
+		name := fmt.Sprintf("svc-%02d", svc)
+		var at []string
+		for i, gw := range gateways {
+			if gw.sink.PointsByResource("system.cpu.utilization", "service.name")[name] > before[i][name] {
+				at = append(at, gw.name)
+			}
+		}
+		assert.Len(t, at, 1, "%s's series after the move reached %v", name, at)
+		assert.NotContains(t, at, stopped.name)
+	}
+	gateways[0].process.WaitFor(t, "the moved series modelled by the survivors", 30*time.Second, func() error {
+		return modelledSeries(survivors, scaleOutServices)
+	})
+
+	// Nothing lost, nothing twice: phase 1's traces are still whole and single after the move.
+	checkTraces(t, sinks(gateways), phase1)
+	checkTraces(t, sinks(gateways), phase2)
+}
+
+type scaleOutGateway struct {
+	name      string
+	process   *e2e.Process
+	sink      *e2e.OTLPSink
+	telemetry string
+}
+
+// startGateway runs examples/gateway/collector.yaml as the named gateway, with ports of its own.
+func startGateway(t *testing.T, name, broker, accept string) *scaleOutGateway {
+	t.Helper()
+	gw := &scaleOutGateway{name: name, sink: e2e.NewOTLPSink(t)}
+	health := e2e.FreePort(t)
+	telemetry := e2e.FreePort(t)
+	gw.telemetry = fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetry)
+	ports := writeYAML(t, name+".yaml", map[string]any{
+		"extensions": map[string]any{"health_check": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", health)}},
+		"exporters":  map[string]any{"prometheus": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))}},
+		"service":    telemetryOn(telemetry),
+	})
+	cmd := exec.Command(binary, "--config="+filepath.Join(repoRoot, "examples", "gateway", "collector.yaml"), "--config="+ports)
+	cmd.Env = append(os.Environ(),
+		"HOSTNAME="+name,
+		"MY_POD_IP=127.0.0.1",
+		"KAFKA_BROKERS="+broker,
+		"STRATA_STATE_DIR="+t.TempDir(),
+		"BACKEND_OTLP_ENDPOINT="+gw.sink.URL,
+		"PROMETHEUS_REMOTE_WRITE_URL="+accept,
+		"ALERTMANAGER_URL="+accept,
+	)
+	gw.process = e2e.StartCmd(t, cmd)
+	waitHealthy(t, gw.process, health)
+	return gw
+}
+
+type scaleOutAgent struct {
+	process *e2e.Process
+	otlp    string
+}
+
+// startAgent runs examples/agent/collector.yaml with its Kubernetes-only receivers and processor left out of the
+// pipelines (there is no kubelet nor API server here) and ports of its own.
+func startAgent(t *testing.T, broker string) *scaleOutAgent {
+	t.Helper()
+	health := e2e.FreePort(t)
+	a := &scaleOutAgent{otlp: fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))}
+	processors := []any{"memory_limiter", "resourcedetection", "batch"}
+	service := telemetryOn(e2e.FreePort(t))
+	service["pipelines"] = map[string]any{
+		"traces":  map[string]any{"processors": processors},
+		"metrics": map[string]any{"receivers": []any{"otlp"}, "processors": processors},
+		"logs":    map[string]any{"receivers": []any{"otlp"}, "processors": processors},
+	}
+	local := writeYAML(t, "agent.yaml", map[string]any{
+		"extensions": map[string]any{"health_check": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", health)}},
+		"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{
+			"grpc": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))},
+			"http": map[string]any{"endpoint": a.otlp},
+		}}},
+		"service": service,
+	})
+	cmd := exec.Command(binary, "--config="+filepath.Join(repoRoot, "examples", "agent", "collector.yaml"), "--config="+local)
+	cmd.Env = append(os.Environ(),
+		"MY_POD_IP=127.0.0.1",
+		"K8S_NODE_NAME=node-1",
+		"KAFKA_BROKERS="+broker,
+		"STRATA_STATE_DIR="+t.TempDir(),
+	)
+	a.process = e2e.StartCmd(t, cmd)
+	waitHealthy(t, a.process, health)
+	return a
+}
+
+// telemetryOn is a service section whose own metrics are served on port.
+func telemetryOn(port int) map[string]any {
+	return map[string]any{"telemetry": map[string]any{"metrics": map[string]any{"readers": []any{
+		map[string]any{"pull": map[string]any{"exporter": map[string]any{"prometheus": map[string]any{"host": "127.0.0.1", "port": port}}}},
+	}}}}
+}
+
+func waitHealthy(t *testing.T, p *e2e.Process, port int) {
+	t.Helper()
+	p.WaitFor(t, "health", 30*time.Second, func() error {
+		_, err := e2e.HTTPGet(fmt.Sprintf("http://127.0.0.1:%d/", port))
+		return err
+	})
+}
+
+// send posts the data to the agent over OTLP/HTTP; each trace's spans come in two requests.
+func (a *scaleOutAgent) send(t *testing.T, d scaleOutBatch) {
+	t.Helper()
+	var bodies []struct {
+		path string
+		body []byte
+	}
+	add := func(path string, body []byte, err error) {
+		require.NoError(t, err)
+		bodies = append(bodies, struct {
+			path string
+			body []byte
+		}{path, body})
+	}
+	for _, td := range d.spans {
+		body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		add("/v1/traces", body, err)
+	}
+	body, err := plogotlp.NewExportRequestFromLogs(d.logs).MarshalProto()
+	add("/v1/logs", body, err)
+	for _, md := range d.metrics {
+		body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+		add("/v1/metrics", body, err)
+	}
+	for _, b := range bodies {
+		resp, err := http.Post("http://"+a.otlp+b.path, "application/x-protobuf", bytes.NewReader(b.body))
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, b.path)
+	}
+}
+
+type scaleOutBatch struct {
+	traces  map[pcommon.TraceID]bool
+	spans   []ptrace.Traces
+	logs    plog.Logs
+	metrics []pmetric.Metrics
+}
+
+// scaleOutData is a phase's data: 300 traces of 4 spans over frontend, checkout and payment, whose payment span
+// fails (the gateways' sampling keeps errors: every trace must arrive), sent as two requests (frontend's spans, then
+// the others'); a log record of checkout's in each trace; and three rounds of system.cpu.utilization from 12 services.
+func scaleOutData(phase uint64) scaleOutBatch {
+	d := scaleOutBatch{traces: map[pcommon.TraceID]bool{}, logs: plog.NewLogs()}
+	first, rest := ptrace.NewTraces(), ptrace.NewTraces()
+	services := map[string]ptrace.SpanSlice{}
+	for _, s := range []struct {
+		td      ptrace.Traces
+		service string
+	}{{first, "frontend"}, {rest, "checkout"}, {rest, "payment"}} {
+		rs := s.td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", s.service)
+		services[s.service] = rs.ScopeSpans().AppendEmpty().Spans()
+	}
+	rl := d.logs.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "checkout")
+	records := rl.ScopeLogs().AppendEmpty().LogRecords()
+	now := time.Now()
+	for n := range uint64(scaleOutTraces) {
+		var id pcommon.TraceID
+		byteorder.BigEndian.PutUint64(id[:8], (phase*scaleOutTraces+n+1)*0x9e3779b97f4a7c15)
+		byteorder.BigEndian.PutUint64(id[8:], (n+7)*0xbf58476d1ce4e5b9)
+		d.traces[id] = true
+		for s, service := range []string{"frontend", "frontend", "checkout", "payment"} {
+			span := services[service].AppendEmpty()
+			span.SetTraceID(id)
+			var sid, parent pcommon.SpanID
+			byteorder.BigEndian.PutUint64(sid[:], uint64(s+1))
+			span.SetSpanID(sid)
+			if s > 0 {
+				byteorder.BigEndian.PutUint64(parent[:], uint64(s))
+				span.SetParentSpanID(parent)
+			}
+			span.SetName(fmt.Sprintf("%s-%d", service, s))
+			span.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Second)))
+			span.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Duration(s) * 100 * time.Millisecond)))
+			if service == "payment" {
+				span.Status().SetCode(ptrace.StatusCodeError)
+			}
+		}
+		lr := records.AppendEmpty()
+		lr.SetTraceID(id)
+		lr.SetSeverityNumber(plog.SeverityNumberInfo)
+		lr.Body().SetStr(fmt.Sprintf("order %d placed", n))
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(now))
+	}
+	d.spans = []ptrace.Traces{first, rest}
+	for round := range 3 {
+		md := pmetric.NewMetrics()
+		for svc := range scaleOutServices {
+			rm := md.ResourceMetrics().AppendEmpty()
+			rm.Resource().Attributes().PutStr("service.name", fmt.Sprintf("svc-%02d", svc))
+			m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+			m.SetName("system.cpu.utilization")
+			m.SetUnit("1")
+			p := m.SetEmptyGauge().DataPoints().AppendEmpty()
+			p.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Duration(round) * time.Second)))
+			p.SetDoubleValue(0.2 + 0.01*float64(svc))
+		}
+		d.metrics = append(d.metrics, md)
+	}
+	return d
+}
+
+// waitForTraces waits until every trace of the batch arrived whole at the sinks, then checks it arrived once, at
+// one sink, with its log record.
+func waitForTraces(t *testing.T, p *e2e.Process, sinks []*e2e.OTLPSink, d scaleOutBatch) {
+	t.Helper()
+	p.WaitFor(t, "every span and log record", 60*time.Second, func() error {
+		spans, logs := 0, 0
+		for _, s := range sinks {
+			for id, n := range s.SpansByTrace() {
+				if d.traces[id] {
+					spans += n
+				}
+			}
+			for id, n := range s.LogsByTrace() {
+				if d.traces[id] {
+					logs += n
+				}
+			}
+		}
+		if spans < 4*len(d.traces) || logs < len(d.traces) {
+			return fmt.Errorf("%d of %d spans, %d of %d log records", spans, 4*len(d.traces), logs, len(d.traces))
+		}
+		return nil
+	})
+	checkTraces(t, sinks, d)
+}
+
+// checkTraces asserts that each trace of the batch is at exactly one sink, with its 4 spans and its log record.
+func checkTraces(t *testing.T, sinks []*e2e.OTLPSink, d scaleOutBatch) {
+	t.Helper()
+	spans := make([]map[pcommon.TraceID]int, len(sinks))
+	logs := make([]map[pcommon.TraceID]int, len(sinks))
+	for i, s := range sinks {
+		spans[i], logs[i] = s.SpansByTrace(), s.LogsByTrace()
+	}
+	var bad []string
+	for id := range d.traces {
+		var at []string
+		for i := range sinks {
+			if spans[i][id] > 0 || logs[i][id] > 0 {
+				at = append(at, fmt.Sprintf("sink %d: %d spans, %d logs", i+1, spans[i][id], logs[i][id]))
+			}
+		}
+		if len(at) != 1 || !strings.HasSuffix(at[0], ": 4 spans, 1 logs") {
+			bad = append(bad, fmt.Sprintf("%s: %v", id, at))
+		}
+	}
+	slices.Sort(bad)
+	assert.Empty(t, bad, "traces not whole at one gateway (%d)", len(bad))
+}
+
+// waitForPoints waits until the sinks hold n points of system.cpu.utilization, then checks they hold no more.
+func waitForPoints(t *testing.T, p *e2e.Process, sinks []*e2e.OTLPSink, n int) {
+	t.Helper()
+	count := func() int {
+		total := 0
+		for _, s := range sinks {
+			for _, c := range s.PointsByResource("system.cpu.utilization", "service.name") {
+				total += c
+			}
+		}
+		return total
+	}
+	p.WaitFor(t, "the metric points", 60*time.Second, func() error {
+		if got := count(); got < n {
+			return fmt.Errorf("%d of %d points", got, n)
+		}
+		return nil
+	})
+	time.Sleep(time.Second) // a duplicate would arrive now
+	assert.Equal(t, n, count(), "points of system.cpu.utilization")
+}
+
+// modelledSeries checks that the gateways together model the n series once each (otelcol_processor_anomaly_series).
+func modelledSeries(gateways []*scaleOutGateway, n int) error {
+	total := 0.0
+	var each []string
+	for _, gw := range gateways {
+		families, err := e2e.ScrapePrometheus(gw.telemetry)
+		if err != nil {
+			return err
+		}
+		f, ok := families["otelcol_processor_anomaly_series"]
+		if !ok {
+			return fmt.Errorf("%s has no otelcol_processor_anomaly_series yet", gw.name)
+		}
+		v := 0.0
+		for _, m := range f.GetMetric() {
+			v += m.GetGauge().GetValue()
+		}
+		each = append(each, fmt.Sprintf("%s %g", gw.name, v))
+		total += v
+	}
+	if int(total) != n {
+		return fmt.Errorf("series modelled: %v, want %d in all", each, n)
+	}
+	return nil
+}
+
+// waitForGroup waits until the gateways' consumer group is stable with each of them consuming all three topics,
+// and returns each gateway's partitions by topic.
+func waitForGroup(t *testing.T, admin *kadm.Client, gateways int) map[string]map[string][]int32 {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		assignment, err := groupAssignment(admin)
+		if err == nil && len(assignment) == gateways {
+			complete := true
+			for _, topics := range assignment {
+				complete = complete && len(topics) == len(scaleOutTopics)
+			}
+			if complete {
+				return assignment
+			}
+			err = fmt.Errorf("assignment %v", assignment)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the consumer group of %d gateways: %v", gateways, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func groupAssignment(admin *kadm.Client) (map[string]map[string][]int32, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	groups, err := admin.DescribeGroups(ctx, "strata-gateways")
+	if err != nil {
+		return nil, err
+	}
+	g := groups["strata-gateways"]
+	if g.Err != nil {
+		return nil, g.Err
+	}
+	if g.State != "Stable" {
+		return nil, fmt.Errorf("group %s", g.State)
+	}
+	assignment := map[string]map[string][]int32{}
+	for _, m := range g.Members {
+		a, ok := m.Assigned.AsConsumer()
+		if !ok {
+			return nil, fmt.Errorf("member %s: no consumer assignment", m.MemberID)
+		}
+		if assignment[m.ClientID] == nil {
+			assignment[m.ClientID] = map[string][]int32{}
+		}
+		for _, topic := range a.Topics {
+			p := slices.Clone(topic.Partitions)
+			slices.Sort(p)
+			assignment[m.ClientID][topic.Topic] = p
+		}
+	}
+	return assignment, nil
+}
