@@ -76,7 +76,8 @@ check-versions:
 ## validate: the built binary's `validate` on every collector config (a YAML file with a `service:` key) under examples/
 validate: build
 	@set -e; for f in $$(grep -rl --include='*.yaml' '^service:' examples | sort); do \
-	  echo "validate $$f"; K8S_NODE_NAME=$${K8S_NODE_NAME:-node-1} $(BINARY) validate --config=$$f; done
+	  echo "validate $$f"; extra=$$(grep -q "^ *kubeletstats:" $$f && echo --config=test/testdata/outside-pod.yaml || true); \
+	  K8S_NODE_NAME=$${K8S_NODE_NAME:-node-1} $(BINARY) validate --config=$$f $$extra; done
 
 ## clean: remove the build output
 clean:

@@ -191,13 +191,26 @@ func exampleConfigs(t *testing.T) []string {
 }
 
 func TestValidateExamples(t *testing.T) {
-	t.Setenv("K8S_NODE_NAME", "node-1") // as the agent's DaemonSet sets it: k8sattributes' filter needs it
 	for _, config := range exampleConfigs(t) {
-		t.Run(config, func(t *testing.T) {
-			out, err := run(t, "validate", "--config="+config)
-			assert.NoError(t, err, out)
-		})
+		t.Run(config, func(t *testing.T) { validateExample(t, config) })
 	}
+}
+
+// validateExample runs the built binary's `validate` on a configuration in the environment a pod gives it, as
+// `make validate` does: K8S_NODE_NAME set (k8sattributes' filter needs it) and, where the configuration has a
+// kubeletstats receiver, test/testdata/outside-pod.yaml merged in (`validate` creates the components, and
+// kubeletstats reads the pod's service-account certificate when it is created).
+func validateExample(t *testing.T, config string) {
+	t.Helper()
+	t.Setenv("K8S_NODE_NAME", "node-1")
+	args := []string{"validate", "--config=" + config}
+	data, err := os.ReadFile(config)
+	require.NoError(t, err)
+	if regexp.MustCompile(`(?m)^\s+kubeletstats:`).Match(data) {
+		args = append(args, "--config="+filepath.Join("testdata", "outside-pod.yaml"))
+	}
+	out, err := run(t, args...)
+	assert.NoError(t, err, out)
 }
 
 // TestValidateRejects checks that `validate` fails on broken configs and names what is wrong.
