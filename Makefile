@@ -17,7 +17,7 @@ SOURCES := builder-config.yaml go.mod go.sum \
 	$(shell find receiver processor connector exporter internal -name '*.go' -not -name '*_test.go' \
 	  -not -path 'internal/e2e/*' 2>/dev/null)
 
-.PHONY: build run test test-integration bench nab generate lint check-versions validate clean
+.PHONY: build run test test-integration bench nab generate lint check-versions validate image clean
 
 ## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed), and the
 ## quickstart's shop simulator
@@ -78,6 +78,11 @@ validate: build
 	@set -e; for f in $$(grep -rl --include='*.yaml' '^service:' examples | sort); do \
 	  echo "validate $$f"; extra=$$(grep -q "^ *kubeletstats:" $$f && echo --config=test/testdata/outside-pod.yaml || true); \
 	  K8S_NODE_NAME=$${K8S_NODE_NAME:-node-1} $(BINARY) validate --config=$$f $$extra; done
+
+## image: the container image otelcol-strata:$(VERSION) from the Dockerfile (needs Docker and its registries)
+VERSION := $(shell sed -n 's/^  version: //p' builder-config.yaml)
+image:
+	docker build -t otelcol-strata:$(VERSION) .
 
 ## clean: remove the build output
 clean:

@@ -162,10 +162,10 @@ func BenchmarkSamplingThroughput(b *testing.B) {
 				done := make(chan int64)
 				go func() { done <- load.send(ctx, "http://"+otlp+"/v1/traces", 8, 0) }()
 				time.Sleep(warmup)
-				in0, out0 := spanCounts(b, telemetry)
+				in0, out0 := spanCounts(b, "http://"+telemetry+"/metrics")
 				cpu0 := cpuTicks(b, c.PID())
 				time.Sleep(window)
-				in1, out1 := spanCounts(b, telemetry)
+				in1, out1 := spanCounts(b, "http://"+telemetry+"/metrics")
 				cpu := cpuTicks(b, c.PID()) - cpu0
 				rss := rssKiB(b, c.PID())
 				cancel()
@@ -214,9 +214,9 @@ func BenchmarkSamplingMemoryPerSpan(b *testing.B) {
 	}
 }
 
-// spanCounts reads the spans the receiver accepted and the exporter sent from the collector's own telemetry.
+// spanCounts reads the spans the receiver accepted and the exporter sent from the collector's own metrics (their URL).
 func spanCounts(b *testing.B, telemetry string) (accepted, sent float64) {
-	families, err := e2e.ScrapePrometheus("http://" + telemetry + "/metrics")
+	families, err := e2e.ScrapePrometheus(telemetry)
 	if err != nil {
 		b.Fatal(err)
 	}

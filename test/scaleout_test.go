@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -17,8 +14,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -37,8 +32,6 @@ const (
 	scaleOutServices   = 12  // resources sending system.cpu.utilization
 )
 
-var scaleOutTopics = []string{"otlp_spans", "otlp_logs", "otlp_metrics"}
-
 // TestScaleOut runs the gateway tier as the examples deploy it: a Kafka protocol broker on loopback (kfake), one
 // agent (examples/agent/collector.yaml without its Kubernetes-only parts) and three gateways
 // (examples/gateway/collector.yaml), each gateway exporting to its own OTLP sink. It checks that every trace is
@@ -46,94 +39,100 @@ var scaleOutTopics = []string{"otlp_spans", "otlp_logs", "otlp_metrics"}
 // gateway, that the load is shared, and that when a gateway stops its partitions move: what is sent afterwards
 // reaches the others, and nothing is lost or delivered twice.
 func TestScaleOut(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(scaleOutPartitions, scaleOutTopics...))
-	require.NoError(t, err)
-	t.Cleanup(cluster.Close)
-	broker := cluster.ListenAddrs()[0]
-	client, err := kgo.NewClient(kgo.SeedBrokers(broker))
-	require.NoError(t, err)
-	t.Cleanup(client.Close)
-	admin := kadm.NewClient(client)
-
+	kafka := e2e.StartKafka(t, scaleOutPartitions)
 	accept := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})) // remote write, Alertmanager
 	t.Cleanup(accept.Close)
 
-	var gateways []*scaleOutGateway
+	var gateways []*e2e.Tier
 	for i := 1; i <= 3; i++ {
-		gateways = append(gateways, startGateway(t, fmt.Sprintf("gw-%d", i), broker, accept.URL))
+		gateways = append(gateways, e2e.StartGateway(t, binary, repoRoot, fmt.Sprintf("gw-%d", i), kafka.Broker, accept.URL))
 	}
-	assignment := waitForGroup(t, admin, 3)
+	assignment := waitForGroup(t, kafka, 3)
 	for gw, topics := range assignment {
-		for _, topic := range scaleOutTopics[1:] {
-			assert.Equal(t, topics[scaleOutTopics[0]], topics[topic], "%s: %s and %s partitions differ", gw, scaleOutTopics[0], topic)
+		for _, topic := range e2e.KafkaTopics[1:] {
+			assert.Equal(t, topics[e2e.KafkaTopics[0]], topics[topic], "%s: %s and %s partitions differ", gw, e2e.KafkaTopics[0], topic)
 		}
 	}
-	agent := startAgent(t, broker)
+	agent := e2e.StartAgent(t, binary, repoRoot, kafka.Broker)
+
+	// Bad input ahead of the data: a message that is not OTLP in every partition of every topic. Each is skipped and
+	// counted; none stalls its partition.
+	var poison []*kgo.Record
+	for _, topic := range e2e.KafkaTopics {
+		for p := range int32(scaleOutPartitions) {
+			poison = append(poison, &kgo.Record{Topic: topic, Partition: p, Value: []byte("not OTLP")})
+		}
+	}
+	require.NoError(t, kafka.Client.ProduceSync(context.Background(), poison...).FirstErr())
 
 	// Phase 1: three gateways.
 	phase1 := scaleOutData(0)
-	agent.send(t, phase1)
-	sinks := func(gws []*scaleOutGateway) []*e2e.OTLPSink {
+	sendToAgent(t, agent, phase1)
+	sinks := func(gws []*e2e.Tier) []*e2e.OTLPSink {
 		var s []*e2e.OTLPSink
 		for _, gw := range gws {
-			s = append(s, gw.sink)
+			s = append(s, gw.Sink)
 		}
 		return s
 	}
-	waitForTraces(t, gateways[0].process, sinks(gateways), phase1)
-	waitForPoints(t, gateways[0].process, sinks(gateways), 3*scaleOutServices)
+	waitForTraces(t, gateways[0].Process, sinks(gateways), phase1)
+	waitForPoints(t, gateways[0].Process, sinks(gateways), 3*scaleOutServices)
+	for _, signal := range []string{"spans", "log_records", "metric_points"} {
+		assert.EqualValues(t, scaleOutPartitions, sumCounter(t, gateways, "otelcol_kafka_receiver_unmarshal_failed_"+signal+"_total"),
+			"messages on the %s topic that are not OTLP, counted", signal)
+	}
 	for _, gw := range gateways {
 		share := 0
-		for id := range gw.sink.SpansByTrace() {
+		for id := range gw.Sink.SpansByTrace() {
 			if _, ok := phase1.traces[id]; ok {
 				share++
 			}
 		}
-		t.Logf("%s decided %d of the %d traces", gw.name, share, scaleOutTraces)
-		assert.Greater(t, share, scaleOutTraces/10, "%s's share of the traces", gw.name)
+		t.Logf("%s decided %d of the %d traces", gw.Name, share, scaleOutTraces)
+		assert.Greater(t, share, scaleOutTraces/10, "%s's share of the traces", gw.Name)
 	}
 	before := make([]map[string]int, len(gateways))
 	for i, gw := range gateways {
-		before[i] = gw.sink.PointsByResource("system.cpu.utilization", "service.name")
+		before[i] = gw.Sink.PointsByResource("system.cpu.utilization", "service.name")
 	}
 	for svc := range scaleOutServices {
 		name := fmt.Sprintf("svc-%02d", svc)
 		var at []string
 		for i, gw := range gateways {
 			if before[i][name] > 0 {
-				at = append(at, gw.name)
+				at = append(at, gw.Name)
 			}
 		}
 		assert.Len(t, at, 1, "%s's series reached %v", name, at)
 	}
-	gateways[0].process.WaitFor(t, "every series modelled once", 30*time.Second, func() error {
+	gateways[0].WaitFor(t, "every series modelled once", 30*time.Second, func() error {
 		return modelledSeries(gateways, scaleOutServices)
 	})
 
 	// Phase 2: gw-2 stops; its partitions move to gw-1 and gw-3.
 	stopped := gateways[1]
-	require.NoError(t, stopped.process.Stop(60*time.Second), "gw-2 exits cleanly")
-	survivors := []*scaleOutGateway{gateways[0], gateways[2]}
-	assignment = waitForGroup(t, admin, 2)
+	require.NoError(t, stopped.Stop(60*time.Second), "gw-2 exits cleanly")
+	survivors := []*e2e.Tier{gateways[0], gateways[2]}
+	assignment = waitForGroup(t, kafka, 2)
 	for gw, topics := range assignment {
-		assert.Len(t, topics[scaleOutTopics[0]], scaleOutPartitions/2, "%s's partitions after the move", gw)
+		assert.Len(t, topics[e2e.KafkaTopics[0]], scaleOutPartitions/2, "%s's partitions after the move", gw)
 	}
 	phase2 := scaleOutData(1)
-	agent.send(t, phase2)
-	waitForTraces(t, gateways[0].process, sinks(survivors), phase2)
-	waitForPoints(t, gateways[0].process, sinks(gateways), 6*scaleOutServices)
+	sendToAgent(t, agent, phase2)
+	waitForTraces(t, gateways[0].Process, sinks(survivors), phase2)
+	waitForPoints(t, gateways[0].Process, sinks(gateways), 6*scaleOutServices)
 	for svc := range scaleOutServices {
 		name := fmt.Sprintf("svc-%02d", svc)
 		var at []string
 		for i, gw := range gateways {
-			if gw.sink.PointsByResource("system.cpu.utilization", "service.name")[name] > before[i][name] {
-				at = append(at, gw.name)
+			if gw.Sink.PointsByResource("system.cpu.utilization", "service.name")[name] > before[i][name] {
+				at = append(at, gw.Name)
 			}
 		}
 		assert.Len(t, at, 1, "%s's series after the move reached %v", name, at)
-		assert.NotContains(t, at, stopped.name)
+		assert.NotContains(t, at, stopped.Name)
 	}
-	gateways[0].process.WaitFor(t, "the moved series modelled by the survivors", 30*time.Second, func() error {
+	gateways[0].WaitFor(t, "the moved series modelled by the survivors", 30*time.Second, func() error {
 		return modelledSeries(survivors, scaleOutServices)
 	})
 
@@ -142,95 +141,8 @@ func TestScaleOut(t *testing.T) {
 	checkTraces(t, sinks(gateways), phase2)
 }
 
-type scaleOutGateway struct {
-	name      string
-	process   *e2e.Process
-	sink      *e2e.OTLPSink
-	telemetry string
-}
-
-// startGateway runs examples/gateway/collector.yaml as the named gateway, with ports of its own.
-func startGateway(t *testing.T, name, broker, accept string) *scaleOutGateway {
-	t.Helper()
-	gw := &scaleOutGateway{name: name, sink: e2e.NewOTLPSink(t)}
-	health := e2e.FreePort(t)
-	telemetry := e2e.FreePort(t)
-	gw.telemetry = fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetry)
-	ports := writeYAML(t, name+".yaml", map[string]any{
-		"extensions": map[string]any{"health_check": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", health)}},
-		"exporters":  map[string]any{"prometheus": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))}},
-		"service":    telemetryOn(telemetry),
-	})
-	cmd := exec.Command(binary, "--config="+filepath.Join(repoRoot, "examples", "gateway", "collector.yaml"), "--config="+ports)
-	cmd.Env = append(os.Environ(),
-		"HOSTNAME="+name,
-		"MY_POD_IP=127.0.0.1",
-		"KAFKA_BROKERS="+broker,
-		"STRATA_STATE_DIR="+t.TempDir(),
-		"BACKEND_OTLP_ENDPOINT="+gw.sink.URL,
-		"PROMETHEUS_REMOTE_WRITE_URL="+accept,
-		"ALERTMANAGER_URL="+accept,
-	)
-	gw.process = e2e.StartCmd(t, cmd)
-	waitHealthy(t, gw.process, health)
-	return gw
-}
-
-type scaleOutAgent struct {
-	process *e2e.Process
-	otlp    string
-}
-
-// startAgent runs examples/agent/collector.yaml with its Kubernetes-only receivers and processor left out of the
-// pipelines (there is no kubelet nor API server here) and ports of its own.
-func startAgent(t *testing.T, broker string) *scaleOutAgent {
-	t.Helper()
-	health := e2e.FreePort(t)
-	a := &scaleOutAgent{otlp: fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))}
-	processors := []any{"memory_limiter", "resourcedetection", "batch"}
-	service := telemetryOn(e2e.FreePort(t))
-	service["pipelines"] = map[string]any{
-		"traces":  map[string]any{"processors": processors},
-		"metrics": map[string]any{"receivers": []any{"otlp"}, "processors": processors},
-		"logs":    map[string]any{"receivers": []any{"otlp"}, "processors": processors},
-	}
-	local := writeYAML(t, "agent.yaml", map[string]any{
-		"extensions": map[string]any{"health_check": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", health)}},
-		"receivers": map[string]any{"otlp": map[string]any{"protocols": map[string]any{
-			"grpc": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))},
-			"http": map[string]any{"endpoint": a.otlp},
-		}}},
-		"service": service,
-	})
-	cmd := exec.Command(binary, "--config="+filepath.Join(repoRoot, "examples", "agent", "collector.yaml"), "--config="+local)
-	cmd.Env = append(os.Environ(),
-		"MY_POD_IP=127.0.0.1",
-		"K8S_NODE_NAME=node-1",
-		"KAFKA_BROKERS="+broker,
-		"STRATA_STATE_DIR="+t.TempDir(),
-	)
-	a.process = e2e.StartCmd(t, cmd)
-	waitHealthy(t, a.process, health)
-	return a
-}
-
-// telemetryOn is a service section whose own metrics are served on port.
-func telemetryOn(port int) map[string]any {
-	return map[string]any{"telemetry": map[string]any{"metrics": map[string]any{"readers": []any{
-		map[string]any{"pull": map[string]any{"exporter": map[string]any{"prometheus": map[string]any{"host": "127.0.0.1", "port": port}}}},
-	}}}}
-}
-
-func waitHealthy(t *testing.T, p *e2e.Process, port int) {
-	t.Helper()
-	p.WaitFor(t, "health", 30*time.Second, func() error {
-		_, err := e2e.HTTPGet(fmt.Sprintf("http://127.0.0.1:%d/", port))
-		return err
-	})
-}
-
 // send posts the data to the agent over OTLP/HTTP; each trace's spans come in two requests.
-func (a *scaleOutAgent) send(t *testing.T, d scaleOutBatch) {
+func sendToAgent(t *testing.T, agent *e2e.Tier, d scaleOutBatch) {
 	t.Helper()
 	var bodies []struct {
 		path string
@@ -254,7 +166,7 @@ func (a *scaleOutAgent) send(t *testing.T, d scaleOutBatch) {
 		add("/v1/metrics", body, err)
 	}
 	for _, b := range bodies {
-		resp, err := http.Post("http://"+a.otlp+b.path, "application/x-protobuf", bytes.NewReader(b.body))
+		resp, err := http.Post("http://"+agent.OTLP+b.path, "application/x-protobuf", bytes.NewReader(b.body))
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode, b.path)
@@ -406,23 +318,23 @@ func waitForPoints(t *testing.T, p *e2e.Process, sinks []*e2e.OTLPSink, n int) {
 }
 
 // modelledSeries checks that the gateways together model the n series once each (otelcol_processor_anomaly_series).
-func modelledSeries(gateways []*scaleOutGateway, n int) error {
+func modelledSeries(gateways []*e2e.Tier, n int) error {
 	total := 0.0
 	var each []string
 	for _, gw := range gateways {
-		families, err := e2e.ScrapePrometheus(gw.telemetry)
+		families, err := e2e.ScrapePrometheus(gw.Telemetry)
 		if err != nil {
 			return err
 		}
 		f, ok := families["otelcol_processor_anomaly_series"]
 		if !ok {
-			return fmt.Errorf("%s has no otelcol_processor_anomaly_series yet", gw.name)
+			return fmt.Errorf("%s has no otelcol_processor_anomaly_series yet", gw.Name)
 		}
 		v := 0.0
 		for _, m := range f.GetMetric() {
 			v += m.GetGauge().GetValue()
 		}
-		each = append(each, fmt.Sprintf("%s %g", gw.name, v))
+		each = append(each, fmt.Sprintf("%s %g", gw.Name, v))
 		total += v
 	}
 	if int(total) != n {
@@ -431,17 +343,31 @@ func modelledSeries(gateways []*scaleOutGateway, n int) error {
 	return nil
 }
 
+// sumCounter is the sum of a counter of the gateways' own metrics.
+func sumCounter(t *testing.T, gateways []*e2e.Tier, name string) float64 {
+	t.Helper()
+	total := 0.0
+	for _, gw := range gateways {
+		families, err := e2e.ScrapePrometheus(gw.Telemetry)
+		require.NoError(t, err)
+		for _, m := range families[name].GetMetric() {
+			total += m.GetCounter().GetValue()
+		}
+	}
+	return total
+}
+
 // waitForGroup waits until the gateways' consumer group is stable with each of them consuming all three topics,
 // and returns each gateway's partitions by topic.
-func waitForGroup(t *testing.T, admin *kadm.Client, gateways int) map[string]map[string][]int32 {
+func waitForGroup(t *testing.T, kafka e2e.Kafka, gateways int) map[string]map[string][]int32 {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		assignment, err := groupAssignment(admin)
+		assignment, err := kafka.Assignment()
 		if err == nil && len(assignment) == gateways {
 			complete := true
 			for _, topics := range assignment {
-				complete = complete && len(topics) == len(scaleOutTopics)
+				complete = complete && len(topics) == len(e2e.KafkaTopics)
 			}
 			if complete {
 				return assignment
@@ -453,36 +379,4 @@ func waitForGroup(t *testing.T, admin *kadm.Client, gateways int) map[string]map
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-}
-
-func groupAssignment(admin *kadm.Client) (map[string]map[string][]int32, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	groups, err := admin.DescribeGroups(ctx, "strata-gateways")
-	if err != nil {
-		return nil, err
-	}
-	g := groups["strata-gateways"]
-	if g.Err != nil {
-		return nil, g.Err
-	}
-	if g.State != "Stable" {
-		return nil, fmt.Errorf("group %s", g.State)
-	}
-	assignment := map[string]map[string][]int32{}
-	for _, m := range g.Members {
-		a, ok := m.Assigned.AsConsumer()
-		if !ok {
-			return nil, fmt.Errorf("member %s: no consumer assignment", m.MemberID)
-		}
-		if assignment[m.ClientID] == nil {
-			assignment[m.ClientID] = map[string][]int32{}
-		}
-		for _, topic := range a.Topics {
-			p := slices.Clone(topic.Partitions)
-			slices.Sort(p)
-			assignment[m.ClientID][topic.Topic] = p
-		}
-	}
-	return assignment, nil
 }
