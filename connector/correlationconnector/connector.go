@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
+	"github.com/otelstrata/strata/internal/storageclient"
 )
 
 // Grafana's service-graph metrics (the names Tempo's metrics generator writes and Grafana's service map reads).
@@ -76,7 +77,7 @@ func (c *correlationConnector) Start(ctx context.Context, host component.Host) e
 	}
 	if c.cfg.Storage != nil {
 		var err error
-		if c.client, err = storageClient(ctx, host, c.cfg.Storage, c.set.ID); err != nil {
+		if c.client, err = storageclient.Open(ctx, host, c.cfg.Storage, component.KindConnector, c.set.ID); err != nil {
 			return err
 		}
 		data, err := c.client.Get(ctx, stateKey)

@@ -1,13 +1,8 @@
 package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"time"
-
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
 
 // The open incidents are kept in a storage extension, so that a restart neither forgets an incident nor opens it
@@ -37,18 +32,6 @@ type savedIncident struct {
 type savedState struct {
 	Next      int
 	Incidents []savedIncident
-}
-
-func storageClient(ctx context.Context, host component.Host, id *component.ID, self component.ID) (storage.Client, error) {
-	ext, ok := host.GetExtensions()[*id]
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %s is not configured", id)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %s is not a storage extension", id)
-	}
-	return se.GetClient(ctx, component.KindConnector, self, "")
 }
 
 // marshal is the engine's open incidents. The caller holds the connector's lock.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
 	"github.com/otelstrata/strata/internal/semconv"
+	"github.com/otelstrata/strata/internal/storageclient"
 )
 
 // seriesKey is a rule's series: the rule and the attributes' fingerprint.
@@ -113,7 +114,7 @@ func (e *alertExporter) Start(ctx context.Context, host component.Host) error {
 	}
 	e.start = e.now()
 	if e.cfg.Storage != nil {
-		if e.client, err = storageClient(ctx, host, e.cfg.Storage, e.set.ID); err != nil {
+		if e.client, err = storageclient.Open(ctx, host, e.cfg.Storage, component.KindExporter, e.set.ID); err != nil {
 			return err
 		}
 		data, err := e.client.Get(ctx, stateKey)

@@ -1,14 +1,10 @@
 package alertexporter // import "github.com/otelstrata/strata/exporter/alertexporter"
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/prometheus/common/model"
-	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 )
 
 // The alerts' states are kept in a storage extension, so that a restart neither fires a firing alert again with a
@@ -25,18 +21,6 @@ type savedAlert struct {
 	LastTrue    time.Time
 	LastSent    time.Time
 	Value       float64
-}
-
-func storageClient(ctx context.Context, host component.Host, id *component.ID, self component.ID) (storage.Client, error) {
-	ext, ok := host.GetExtensions()[*id]
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %s is not configured", id)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %s is not a storage extension", id)
-	}
-	return se.GetClient(ctx, component.KindExporter, self, "")
 }
 
 // saveAlerts keeps the alerts' states. The caller holds mu.

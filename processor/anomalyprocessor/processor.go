@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/otelstrata/strata/internal/anomaly"
 	"github.com/otelstrata/strata/internal/metrickey"
+	"github.com/otelstrata/strata/internal/storageclient"
 	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadata"
 )
 
@@ -87,16 +87,8 @@ func (p *anomalyProcessor) Start(ctx context.Context, host component.Host) error
 	if p.cfg.Storage == nil {
 		return nil
 	}
-	ext, ok := host.GetExtensions()[*p.cfg.Storage]
-	if !ok {
-		return fmt.Errorf("storage: extension %s is not configured", p.cfg.Storage)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return fmt.Errorf("storage: extension %s is not a storage extension", p.cfg.Storage)
-	}
-	if p.client, err = se.GetClient(ctx, component.KindProcessor, p.set.ID, ""); err != nil {
-		return fmt.Errorf("storage: %w", err)
+	if p.client, err = storageclient.Open(ctx, host, p.cfg.Storage, component.KindProcessor, p.set.ID); err != nil {
+		return err
 	}
 	if err := p.restore(ctx); err != nil {
 		// A model that cannot be read is learned again: that is no reason not to start.

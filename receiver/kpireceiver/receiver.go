@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/internal/semconv"
+	"github.com/otelstrata/strata/internal/storageclient"
 	"github.com/otelstrata/strata/receiver/kpireceiver/internal/metadata"
 )
 
@@ -140,7 +141,7 @@ func (r *kpiReceiver) open(ctx context.Context, host component.Host) error {
 		}
 		r.kpis = append(r.kpis, p)
 	}
-	if r.storage, err = storageClient(ctx, host, r.cfg.Storage, r.set.ID); err != nil {
+	if r.storage, err = storageclient.Open(ctx, host, r.cfg.Storage, component.KindReceiver, r.set.ID); err != nil {
 		return err
 	}
 	for i := range r.cfg.Sources {
@@ -185,25 +186,6 @@ func (r *kpiReceiver) newSource(ctx context.Context, host component.Host, cfg *S
 		return nil, err
 	}
 	return s, nil
-}
-
-func storageClient(ctx context.Context, host component.Host, id *component.ID, self component.ID) (storage.Client, error) {
-	if id == nil {
-		return nil, nil
-	}
-	ext, ok := host.GetExtensions()[*id]
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %s is not configured", id)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return nil, fmt.Errorf("storage: extension %s is not a storage extension", id)
-	}
-	client, err := se.GetClient(ctx, component.KindReceiver, self, "")
-	if err != nil {
-		return nil, fmt.Errorf("storage: %w", err)
-	}
-	return client, nil
 }
 
 // Shutdown stops the polls (a poll under way is cancelled: nothing of it is used and an incremental query's
