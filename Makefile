@@ -6,6 +6,7 @@ GO      ?= go
 TOOL    := $(GO) tool -modfile=tools/go.mod
 BINARY  := _build/otelcol-strata
 SHOPSIM := _build/shopsim
+SHOP    := _build/shop
 QUICKSTART := examples/quickstart/config.yaml
 CONFIG  ?= $(QUICKSTART)
 # Flags for `go test`; CI and `make test` run every package with the race detector.
@@ -17,11 +18,11 @@ SOURCES := builder-config.yaml go.mod go.sum \
 	$(shell find receiver processor connector exporter internal -name '*.go' -not -name '*_test.go' \
 	  -not -path 'internal/e2e/*' 2>/dev/null)
 
-.PHONY: build run test test-integration bench nab generate lint check-versions validate image clean
+.PHONY: build run demo test test-integration bench nab generate lint check-versions validate image clean
 
-## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed), and the
-## quickstart's shop simulator
-build: $(BINARY) $(SHOPSIM)
+## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed), the
+## quickstart's shop simulator and the demo's shop
+build: $(BINARY) $(SHOPSIM) $(SHOP)
 
 $(BINARY): $(SOURCES)
 	$(TOOL) builder --config=builder-config.yaml
@@ -30,10 +31,18 @@ $(BINARY): $(SOURCES)
 $(SHOPSIM): go.mod go.sum $(wildcard examples/quickstart/shopsim/*.go)
 	$(GO) build -o $@ ./examples/quickstart/shopsim
 
+$(SHOP): go.mod go.sum $(wildcard examples/demo/shop/*.go)
+	$(GO) build -o $@ ./examples/demo/shop
+
 ## run: build, then start the collector on $(CONFIG) (default: the quickstart, with its shop simulator) and print
 ## where to look
 run: build
 	./scripts/run.sh $(BINARY) $(CONFIG) $(if $(filter $(QUICKSTART),$(CONFIG)),$(SHOPSIM) -db _build/quickstart/shop.db)
+
+## demo: build, then start the collector on examples/demo/collector.yaml beside the demo shop (six services with
+## OpenTelemetry, their load, faults on command: `_build/shop fault -help`) and print where to look
+demo: build
+	STRATA_COMPANION_READY=127.0.0.1:7100 ./scripts/run.sh $(BINARY) examples/demo/collector.yaml $(SHOP) run -db _build/demo/shop.db -auth-log _build/demo/auth.jsonl
 
 ## test: unit tests of every package and the tests of the built binary (test/)
 test: build

@@ -1,17 +1,36 @@
 #!/usr/bin/env bash
 # Starts the collector on a config and, once its health endpoint answers, prints the config's leading comment
 # block (the "where to look" lines of every example). Ctrl-C or SIGTERM stops the collector cleanly.
-# A companion command after the config (the quickstart's shop simulator) starts first and stops with it.
+# A companion command after the config (the quickstart's shop simulator, the demo's shop) starts first and stops
+# with it.
 set -euo pipefail
 binary=${1:?usage: run.sh BINARY CONFIG [COMPANION ARGS...]}
 config=${2:?usage: run.sh BINARY CONFIG [COMPANION ARGS...]}
 shift 2
+# healthy HOST:PORT: the endpoint answers GET / with 200 (bash's /dev/tcp, so curl is not needed).
+healthy() (
+  exec 2>/dev/null 3<>"/dev/tcp/${1%:*}/${1##*:}" || exit 1
+  printf 'GET / HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&3
+  read -r -t 2 line <&3 || exit 1
+  [[ $line == *" 200 "* ]]
+)
+
 companion=
 if [ $# -gt 0 ]; then
   "$@" &
   companion=$!
   trap 'kill -TERM "$companion" 2>/dev/null || true' EXIT
-  sleep 0.5 # its first writes (the shop's schema) before the collector's first reads
+  # STRATA_COMPANION_READY=HOST:PORT: wait until the companion answers there (the demo shop, once its services
+  # are up); otherwise a moment for its first writes (the quickstart shop's schema) before the collector's reads.
+  if [ -n "${STRATA_COMPANION_READY:-}" ]; then
+    for _ in $(seq 1 150); do
+      healthy "$STRATA_COMPANION_READY" && break
+      kill -0 "$companion" 2>/dev/null || exit 1
+      sleep 0.2
+    done
+  else
+    sleep 0.5
+  fi
 fi
 
 # The health_check endpoint of the config, if it has one (the first `endpoint:` after `health_check:`).
@@ -21,13 +40,6 @@ health=$(awk '
   h && /[^ ]/ { match($0, /^ */); if (RLENGTH <= ind) exit; if ($1 == "endpoint:") { print $2; exit } }
 ' "$config")
 
-# healthy HOST:PORT: the endpoint answers GET / with 200 (bash's /dev/tcp, so curl is not needed).
-healthy() (
-  exec 2>/dev/null 3<>"/dev/tcp/${1%:*}/${1##*:}" || exit 1
-  printf 'GET / HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&3
-  read -r -t 2 line <&3 || exit 1
-  [[ $line == *" 200 "* ]]
-)
 
 "$binary" --config="$config" &
 pid=$!

@@ -390,3 +390,26 @@ func TestOpenIncidentsSurviveARestart(t *testing.T) {
 	}
 	assert.Len(t, second, 1)
 }
+
+// TestSlowDependencyFromRequestDurations: the database answers slowly, and the anomaly processor scores the request
+// durations of every service above it, each resource naming its service and its own host. Request durations are
+// about the services, not the hosts they run on: one incident, the database service its root cause.
+func TestSlowDependencyFromRequestDurations(t *testing.T) {
+	w := newWorld(t, 4)
+	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
+	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
+	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
+	w.warm(front)
+	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	for i := range 6 {
+		for _, s := range []*service{front, api, db} {
+			w.anomaly("http.server.request.duration", 0.9999, map[string]string{"service.name": s.name, "host.name": s.host})
+		}
+		w.interval(faults{slow: map[string]float64{"orders-db": 1 + float64(i+1)}}, front)
+	}
+	roots, _ := w.incidents()
+	require.Len(t, roots, 1, "one incident")
+	for _, root := range roots {
+		assert.Equal(t, "service orders-db", root)
+	}
+}

@@ -233,11 +233,12 @@ func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, n
 			return
 		}
 		watched := attr("strata.anomaly.metric")
-		subject := w.subject(dp.Attributes(), res)
+		layer := layerOf(watched)
+		subject := w.subject(dp.Attributes(), res, layer == layerApplication)
 		if subject.name == "" {
 			return
 		}
-		w.found = append(w.found, symptom{entity: subject, layer: layerOf(watched), signal: watched, score: v, at: at,
+		w.found = append(w.found, symptom{entity: subject, layer: layer, signal: watched, score: v, at: at,
 			detail: fmt.Sprintf("%s of %s anomalous (score %.4f)", watched, subject, v)})
 	case "strata.probe.success":
 		if v != 0 {
@@ -259,9 +260,17 @@ func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, n
 	}
 }
 
-// subject is the entity a point is about: the most specific one its attributes or resource name.
-func (w *watcher) subject(attrs pcommon.Map, res []entity) entity {
-	if own := w.resourceEntities(attrs); len(own) > 0 {
+// subject is the entity a point is about: the most specific one its attributes or resource name — or, for an
+// application figure (a request duration, not a CPU), the service when one is named: the host a service runs on
+// does not make its requests slow by itself being slow.
+func (w *watcher) subject(attrs pcommon.Map, res []entity, service bool) entity {
+	own := w.resourceEntities(attrs)
+	for _, es := range [][]entity{own, res} {
+		if service && len(es) > 0 && es[len(es)-1].kind == kindService {
+			return es[len(es)-1]
+		}
+	}
+	if len(own) > 0 {
 		return own[0]
 	}
 	if len(res) > 0 {

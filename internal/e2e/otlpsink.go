@@ -202,3 +202,16 @@ func (s *OTLPSink) PointsByResource(metric, attr string) map[string]int {
 	}
 	return counts
 }
+
+// Metrics and Logs return what arrived so far (the sink's own copies: read, do not change).
+func (s *OTLPSink) Metrics() []pmetric.Metrics {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]pmetric.Metrics(nil), s.metrics...)
+}
+
+func (s *OTLPSink) Logs() []plog.Logs {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]plog.Logs(nil), s.logs...)
+}

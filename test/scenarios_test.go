@@ -1,0 +1,250 @@
+package test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/otelstrata/strata/internal/e2e"
+)
+
+// A scenario is a fault of examples/demo/shop and the entities that count as its root cause (by name: a service,
+// its host, its address).
+type scenario struct {
+	name          string
+	service, kind string
+	value         float64
+	target        string
+	cause         []string
+	short         bool // part of the short form that `make test` runs
+}
+
+var scenarios = []scenario{
+	{name: "latency of the store", service: "store", kind: "latency", value: 0.25, cause: []string{"store", "store-host", "127.0.0.16"}, short: true},
+	{name: "error burst in payment", service: "payment", kind: "errors", value: 0.3, cause: []string{"payment", "payment-host", "127.0.0.14"}, short: true},
+	{name: "CPU exhaustion of the store's process", service: "store", kind: "cpu", value: 1, cause: []string{"store", "store-host", "127.0.0.16"}},
+	{name: "memory leak in inventory", service: "inventory", kind: "leak", value: 5, cause: []string{"inventory", "inventory-host", "127.0.0.15"}},
+	{name: "network timeout checkout → payment", service: "checkout", kind: "timeout", target: "payment", cause: []string{"payment", "payment-host", "127.0.0.14"}},
+	{name: "brute force on the login", service: "load", kind: "bruteforce", value: 3, cause: []string{"frontend-host", "frontend", "203.0.113.66"}},
+	{name: "password spraying on the login", service: "load", kind: "spray", value: 1, cause: []string{"frontend-host", "frontend", "203.0.113.99"}},
+	{name: "business failure: payments declined", service: "payment", kind: "decline", value: 0.3, cause: []string{"payment", "payment-host", "order_success_ratio"}},
+}
+
+// The phases of a scenario run: the models' warm-up (fast settings), the fault, and how long after its start the
+// run is watched.
+const (
+	scenarioWarmUp  = 100 * time.Second
+	scenarioFault   = 90 * time.Second
+	scenarioObserve = 90 * time.Second
+	detectionGoal   = 60 * time.Second
+)
+
+// outcome is what Strata produced in one run.
+type outcome struct {
+	anomaly, incident, alert time.Duration // after the fault began; -1: never
+	cause                    string
+	rank                     int // of the right root cause among the first incident's candidates; 0: absent
+	incidents, alerts        int
+	timeline                 []string // incident records and alerts, for the log
+}
+
+// TestScenarios runs examples/demo (the shop and the collector, as `make demo` does, with fast warm-up settings),
+// injects each fault at a recorded time and reads what Strata produced: the first anomaly score at the alarm level,
+// the first incident and its ranked root cause, the first alert at a webhook, and how many incidents and alerts the
+// run raised; then a fault-free control run counts false incidents and alerts. `make test` runs the short form (two
+// faults, a 3-minute control) and asserts the goals; `make scenarios` (STRATA_SCENARIOS=full) runs every fault and a
+// 10-minute control and writes the table into BENCHMARKS.md.
+func TestScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the scenarios take minutes")
+	}
+	full := os.Getenv("STRATA_SCENARIOS") == "full"
+	shop := filepath.Join(repoRoot, "_build", "shop")
+	require.FileExists(t, shop, "make build builds the demo's shop")
+	var rows []string
+	for _, sc := range scenarios {
+		if !full && !sc.short {
+			continue
+		}
+		t.Run(sc.name, func(t *testing.T) {
+			o := runScenario(t, shop, &sc)
+			rows = append(rows, o.row(sc))
+			t.Logf("%s: anomaly %s, incident %s, alert %s, root cause %q (rank of the right one: %d), incidents %d, alerts %d\n%s",
+				sc.name, seconds(o.anomaly), seconds(o.incident), seconds(o.alert), o.cause, o.rank, o.incidents, o.alerts,
+				strings.Join(o.timeline, "\n"))
+			if !full {
+				assert.True(t, o.incident >= 0 && o.incident <= detectionGoal, "an incident within %s", detectionGoal)
+				assert.True(t, o.alert >= 0 && o.alert <= detectionGoal, "an alert within %s", detectionGoal)
+				assert.Equal(t, 1, o.rank, "the right root cause first (%v), got %q", sc.cause, o.cause)
+			}
+		})
+	}
+	control := 3 * time.Minute
+	if full {
+		control = 10 * time.Minute
+	}
+	t.Run("control", func(t *testing.T) {
+		o := runScenario(t, shop, &scenario{name: "control"}, control)
+		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
+		t.Logf("control (%s): %d incidents, %d alerts\n%s", control, o.incidents, o.alerts, strings.Join(o.timeline, "\n"))
+		if !full {
+			assert.Zero(t, o.incidents, "incidents without a fault")
+			assert.Zero(t, o.alerts, "alerts without a fault")
+		}
+	})
+	if full {
+		writeScenarioTable(t, rows)
+	}
+}
+
+// runScenario starts the demo, lets the models warm up, injects the fault (none for the control) and reads the
+// outcome after observe (default scenarioObserve).
+func runScenario(t *testing.T, shop string, sc *scenario, observe ...time.Duration) outcome {
+	d := e2e.StartDemo(t, binary, shop, repoRoot, true)
+	time.Sleep(scenarioWarmUp)
+	start := time.Now()
+	if sc.kind != "" {
+		require.NoError(t, d.Fault(sc.service, sc.kind, sc.value, sc.target, scenarioFault))
+	}
+	watch := scenarioObserve
+	if len(observe) > 0 {
+		watch = observe[0]
+	}
+	time.Sleep(watch)
+	return readOutcome(d, start, sc.cause)
+}
+
+func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
+	o := outcome{anomaly: -1, incident: -1, alert: -1}
+	after := func(ts pcommon.Timestamp) (time.Duration, bool) {
+		at := ts.AsTime()
+		return at.Sub(start), !at.Before(start)
+	}
+	for _, md := range d.Sink.Metrics() {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					if m.Name() != "strata.anomaly.score" || m.Type() != pmetric.MetricTypeGauge {
+						continue
+					}
+					for _, p := range m.Gauge().DataPoints().All() {
+						if dt, ok := after(p.Timestamp()); ok && p.DoubleValue() >= 0.997 && (o.anomaly < 0 || dt < o.anomaly) {
+							o.anomaly = dt
+						}
+					}
+				}
+			}
+		}
+	}
+	// incidents: the first opened after the start, and its latest record's ranking
+	opened := map[string]bool{}
+	var first string
+	var firstAt time.Duration
+	for _, ld := range d.Sink.Logs() {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					attrs := lr.Attributes()
+					name, _ := attrs.Get("event.name")
+					if name.Str() != "strata.incident" {
+						continue
+					}
+					id, _ := attrs.Get("strata.incident.id")
+					state, _ := attrs.Get("strata.incident.state")
+					dt, ok := after(lr.Timestamp())
+					if !ok {
+						continue
+					}
+					o.timeline = append(o.timeline, fmt.Sprintf("%6.1fs incident %s %s: %s", dt.Seconds(), id.Str(), state.Str(), lr.Body().AsString()))
+					if state.Str() == "open" {
+						opened[id.Str()] = true
+						if first == "" || dt < firstAt {
+							first, firstAt = id.Str(), dt
+						}
+					}
+					if id.Str() == first && state.Str() != "resolved" {
+						root, _ := attrs.Get("strata.incident.root_cause")
+						o.cause = root.Str()
+						o.rank = 0
+						if candidates, ok := attrs.Get("strata.incident.candidates"); ok {
+							for i, c := range candidates.Slice().All() {
+								entity, _ := c.Map().Get("entity")
+								if slices.Contains(cause, entity.Str()) && o.rank == 0 {
+									o.rank = i + 1
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	o.incidents = len(opened)
+	if first != "" {
+		o.incident = firstAt
+	}
+	fired := map[string]bool{}
+	for _, a := range d.Alerts.Received() {
+		if a.Status != "firing" || a.At.Before(start) {
+			continue
+		}
+		key := fmt.Sprint(a.Labels)
+		o.timeline = append(o.timeline, fmt.Sprintf("%6.1fs alert %s %v", a.At.Sub(start).Seconds(), a.Labels["alertname"], a.Labels))
+		if !fired[key] && (o.alert < 0 || a.At.Sub(start) < o.alert) {
+			o.alert = a.At.Sub(start)
+		}
+		fired[key] = true
+	}
+	o.alerts = len(fired)
+	return o
+}
+
+func seconds(d time.Duration) string {
+	if d < 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f s", d.Seconds())
+}
+
+func (o outcome) row(sc scenario) string {
+	rank := "absent"
+	if o.rank > 0 {
+		rank = fmt.Sprint(o.rank)
+	}
+	cause := o.cause
+	if cause == "" {
+		cause = "—"
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
+		seconds(o.alert), cause, rank, o.incidents, o.alerts)
+}
+
+// writeScenarioTable puts the table into BENCHMARKS.md between its markers.
+func writeScenarioTable(t *testing.T, rows []string) {
+	path := filepath.Join(repoRoot, "BENCHMARKS.md")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	table := strings.Join(append([]string{
+		fmt.Sprintf("<!-- scenarios:start (written by `make scenarios`, %s) -->", time.Now().UTC().Format("2006-01-02")),
+		"",
+		"| scenario | first anomaly | incident | alert | root cause named | rank of the right one | incidents | alerts |",
+		"|---|---|---|---|---|---|---|---|",
+	}, rows...), "\n") + "\n\n<!-- scenarios:end -->"
+	section := regexp.MustCompile(`(?s)<!-- scenarios:start.*?<!-- scenarios:end -->`)
+	if section.Match(data) {
+		data = section.ReplaceAllLiteral(data, []byte(table))
+	} else {
+		data = append(data, []byte("\n"+table+"\n")...)
+	}
+	require.NoError(t, os.WriteFile(path, data, 0o644))
+}
