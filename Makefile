@@ -18,7 +18,7 @@ SOURCES := builder-config.yaml go.mod go.sum \
 	$(shell find receiver processor connector exporter internal -name '*.go' -not -name '*_test.go' \
 	  -not -path 'internal/e2e/*' 2>/dev/null)
 
-.PHONY: build run demo test test-integration bench nab generate lint check-versions validate image clean
+.PHONY: build run demo scenarios test test-integration bench nab generate lint check-versions validate image clean
 
 ## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed), the
 ## quickstart's shop simulator and the demo's shop
@@ -43,6 +43,11 @@ run: build
 ## OpenTelemetry, their load, faults on command: `_build/shop fault -help`) and print where to look
 demo: build
 	STRATA_COMPANION_READY=127.0.0.1:7100 ./scripts/run.sh $(BINARY) examples/demo/collector.yaml $(SHOP) run -db _build/demo/shop.db -auth-log _build/demo/auth.jsonl
+
+## scenarios: every fault of the demo and a 10-minute fault-free control, each from a clean start; the table of
+## times to detect, root causes and alerts goes into BENCHMARKS.md (about 50 minutes)
+scenarios: build
+	STRATA_SCENARIOS=full STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -run 'TestScenarios' -v -timeout 90m ./test/
 
 ## test: unit tests of every package and the tests of the built binary (test/)
 test: build

@@ -205,7 +205,7 @@ func TestDemoDashboards(t *testing.T) {
 			last = append(last, problems(q, families, records)...)
 		}
 		if len(last) > 0 {
-			return fmt.Errorf("%d problems, the first: %s", len(last), last[0])
+			return fmt.Errorf("%d problems:\n%s", len(last), strings.Join(last, "\n"))
 		}
 		return nil
 	})

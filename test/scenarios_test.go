@@ -43,7 +43,7 @@ var scenarios = []scenario{
 // The phases of a scenario run: the models' warm-up (fast settings), the fault, and how long after its start the
 // run is watched.
 const (
-	scenarioWarmUp  = 100 * time.Second
+	scenarioWarmUp  = 170 * time.Second
 	scenarioFault   = 90 * time.Second
 	scenarioObserve = 90 * time.Second
 	detectionGoal   = 60 * time.Second

@@ -41,6 +41,11 @@ type IncidentsConfig struct {
 	Threshold float64 `mapstructure:"threshold"`
 	// OpenScore is the score a symptom needs to open an incident (others only join one). Default 0.999.
 	OpenScore float64 `mapstructure:"open_score"`
+	// Confirm is how many such symptoms, on one entity or related ones within ConfirmWithin, open an incident: a
+	// lone spike does not. Security detections (already counted by their rules) open one alone. Default 2.
+	Confirm int `mapstructure:"confirm"`
+	// ConfirmWithin is how close together the confirming symptoms must be. Default 1m.
+	ConfirmWithin time.Duration `mapstructure:"confirm_within"`
 	// Window is how close in time a symptom must be to an incident's last to join it. Default 5m.
 	Window time.Duration `mapstructure:"window"`
 	// ResolveAfter is how long an incident stays open without a new symptom. Default 5m.
@@ -71,6 +76,9 @@ func (cfg *Config) Validate() error {
 	}
 	if in.Threshold <= 0 || in.Threshold >= 1 || in.OpenScore < in.Threshold || in.OpenScore > 1 {
 		errs = append(errs, errors.New("incidents: threshold must be in (0, 1) and open_score between it and 1"))
+	}
+	if in.Confirm < 1 || in.ConfirmWithin <= 0 {
+		errs = append(errs, errors.New("incidents: confirm and confirm_within must be positive"))
 	}
 	if in.MaxOpen < 1 || in.MaxEntities < 1 || in.MaxSignals < 1 {
 		errs = append(errs, errors.New("incidents: max_open, max_entities and max_signals must be positive"))

@@ -129,6 +129,7 @@ type engine struct {
 	next      int
 	out       []*incident    // incidents to emit (a copy of their state is built at emission)
 	found     map[string]int // symptoms by layer since the telemetry last read them
+	pending   []symptom      // strong symptoms waiting for confirmation (bounded by max_signals)
 }
 
 func newEngine(cfg *Config) *engine {
@@ -188,19 +189,63 @@ func (e *engine) incidentFor(s symptom) *incident {
 // topology: it joins the most recent open incident within the window, if any.
 func (e *engine) add(s symptom) {
 	target := e.incidentFor(s)
-	if target == nil {
-		if s.layer == layerBusiness || s.score < e.cfg.Incidents.OpenScore {
-			return // a KPI breach, or a weak symptom, alone does not open an incident
-		}
-		if len(e.incidents) >= e.cfg.Incidents.MaxOpen {
-			e.incidents = e.incidents[1:] // the oldest is forgotten
-		}
-		e.next++
-		target = &incident{id: fmt.Sprintf("%s-%d", s.at.UTC().Format("20060102T150405"), e.next), opened: s.at,
-			entities: map[entity]*evidence{}}
-		e.incidents = append(e.incidents, target)
+	if target != nil {
+		e.join(target, s)
+		return
 	}
-	e.join(target, s)
+	if s.layer == layerBusiness || s.score < e.cfg.Incidents.OpenScore {
+		return // a KPI breach, or a weak symptom, alone does not open an incident
+	}
+	confirmed := e.confirmed(s)
+	if confirmed == nil {
+		return
+	}
+	if len(e.incidents) >= e.cfg.Incidents.MaxOpen {
+		e.incidents = e.incidents[1:] // the oldest is forgotten
+	}
+	e.next++
+	opened := confirmed[0].at
+	target = &incident{id: fmt.Sprintf("%s-%d", opened.UTC().Format("20060102T150405"), e.next), opened: opened,
+		entities: map[entity]*evidence{}}
+	e.incidents = append(e.incidents, target)
+	for _, c := range confirmed {
+		e.join(target, c)
+	}
+}
+
+// confirmed holds a strong symptom that joins no incident until `confirm` of them, on its entity or related ones,
+// came within `confirm_within`; then it returns them, oldest first, and forgets them. A security detection is
+// confirmed alone.
+func (e *engine) confirmed(s symptom) []symptom {
+	in := e.cfg.Incidents
+	if s.layer == layerSecurity || in.Confirm <= 1 {
+		return []symptom{s}
+	}
+	kept := e.pending[:0]
+	for _, p := range e.pending {
+		if s.at.Sub(p.at) <= in.ConfirmWithin {
+			kept = append(kept, p)
+		}
+	}
+	e.pending = kept
+	near := map[entity]*evidence{s.entity: {}}
+	var together, rest []symptom
+	for _, p := range e.pending {
+		if e.topo.related(p.entity, near) {
+			together = append(together, p)
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	if len(together)+1 < in.Confirm {
+		if len(e.pending) >= in.MaxSignals {
+			e.pending = e.pending[1:]
+		}
+		e.pending = append(e.pending, s)
+		return nil
+	}
+	e.pending = rest
+	return append(together, s)
 }
 
 // join adds a symptom to an incident and ranks it again.

@@ -413,3 +413,27 @@ func TestSlowDependencyFromRequestDurations(t *testing.T) {
 		assert.Equal(t, "service orders-db", root)
 	}
 }
+
+// TestALoneSpikeOpensNoIncident: one anomalous CPU point of a host is a spike, not an incident (incidents.confirm:
+// two strong symptoms on related entities within a minute); the same host anomalous again opens one.
+func TestALoneSpikeOpensNoIncident(t *testing.T) {
+	w := newWorld(t, 5)
+	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
+	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{db}}
+	w.warm(front)
+	w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
+	for range 10 { // beyond confirm_within
+		w.interval(faults{}, front)
+	}
+	roots, _ := w.incidents()
+	require.Empty(t, roots, "a lone spike")
+	for range 2 {
+		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
+		w.interval(faults{}, front)
+	}
+	roots, _ = w.incidents()
+	require.Len(t, roots, 1, "the host anomalous twice in a row")
+	for _, root := range roots {
+		assert.Equal(t, "host db-1", root)
+	}
+}

@@ -32,8 +32,8 @@ type Demo struct {
 var DemoServices = []string{"frontend", "catalog", "checkout", "payment", "inventory", "store"}
 
 // StartDemo starts the shop, waits until its services answer, then starts the collector. With fast set, the
-// models warm up sooner (30 points of the anomaly processor, 30 intervals of 2 s of the correlation connector) and
-// the services export their metrics every 2 s: for tests, at the price of more noise than the shipped settings.
+// models warm up sooner (30 points of the anomaly processor, 30 intervals of 5 s of the correlation connector) and
+// the services export their metrics every 5 s: for tests, in about 2.5 minutes instead of 10.
 func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 	t.Helper()
 	root, err := filepath.Abs(root)
@@ -46,7 +46,7 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 	otlp := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	interval := "10s"
 	if fast {
-		interval = "2s"
+		interval = "5s"
 	}
 	d.Shop = StartProcess(t, shop, "run", "-base-port", fmt.Sprint(base), "-otlp", otlp, "-metrics-interval", interval,
 		"-db", filepath.Join(d.Dir, "shop.db"), "-auth-log", filepath.Join(d.Dir, "auth.jsonl"))
@@ -70,6 +70,10 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 				"http": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", FreePort(t))},
 			}},
 			"netprobe": map[string]any{"targets": targets},
+			"prometheus/self": map[string]any{"config": map[string]any{"scrape_configs": []any{map[string]any{
+				"job_name": "otelcol-strata", "scrape_interval": "10s",
+				"static_configs": []any{map[string]any{"targets": []any{fmt.Sprintf("127.0.0.1:%d", telemetry)}}},
+			}}}},
 		},
 		"exporters": map[string]any{
 			"prometheus":         map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", prom)},
@@ -90,7 +94,7 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 	}
 	if fast {
 		override["processors"] = map[string]any{"anomaly": map[string]any{"warm_up": 30}}
-		override["connectors"] = map[string]any{"correlation": map[string]any{"incidents": map[string]any{"interval": "2s", "warm_up": 30}}}
+		override["connectors"] = map[string]any{"correlation": map[string]any{"incidents": map[string]any{"interval": "5s", "warm_up": 30}}}
 	}
 	config := WriteYAML(t, filepath.Join(d.Dir, "override.yaml"), override)
 	cmd := exec.Command(binary, "--config="+filepath.Join(root, "examples", "demo", "collector.yaml"), "--config="+config)

@@ -105,16 +105,16 @@ var regions = []string{"eu", "eu", "us", "us", "us", "apac"}
 
 func (l *load) customer() request {
 	switch x := rand.Float64(); {
-	case x < 0.55:
+	case x < 0.6:
 		return request{http.MethodGet, "/products", nil, office()}
-	case x < 0.85:
+	case x < 0.98:
 		return request{http.MethodPost, "/checkout", order{Region: regions[rand.IntN(len(regions))],
 			Amount: math.Round(math.Exp(3.5+0.6*rand.NormFloat64())*100) / 100, Items: 1 + rand.IntN(3)}, office()}
 	default:
 		// each user from their own desk, now and then with a typo
 		i := rand.IntN(len(users))
 		password := accounts[users[i]]
-		if rand.Float64() < 0.02 {
+		if rand.Float64() < 0.01 {
 			password += "x"
 		}
 		return request{http.MethodPost, "/login", map[string]string{"user": users[i], "password": password},
