@@ -55,6 +55,7 @@ type outcome struct {
 	cause                    string
 	rank                     int // of the right root cause among the first incident's candidates; 0: absent
 	incidents, alerts        int
+	duplicates               int      // incident records received more than once
 	timeline                 []string // incident records and alerts, for the log
 }
 
@@ -86,6 +87,7 @@ func TestScenarios(t *testing.T) {
 				assert.True(t, o.incident >= 0 && o.incident <= detectionGoal, "an incident within %s", detectionGoal)
 				assert.True(t, o.alert >= 0 && o.alert <= detectionGoal, "an alert within %s", detectionGoal)
 				assert.Equal(t, 1, o.rank, "the right root cause first (%v), got %q", sc.cause, o.cause)
+				assert.Zero(t, o.duplicates, "incident records received twice")
 			}
 		})
 	}
@@ -147,7 +149,7 @@ func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
 		}
 	}
 	// incidents: the first opened after the start, and its latest record's ranking
-	opened := map[string]bool{}
+	opened, seen := map[string]bool{}, map[string]bool{}
 	var first string
 	var firstAt time.Duration
 	for _, ld := range d.Sink.Logs() {
@@ -165,6 +167,12 @@ func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
 					if !ok {
 						continue
 					}
+					record := fmt.Sprint(lr.Timestamp(), id.Str(), state.Str(), lr.Body().AsString())
+					if seen[record] {
+						o.duplicates++
+						continue
+					}
+					seen[record] = true
 					o.timeline = append(o.timeline, fmt.Sprintf("%6.1fs incident %s %s: %s", dt.Seconds(), id.Str(), state.Str(), lr.Body().AsString()))
 					if state.Str() == "open" {
 						opened[id.Str()] = true

@@ -34,7 +34,7 @@ type correlationConnector struct {
 	cfg         *Config
 	set         connector.Settings
 	nextMetrics consumer.Metrics
-	nextLogs    []consumer.Logs // the pipelines incidents go to (each once)
+	nextLogs    consumer.Logs // the pipelines incidents go to
 	telemetry   *metadata.TelemetryBuilder
 	now         func() time.Time
 
@@ -57,14 +57,13 @@ func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
 	return c
 }
 
-// addLogs adds a pipeline incidents go to (once: the connector may be created for it from several signals).
+// addLogs sets where incidents go. The connector is created once for each signal it takes that feeds logs
+// pipelines, each time with a consumer of the same pipelines (every logs pipeline that names it as a receiver): the
+// first is kept, so that each incident record is emitted once.
 func (c *correlationConnector) addLogs(next consumer.Logs) {
-	for _, l := range c.nextLogs {
-		if l == next {
-			return
-		}
+	if c.nextLogs == nil {
+		c.nextLogs = next
 	}
-	c.nextLogs = append(c.nextLogs, next)
 }
 
 func (c *correlationConnector) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
@@ -245,8 +244,8 @@ func (c *correlationConnector) emit(ctx context.Context) {
 	for state, n := range states {
 		c.telemetry.ConnectorCorrelationIncidents.Add(ctx, int64(n), metric.WithAttributes(attribute.String("state", state)))
 	}
-	for _, next := range c.nextLogs {
-		if err := next.ConsumeLogs(ctx, ld); err != nil {
+	if c.nextLogs != nil {
+		if err := c.nextLogs.ConsumeLogs(ctx, ld); err != nil {
 			c.set.Logger.Warn("the next consumer refused incidents", zap.Error(err))
 		}
 	}

@@ -72,14 +72,9 @@ func (s *service) url(peer, path string) string {
 	return "http://" + serviceAddr(s.base, peer) + path
 }
 
-// call sends a request to a peer and decodes its JSON answer into out. A timeout fault on this service towards the
-// peer sends the request to an address that accepts connections and never answers, so that the client times out as
-// it would on a broken network path.
+// call sends a request to a peer and decodes its JSON answer into out.
 func (s *service) call(ctx context.Context, method, peer, path string, in, out any) error {
 	target := s.url(peer, path)
-	if s.faults.active("timeout", peer) {
-		target = "http://" + blackholeAddr(s.base) + path
-	}
 	var body io.Reader
 	if in != nil {
 		data, err := json.Marshal(in)
@@ -106,6 +101,24 @@ func (s *service) call(ctx context.Context, method, peer, path string, in, out a
 		return nil
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// transport dials the peers — except, under a timeout fault towards a peer, an address that accepts connections and
+// never answers: the request still names the peer, and times out as on a broken network path. Connections are not
+// kept between requests, so that a fault takes effect at once.
+func (s *service) transport() http.RoundTripper {
+	dialer := &net.Dialer{Timeout: time.Second}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableKeepAlives = true
+	t.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		for _, peer := range services {
+			if addr == serviceAddr(s.base, peer) && s.faults.active("timeout", peer) {
+				addr = blackholeAddr(s.base)
+			}
+		}
+		return dialer.DialContext(ctx, network, addr)
+	}
+	return t
 }
 
 // handle registers a route, instrumented, with the service's faults in front: added latency, error bursts, and
@@ -381,8 +394,8 @@ func serveService(ctx context.Context, name string, base int, otlp string, inter
 		defer cancel()
 		_ = tel.shutdown(sctx)
 	}()
-	s := &service{name: name, base: base, tel: tel, faults: newFaults(),
-		client: &http.Client{Timeout: 2 * time.Second, Transport: otelhttp.NewTransport(http.DefaultTransport)}}
+	s := &service{name: name, base: base, tel: tel, faults: newFaults()}
+	s.client = &http.Client{Timeout: 2 * time.Second, Transport: otelhttp.NewTransport(s.transport())}
 	if s.orders, err = tel.meter.Int64Counter("shop.checkout.orders", metric.WithUnit("{order}"),
 		metric.WithDescription("Orders checked out, by region and status.")); err != nil {
 		return err
