@@ -10,7 +10,7 @@ SHOP    := _build/shop
 QUICKSTART := examples/quickstart/config.yaml
 CONFIG  ?= $(QUICKSTART)
 # Flags for `go test`; CI and `make test` run every package with the race detector.
-TESTFLAGS ?= -race -timeout 20m
+TESTFLAGS ?= -race -timeout 45m
 
 # What the distribution is built from: the manifest, our module, and the non-test Go files of our components and of
 # what they share in internal/ (internal/e2e is test tooling, not part of the binary).
