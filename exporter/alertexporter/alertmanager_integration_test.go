@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -21,24 +20,6 @@ import (
 	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
 	"github.com/otelstrata/strata/internal/e2e"
 )
-
-// startAlertmanager starts Debian's prometheus-alertmanager on a loopback port with a temporary configuration and
-// storage (kept across a restart in the same test).
-func startAlertmanager(t *testing.T, storage, listen string) *e2e.Process {
-	t.Helper()
-	program := e2e.RequireProgram(t, "prometheus-alertmanager")
-	config := e2e.WriteYAML(t, filepath.Join(storage, "alertmanager.yml"), map[string]any{
-		"route":     map[string]any{"receiver": "null", "group_wait": "1s"},
-		"receivers": []any{map[string]any{"name": "null"}},
-	})
-	p := e2e.StartProcess(t, program, "--config.file="+config, "--storage.path="+storage,
-		"--web.listen-address="+listen, "--cluster.listen-address=")
-	p.WaitFor(t, "Alertmanager ready", 30*time.Second, func() error {
-		_, err := e2e.HTTPGet("http://" + listen + "/-/ready")
-		return err
-	})
-	return p
-}
 
 // amAlerts are the alerts Alertmanager holds, by alertname.
 func amAlerts(listen string) (map[string]map[string]any, error) {
@@ -63,7 +44,7 @@ func amAlerts(listen string) (map[string]map[string]any, error) {
 func TestAlertmanagerIntegration(t *testing.T) {
 	storage := t.TempDir()
 	listen := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(t))
-	am := startAlertmanager(t, storage, listen)
+	am := e2e.StartAlertmanager(t, storage, listen, "")
 
 	cfg := createDefaultConfig().(*Config)
 	var raw map[string]any
@@ -130,7 +111,7 @@ rules:
 	h.point(t, "up", 0, map[string]string{"instance": "api-1:8080"})
 	h.tick(10 * time.Second)
 	time.Sleep(60 * time.Second)
-	am = startAlertmanager(t, storage, listen)
+	am = e2e.StartAlertmanager(t, storage, listen, "")
 	am.WaitFor(t, "the alert sent while Alertmanager was down", 60*time.Second, func() error {
 		alerts, err := amAlerts(listen)
 		if err != nil {
