@@ -207,7 +207,7 @@ func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
 			continue
 		}
 		key := fmt.Sprint(a.Labels)
-		o.timeline = append(o.timeline, fmt.Sprintf("%6.1fs alert %s %v", a.At.Sub(start).Seconds(), a.Labels["alertname"], a.Labels))
+		o.timeline = append(o.timeline, fmt.Sprintf("%6.1fs alert %v %s", a.At.Sub(start).Seconds(), a.Labels, a.Annotations["root_cause"]))
 		if !fired[key] && (o.alert < 0 || a.At.Sub(start) < o.alert) {
 			o.alert = a.At.Sub(start)
 		}

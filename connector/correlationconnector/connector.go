@@ -224,8 +224,7 @@ func (c *correlationConnector) tick(ctx context.Context) {
 // emit sends the incident records queued by the engine.
 func (c *correlationConnector) emit(ctx context.Context) {
 	c.mu.Lock()
-	queued := c.engine.out
-	c.engine.out = nil
+	queued := c.engine.dequeue()
 	if len(queued) == 0 {
 		c.mu.Unlock()
 		return

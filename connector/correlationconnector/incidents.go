@@ -70,6 +70,7 @@ type incident struct {
 	traceID  string
 	ranking  []candidate
 	emitted  string // the ranking and entities last emitted, to emit an update only on a change
+	queued   bool   // in the engine's out: one record of its state at emission, however often it changed since
 	resolved bool
 	sequence int
 }
@@ -377,7 +378,25 @@ func (e *engine) queue(inc *incident) {
 		return
 	}
 	inc.emitted = b.String()
-	e.out = append(e.out, inc)
+	e.enqueue(inc)
+}
+
+// enqueue adds an incident to what the next emission sends, once.
+func (e *engine) enqueue(inc *incident) {
+	if !inc.queued {
+		inc.queued = true
+		e.out = append(e.out, inc)
+	}
+}
+
+// dequeue takes what is to be emitted.
+func (e *engine) dequeue() []*incident {
+	out := e.out
+	e.out = nil
+	for _, inc := range out {
+		inc.queued = false
+	}
+	return out
 }
 
 // resolve closes the incidents without a symptom for resolve_after.
@@ -386,7 +405,7 @@ func (e *engine) resolve(now time.Time) {
 	for _, inc := range e.incidents {
 		if now.Sub(inc.last) >= e.cfg.Incidents.ResolveAfter {
 			inc.resolved = true
-			e.out = append(e.out, inc)
+			e.enqueue(inc)
 			continue
 		}
 		kept = append(kept, inc)

@@ -155,14 +155,20 @@ func (w *world) anomaly(metric string, score float64, resource map[string]string
 	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
 }
 
-// incidents are the incident records emitted so far: id -> the last record's root cause, and the states seen.
+// incidents are the incident records emitted so far: id -> the last record's root cause, and the states seen. It
+// checks that each emission carries an incident once (an incident opened and updated between two emissions is one
+// record of its latest state, not two alike).
 func (w *world) incidents() (map[string]string, map[string][]string) {
+	w.t.Helper()
 	roots, states := map[string]string{}, map[string][]string{}
 	for _, ld := range w.logs.AllLogs() {
+		emitted := map[string]bool{}
 		for _, rl := range ld.ResourceLogs().All() {
 			for _, sl := range rl.ScopeLogs().All() {
 				for _, r := range sl.LogRecords().All() {
 					id, _ := r.Attributes().Get(semconv.AttrIncidentID)
+					assert.False(w.t, emitted[id.Str()], "incident %s twice in one emission", id.Str())
+					emitted[id.Str()] = true
 					root, _ := r.Attributes().Get(semconv.AttrIncidentRootCause)
 					state, _ := r.Attributes().Get(semconv.AttrIncidentState)
 					roots[id.Str()] = root.Str()

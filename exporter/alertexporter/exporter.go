@@ -295,9 +295,8 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 				}
 				attrs := pcommon.NewMap()
 				attrs.PutStr("incident", get(semconv.AttrIncidentID))
-				attrs.PutStr("root_cause", get(semconv.AttrIncidentRootCause))
-				incidentLists := map[string]string{}
-				for _, k := range []string{semconv.AttrIncidentServices, semconv.AttrIncidentHosts} {
+				info := map[string]string{"root_cause": get(semconv.AttrIncidentRootCause), "summary": rec.Body().AsString()}
+				for k, name := range map[string]string{semconv.AttrIncidentServices: "services", semconv.AttrIncidentHosts: "hosts"} {
 					v, ok := rec.Attributes().Get(k)
 					var names []string
 					if ok && v.Type() == pcommon.ValueTypeSlice {
@@ -305,17 +304,14 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 							names = append(names, x.AsString())
 						}
 					}
-					incidentLists[k] = strings.Join(names, ",")
+					info[name] = strings.Join(names, ",")
 				}
 				for _, r := range e.rules {
 					if r.cfg.Kind != kindIncident {
 						continue
 					}
 					if s := e.track(r, attrs); s != nil {
-						s.last, s.active = now, get(semconv.AttrIncidentState) != "resolved"
-						s.attrs["summary"] = rec.Body().AsString()
-						s.attrs["services"] = incidentLists[semconv.AttrIncidentServices]
-						s.attrs["hosts"] = incidentLists[semconv.AttrIncidentHosts]
+						s.last, s.active, s.info = now, get(semconv.AttrIncidentState) != "resolved", info
 					}
 				}
 			}

@@ -255,39 +255,49 @@ rules:
 	assert.Contains(t, names, "NoHeartbeat")
 	assert.Equal(t, "batch", names["NoHeartbeat"])
 
-	incident := func(state string) plog.Logs {
+	incident := func(state, root string) plog.Logs {
 		ld := plog.NewLogs()
 		r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 		r.SetEventName(semconv.EventIncident)
 		r.Attributes().PutStr(semconv.AttrIncidentID, "20261127T120000-1")
 		r.Attributes().PutStr(semconv.AttrIncidentState, state)
-		r.Attributes().PutStr(semconv.AttrIncidentRootCause, "host db-1")
-		r.Body().SetStr("Incident 20261127T120000-1 (open): ...")
+		r.Attributes().PutStr(semconv.AttrIncidentRootCause, root)
+		r.Body().SetStr("Incident 20261127T120000-1 (" + state + "): most likely root cause: " + root)
 		return ld
 	}
+	incidentAlerts := func() []amAlert {
+		var out []amAlert
+		for _, a := range alertsOf(t, am.received()[len(am.received())-1]) {
+			if a.Labels["alertname"] == "Incident" {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
 	n := len(am.received())
-	require.NoError(t, h.e.ConsumeLogs(context.Background(), incident("open")))
+	require.NoError(t, h.e.ConsumeLogs(context.Background(), incident("open", "service db")))
 	h.tick(10 * time.Second)
 	require.Greater(t, len(am.received()), n)
-	found := false
-	for _, a := range alertsOf(t, am.received()[len(am.received())-1]) {
-		if a.Labels["alertname"] == "Incident" {
-			found = true
-			assert.Equal(t, "host db-1", a.Labels["root_cause"])
-			assert.Equal(t, "critical", a.Labels["severity"])
-			assert.Nil(t, a.EndsAt)
-		}
+	first := incidentAlerts()
+	require.Len(t, first, 1)
+	assert.Equal(t, "service db", first[0].Annotations["root_cause"])
+	// the ranking changes: the same alert (the incident identifies it), its annotations updated
+	require.NoError(t, h.e.ConsumeLogs(context.Background(), incident("update", "host db-1")))
+	for range 7 { // past the resend interval
+		h.tick(10 * time.Second)
 	}
-	assert.True(t, found)
-	require.NoError(t, h.e.ConsumeLogs(context.Background(), incident("resolved")))
+	updated := incidentAlerts()
+	require.Len(t, updated, 1, "one alert per incident, whatever its root cause")
+	assert.Equal(t, map[string]string{"alertname": "Incident", "incident": "20261127T120000-1", "severity": "critical"}, updated[0].Labels)
+	assert.Equal(t, "host db-1", updated[0].Annotations["root_cause"])
+	assert.Contains(t, updated[0].Annotations["summary"], "(update)")
+	assert.Equal(t, first[0].StartsAt, updated[0].StartsAt)
+	assert.Nil(t, updated[0].EndsAt)
+	require.NoError(t, h.e.ConsumeLogs(context.Background(), incident("resolved", "host db-1")))
 	h.tick(10 * time.Second)
-	resolved := false
-	for _, a := range alertsOf(t, am.received()[len(am.received())-1]) {
-		if a.Labels["alertname"] == "Incident" && a.EndsAt != nil {
-			resolved = true
-		}
-	}
-	assert.True(t, resolved, "the incident's resolution resolves the alert")
+	resolved := incidentAlerts()
+	require.Len(t, resolved, 1)
+	assert.NotNil(t, resolved[0].EndsAt, "the incident's resolution resolves the alert")
 }
 
 // TestWebhookPayload: the webhook receives Alertmanager's webhook JSON.

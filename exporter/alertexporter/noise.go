@@ -75,11 +75,11 @@ func (e *alertExporter) inhibited(a *alert) bool {
 		if src.rule.cfg.Kind != kindIncident || src.state != stateFiring {
 			continue
 		}
-		root := string(src.labels["root_cause"])
+		root := src.annotations["root_cause"]
 		if root == "service "+service || root == "host "+host {
 			continue // the root cause's own alert is what the incident is about: it is sent
 		}
-		if service != "" && listed(string(src.labels["services"]), service) || host != "" && listed(string(src.labels["hosts"]), host) {
+		if service != "" && listed(src.annotations["services"], service) || host != "" && listed(src.annotations["hosts"], host) {
 			return true
 		}
 	}

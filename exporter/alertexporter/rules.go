@@ -31,7 +31,8 @@ type rule struct {
 // series is what a rule knows of one series (or, for incident rules, one incident).
 type series struct {
 	rule   *rule
-	attrs  map[string]string
+	attrs  map[string]string // what identifies it: its alert's labels
+	info   map[string]string // what describes it and may change (an incident's root cause): its alert's annotations
 	value  float64
 	last   time.Time // when its last point arrived
 	active bool      // its condition held at its last point
@@ -102,13 +103,17 @@ func (r *rule) labelsOf(s *series) model.LabelSet {
 	return ls
 }
 
+// annotationsOf are a series' descriptions (info) and the rule's annotations, templated over its labels and info.
 func (r *rule) annotationsOf(s *series, ls model.LabelSet) map[string]string {
 	plain := map[string]string{}
 	for k, v := range ls {
 		plain[string(k)] = string(v)
 	}
-	data := templateData{Labels: plain, Value: s.value}
 	out := map[string]string{}
+	for k, v := range s.info {
+		plain[k], out[k] = v, v
+	}
+	data := templateData{Labels: plain, Value: s.value}
 	for k, t := range r.annotations {
 		out[k] = render(t, data)
 	}

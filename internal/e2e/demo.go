@@ -157,9 +157,10 @@ type AlertSink struct {
 
 // ReceivedAlert is one alert of a notification.
 type ReceivedAlert struct {
-	At     time.Time
-	Status string
-	Labels map[string]string
+	At          time.Time
+	Status      string
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 func NewAlertSink(t testing.TB) *AlertSink {
@@ -167,8 +168,9 @@ func NewAlertSink(t testing.TB) *AlertSink {
 	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var n struct {
 			Alerts []struct {
-				Status string            `json:"status"`
-				Labels map[string]string `json:"labels"`
+				Status      string            `json:"status"`
+				Labels      map[string]string `json:"labels"`
+				Annotations map[string]string `json:"annotations"`
 			} `json:"alerts"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&n); err != nil {
@@ -177,7 +179,7 @@ func NewAlertSink(t testing.TB) *AlertSink {
 		}
 		a.mu.Lock()
 		for _, x := range n.Alerts {
-			a.alerts = append(a.alerts, ReceivedAlert{At: time.Now(), Status: x.Status, Labels: x.Labels})
+			a.alerts = append(a.alerts, ReceivedAlert{At: time.Now(), Status: x.Status, Labels: x.Labels, Annotations: x.Annotations})
 		}
 		a.mu.Unlock()
 	}))
