@@ -109,7 +109,9 @@ func (t *topology) link(a, b entity) {
 	add(t.links, b, a)
 }
 
-// related says whether an entity is in the set or linked to one of it.
+// related says whether an entity is in the set or linked to one of it — directly, or through a service when one of
+// the two is what the service runs on: a host's CPU and the slow calls to the service on it are one story, though
+// the service itself may show nothing.
 func (t *topology) related(e entity, set map[entity]*evidence) bool {
 	if set[e] != nil {
 		return true
@@ -118,8 +120,39 @@ func (t *topology) related(e entity, set map[entity]*evidence) bool {
 		if set[n] != nil {
 			return true
 		}
+		if n.kind != kindService {
+			continue
+		}
+		for m := range t.links[n] {
+			if set[m] != nil && (t.deps[n][e] || t.deps[n][m]) && (infrastructure(e) || infrastructure(m)) {
+				return true
+			}
+		}
 	}
 	return false
+}
+
+// infrastructure says an entity is something services run on.
+func infrastructure(e entity) bool {
+	return e.kind == kindHost || e.kind == kindContainer || e.kind == kindPod
+}
+
+// depsWithin are n's dependencies among the nodes, also through one dependency outside them (a service without
+// symptoms of its own, on a host with some).
+func (t *topology) depsWithin(n entity, nodes map[entity]int) map[int]bool {
+	out := map[int]bool{}
+	for d := range t.deps[n] {
+		if j, ok := nodes[d]; ok {
+			out[j] = true
+			continue
+		}
+		for dd := range t.deps[d] {
+			if j, ok := nodes[dd]; ok && dd != n {
+				out[j] = true
+			}
+		}
+	}
+	return out
 }
 
 // engine turns symptoms into incidents. It is used under the connector's lock.
@@ -324,12 +357,10 @@ func (e *engine) rank(inc *incident) {
 	for i, n := range nodes {
 		own := inc.entities[n].score
 		out := 0.0
-		for d := range e.topo.deps[n] {
-			if j, ok := index[d]; ok {
-				w := inc.entities[d].score
-				moves[i] = append(moves[i], step{j, w})
-				out += w
-			}
+		for j := range e.topo.depsWithin(n, index) {
+			w := inc.entities[nodes[j]].score
+			moves[i] = append(moves[i], step{j, w})
+			out += w
 		}
 		stay := own * math.Max(0, 1-out) // healthy dependencies: the walk stays here
 		moves[i] = append(moves[i], step{i, stay + 1e-9})

@@ -52,6 +52,7 @@ type faults struct {
 	slow     map[string]float64
 	fail     map[string]float64
 	timeouts map[string]float64 // callee name -> share of calls to it that time out on the way
+	queued   map[string]float64 // callee name -> ms its callers wait before it starts (a CPU-starved process)
 }
 
 // request sends one request into root through its calls, and returns the duration the root's caller sees.
@@ -78,8 +79,9 @@ func (w *world) request(root *service, f faults) {
 			if timedOut {
 				cd, cfailed = time.Second, true
 			} else {
-				cd, cfailed = call(callee, clientID, start.Add(d))
-				cd += time.Millisecond
+				wait := time.Duration(f.queued[callee.name] * float64(time.Millisecond))
+				cd, cfailed = call(callee, clientID, start.Add(d+wait))
+				cd += time.Millisecond + wait
 			}
 			w.span(td, s, clientID, id, ptrace.SpanKindClient, start.Add(d), cd, cfailed, callee.address, timedOut)
 			d += cd
@@ -220,6 +222,27 @@ func TestAPILatencyFromDatabaseHostCPU(t *testing.T) {
 	for i := range 6 {
 		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
 		w.interval(faults{slow: map[string]float64{"orders-db": 1 + float64(i+1)}}, front)
+	}
+	roots, _ := w.incidents()
+	require.Len(t, roots, 1, "one incident")
+	for _, root := range roots {
+		assert.Equal(t, "host db-1", root)
+	}
+}
+
+// TestCPUStarvedDependencyFromCallersLatency: the database's process is starved of CPU (its CPU utilisation is
+// anomalous); requests wait to be read, so its own server spans are as fast as ever and only its callers see it
+// slow. The host, two hops from the slow API (api → orders-db → db-1), is the root cause.
+func TestCPUStarvedDependencyFromCallersLatency(t *testing.T) {
+	w := newWorld(t, 6)
+	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
+	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
+	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
+	w.warm(front)
+	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	for range 6 {
+		w.anomaly("process.cpu.utilization", 0.9999, map[string]string{"service.name": "orders-db", "host.name": "db-1"})
+		w.interval(faults{queued: map[string]float64{"orders-db": 40}}, front)
 	}
 	roots, _ := w.incidents()
 	require.Len(t, roots, 1, "one incident")

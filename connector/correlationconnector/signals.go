@@ -16,7 +16,8 @@ import (
 )
 
 // rateKey is a figure the connector watches over intervals: a service's latency and error rate (its server spans),
-// the error rate of calls to an endpoint (client spans), a service's error logs.
+// the latency and error rate of calls to an endpoint (client spans: what callers wait for, which a server's own spans
+// do not show when its process is too starved to read requests), a service's error logs.
 type rateKey struct {
 	entity entity
 	signal string
@@ -103,6 +104,7 @@ func (w *watcher) span(span ptrace.Span, service string) {
 			if v, ok := span.Attributes().Get(k); ok && v.AsString() != "" {
 				ep := entity{kindEndpoint, v.AsString()}
 				w.eng.topo.link(svc, ep)
+				w.observe(w.rateOf(ep, signalLatency), d, failed, span.TraceID())
 				r := w.rateOf(ep, signalClientError)
 				w.observe(r, d, failed, span.TraceID())
 				if r != nil && failed && looksLikeNetwork(span) {
