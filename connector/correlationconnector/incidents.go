@@ -220,15 +220,16 @@ func (e *engine) incidentFor(s symptom) *incident {
 
 // add puts a symptom into the incident it belongs to — the open incident whose symptoms are within the window and
 // that holds the entity or one related to it — or opens one. A business symptom (a KPI breach) has no place in the
-// topology: it joins the most recent open incident within the window, if any.
+// topology: it joins the most recent open incident within the window, if any, and opens one of its own when it is
+// confirmed (the KPI missing its target again): a business failure without a technical symptom.
 func (e *engine) add(s symptom) {
 	target := e.incidentFor(s)
 	if target != nil {
 		e.join(target, s)
 		return
 	}
-	if s.layer == layerBusiness || s.score < e.cfg.Incidents.OpenScore {
-		return // a KPI breach, or a weak symptom, alone does not open an incident
+	if s.score < e.cfg.Incidents.OpenScore {
+		return // a weak symptom alone does not open an incident
 	}
 	confirmed := e.confirmed(s)
 	if confirmed == nil {

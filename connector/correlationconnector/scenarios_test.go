@@ -157,6 +157,18 @@ func (w *world) anomaly(metric string, score float64, resource map[string]string
 	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
 }
 
+// kpiMiss sends what the kpi receiver sends when a KPI misses its target.
+func (w *world) kpiMiss(name string) {
+	md := pmetric.NewMetrics()
+	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	m.SetName("strata.kpi.target_met")
+	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetIntValue(0)
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.now()))
+	dp.Attributes().PutStr(semconv.AttrKPIName, name)
+	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
+}
+
 // incidents are the incident records emitted so far: id -> the last record's root cause, and the states seen. It
 // checks that each emission carries an incident once (an incident opened and updated between two emissions is one
 // record of its latest state, not two alike).
@@ -271,6 +283,7 @@ func TestFailedTransactionsFromNetworkTimeout(t *testing.T) {
 		dp.Attributes().PutStr("server.address", "payments")
 		dp.Attributes().PutStr("strata.probe.type", "tcp")
 		require.NoError(t, w.h.c.ConsumeMetrics(context.Background(), md))
+		w.kpiMiss("order_success_ratio")
 		w.interval(faults{timeouts: map[string]float64{"payments": 0.4}}, front)
 	}
 	roots, _ := w.incidents()
@@ -464,5 +477,31 @@ func TestALoneSpikeOpensNoIncident(t *testing.T) {
 	require.Len(t, roots, 1, "the host anomalous twice in a row")
 	for _, root := range roots {
 		assert.Equal(t, "host db-1", root)
+	}
+}
+
+// TestBusinessFailureOpensAnIncident: orders fail without any technical error (payments declined): the KPI missing
+// its target once opens nothing, missing it again opens a business incident rooted at the KPI (a KPI breach during a
+// technical incident joins that one: TestFailedTransactionsFromNetworkTimeout).
+func TestBusinessFailureOpensAnIncident(t *testing.T) {
+	w := newWorld(t, 7)
+	front := &service{name: "frontend", host: "web-1", latency: 8}
+	w.warm(front)
+	miss := func() { w.kpiMiss("order_success_ratio") }
+	miss()
+	for range 10 { // beyond confirm_within
+		w.interval(faults{}, front)
+	}
+	roots, _ := w.incidents()
+	require.Empty(t, roots, "one miss")
+	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	for range 3 {
+		miss()
+		w.interval(faults{}, front)
+	}
+	roots, _ = w.incidents()
+	require.Len(t, roots, 1)
+	for _, root := range roots {
+		assert.Equal(t, "kpi order_success_ratio", root)
 	}
 }
