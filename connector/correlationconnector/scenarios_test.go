@@ -194,6 +194,23 @@ func (w *world) incidents() (map[string]string, map[string][]string) {
 	return roots, states
 }
 
+// threeTier is a frontend calling an API calling a database (orders-db on host db-1), each on a host of its own.
+func threeTier() (front *service) {
+	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
+	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
+	return &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
+}
+
+// oneIncident checks that the faults opened one incident, with the root cause named.
+func (w *world) oneIncident(root string) {
+	w.t.Helper()
+	roots, _ := w.incidents()
+	require.Len(w.t, roots, 1, "one incident")
+	for _, got := range roots {
+		assert.Equal(w.t, root, got)
+	}
+}
+
 // openedWithin checks that the one incident opened no later than bound after the fault began.
 func (w *world) openedWithin(faultStart time.Time, bound time.Duration) {
 	w.t.Helper()
@@ -226,20 +243,14 @@ func (w *world) warm(roots ...*service) {
 // utilisation), the database answers slowly, and the API and the frontend above it: the root cause is the host.
 func TestAPILatencyFromDatabaseHostCPU(t *testing.T) {
 	w := newWorld(t, 1)
-	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
-	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
-	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
+	front := threeTier()
 	w.warm(front)
 	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	for i := range 6 {
 		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
 		w.interval(faults{slow: map[string]float64{"orders-db": 1 + float64(i+1)}}, front)
 	}
-	roots, _ := w.incidents()
-	require.Len(t, roots, 1, "one incident")
-	for _, root := range roots {
-		assert.Equal(t, "host db-1", root)
-	}
+	w.oneIncident("host db-1")
 }
 
 // TestCPUStarvedDependencyFromCallersLatency: the database's process is starved of CPU (its CPU utilisation is
@@ -247,20 +258,14 @@ func TestAPILatencyFromDatabaseHostCPU(t *testing.T) {
 // slow. The host, two hops from the slow API (api → orders-db → db-1), is the root cause.
 func TestCPUStarvedDependencyFromCallersLatency(t *testing.T) {
 	w := newWorld(t, 6)
-	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
-	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
-	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
+	front := threeTier()
 	w.warm(front)
 	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	for range 6 {
 		w.anomaly("process.cpu.utilization", 0.9999, map[string]string{"service.name": "orders-db", "host.name": "db-1"})
 		w.interval(faults{queued: map[string]float64{"orders-db": 40}}, front)
 	}
-	roots, _ := w.incidents()
-	require.Len(t, roots, 1, "one incident")
-	for _, root := range roots {
-		assert.Equal(t, "host db-1", root)
-	}
+	w.oneIncident("host db-1")
 }
 
 // TestFailedTransactionsFromNetworkTimeout: calls from checkout to payments time out on the way (payments never sees
@@ -286,11 +291,7 @@ func TestFailedTransactionsFromNetworkTimeout(t *testing.T) {
 		w.kpiMiss("order_success_ratio")
 		w.interval(faults{timeouts: map[string]float64{"payments": 0.4}}, front)
 	}
-	roots, _ := w.incidents()
-	require.Len(t, roots, 1, "one incident")
-	for _, root := range roots {
-		assert.Equal(t, "endpoint payments", root)
-	}
+	w.oneIncident("endpoint payments")
 }
 
 // TestHighResponseTimesFromContainerMemoryLeak: cart's container leaks memory (its memory usage is anomalous, then
@@ -309,11 +310,7 @@ func TestHighResponseTimesFromContainerMemoryLeak(t *testing.T) {
 		}
 		w.interval(faults{slow: map[string]float64{"cart": slow}}, front)
 	}
-	roots, _ := w.incidents()
-	require.Len(t, roots, 1, "one incident")
-	for _, root := range roots {
-		assert.Equal(t, "container c-cart", root)
-	}
+	w.oneIncident("container c-cart")
 }
 
 // bruteForce is what authlog sends for a detection on a host.
@@ -352,11 +349,7 @@ func TestAuthenticationFailuresFromBruteForce(t *testing.T) {
 		require.NoError(t, w.h.c.ConsumeLogs(context.Background(), errs))
 		w.interval(faults{fail: map[string]float64{"auth": 0.3}}, auth)
 	}
-	roots, _ := w.incidents()
-	require.Len(t, roots, 1, "one incident")
-	for _, root := range roots {
-		assert.Equal(t, "host bastion-1", root)
-	}
+	w.oneIncident("host bastion-1")
 }
 
 // TestNoFaultNoIncident: half an hour of noisy normal traffic opens nothing.
@@ -438,22 +431,16 @@ func TestOpenIncidentsSurviveARestart(t *testing.T) {
 // about the services, not the hosts they run on: one incident, the database service its root cause.
 func TestSlowDependencyFromRequestDurations(t *testing.T) {
 	w := newWorld(t, 4)
-	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
-	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
-	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
+	front := threeTier()
 	w.warm(front)
 	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	for i := range 6 {
-		for _, s := range []*service{front, api, db} {
+		for _, s := range []*service{front, front.calls[0], front.calls[0].calls[0]} {
 			w.anomaly("http.server.request.duration", 0.9999, map[string]string{"service.name": s.name, "host.name": s.host})
 		}
 		w.interval(faults{slow: map[string]float64{"orders-db": 1 + float64(i+1)}}, front)
 	}
-	roots, _ := w.incidents()
-	require.Len(t, roots, 1, "one incident")
-	for _, root := range roots {
-		assert.Equal(t, "service orders-db", root)
-	}
+	w.oneIncident("service orders-db")
 }
 
 // TestALoneSpikeOpensNoIncident: one anomalous CPU point of a host is a spike, not an incident (incidents.confirm:
@@ -473,11 +460,7 @@ func TestALoneSpikeOpensNoIncident(t *testing.T) {
 		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
 		w.interval(faults{}, front)
 	}
-	roots, _ = w.incidents()
-	require.Len(t, roots, 1, "the host anomalous twice in a row")
-	for _, root := range roots {
-		assert.Equal(t, "host db-1", root)
-	}
+	w.oneIncident("host db-1")
 }
 
 // TestBusinessFailureOpensAnIncident: orders fail without any technical error (payments declined): the KPI missing
@@ -499,9 +482,5 @@ func TestBusinessFailureOpensAnIncident(t *testing.T) {
 		miss()
 		w.interval(faults{}, front)
 	}
-	roots, _ = w.incidents()
-	require.Len(t, roots, 1)
-	for _, root := range roots {
-		assert.Equal(t, "kpi order_success_ratio", root)
-	}
+	w.oneIncident("kpi order_success_ratio")
 }
