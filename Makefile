@@ -47,6 +47,7 @@ demo: build
 ## scenarios: every fault of the demo and a 10-minute fault-free control, each from a clean start; the table of
 ## times to detect, root causes and alerts goes into BENCHMARKS.md (about 50 minutes)
 scenarios: build
+	./scripts/install-test-deps.sh   # the alerts go through a real Alertmanager where it is installed
 	STRATA_SCENARIOS=full STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -run 'TestScenarios' -v -timeout 90m ./test/
 
 ## test: unit tests of every package and the tests of the built binary (test/)

@@ -61,9 +61,9 @@ type outcome struct {
 
 // TestScenarios runs examples/demo (the shop and the collector, as `make demo` does, with fast warm-up settings),
 // injects each fault at a recorded time and reads what Strata produced: the first anomaly score at the alarm level,
-// the first incident and its ranked root cause, the first alert at a webhook, and how many incidents and alerts the
-// run raised; then a fault-free control run counts false incidents and alerts. `make test` runs the short form (two
-// faults, a 3-minute control) and asserts the goals; `make scenarios` (STRATA_SCENARIOS=full) runs every fault and a
+// the first incident and its ranked root cause, the first alert at a webhook (behind a real Alertmanager where one
+// is installed), and how many incidents and alerts the run raised; then a fault-free control run counts false
+// incidents and alerts. `make test` runs the short form (two faults, a 3-minute control) and asserts the goals; `make scenarios` (STRATA_SCENARIOS=full) runs every fault and a
 // 10-minute control and writes the table into BENCHMARKS.md.
 func TestScenarios(t *testing.T) {
 	if testing.Short() {

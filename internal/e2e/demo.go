@@ -17,15 +17,17 @@ import (
 
 // Demo is examples/demo running as `make demo` runs it — the shop's six services with their load, and the
 // collector on examples/demo/collector.yaml — on ports of its own, with the collector's anomaly scores and incidents
-// also sent to Sink and its alerts to a webhook, Alerts.
+// also sent to Sink and its alerts to a webhook, Alerts: through a real Alertmanager where prometheus-alertmanager is
+// installed, directly otherwise.
 type Demo struct {
-	Collector *Process
-	Shop      *Process
-	Sink      *OTLPSink
-	Alerts    *AlertSink
-	Launcher  string // host:port of the shop's /faults
-	Metrics   string // URL of the collector's Prometheus endpoint
-	Dir       string // the shop's database and auth log, the collector's state
+	Collector    *Process
+	Shop         *Process
+	Sink         *OTLPSink
+	Alerts       *AlertSink
+	Alertmanager string // URL of the Alertmanager between the collector and Alerts; empty: none
+	Launcher     string // host:port of the shop's /faults
+	Metrics      string // URL of the collector's Prometheus endpoint
+	Dir          string // the shop's database and auth log, the collector's state
 }
 
 // DemoServices are the shop's services, in the order of their ports and addresses (127.0.0.11, ...).
@@ -57,6 +59,13 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 		targets = append(targets, map[string]any{"name": s, "type": "http",
 			"endpoint": fmt.Sprintf("http://127.0.0.%d:%d/healthz", 11+i, base+1+i)})
 	}
+	alertReceiver := map[string]any{"kind": "webhook", "endpoint": d.Alerts.URL}
+	if _, err := exec.LookPath("prometheus-alertmanager"); err == nil {
+		listen := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+		StartAlertmanager(t, filepath.Join(d.Dir, "alertmanager"), listen, d.Alerts.URL)
+		d.Alertmanager = "http://" + listen
+		alertReceiver = map[string]any{"kind": "alertmanager", "endpoint": d.Alertmanager}
+	}
 	health, prom, telemetry := FreePort(t), FreePort(t), FreePort(t)
 	d.Metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", prom)
 	override := map[string]any{
@@ -79,8 +88,8 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 			"prometheus":         map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", prom)},
 			"otlp_http/scenario": map[string]any{"endpoint": d.Sink.URL},
 			"alert": map[string]any{
-				"receivers": map[string]any{"webhook": map[string]any{"kind": "webhook", "endpoint": d.Alerts.URL}},
-				"receiver":  "webhook",
+				"receivers": map[string]any{"scenario": alertReceiver},
+				"receiver":  "scenario",
 			},
 		},
 		"service": map[string]any{
