@@ -432,6 +432,11 @@ func TestReceiverRuns(t *testing.T) {
 		return points(all(), "order_rate", "region")["eu"] > 0
 	}, 10*time.Second, 50*time.Millisecond, "a rate of orders per minute")
 	close(stop)
+	// the HTTP source on its own schedule (a poll may time out on a loaded machine: the next one answers)
+	require.Eventually(t, func() bool {
+		_, ok := points(all(), "payments.error_ratio", "name")["stripe"]
+		return ok
+	}, 10*time.Second, 50*time.Millisecond, "the payments' error ratio")
 	assert.InDelta(t, 0.01, points(all(), "payments.error_ratio", "name")["stripe"], 1e-9) // 2 errors in 200
 	require.NoError(t, rcv.Shutdown(context.Background()))
 
