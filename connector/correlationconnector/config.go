@@ -41,8 +41,9 @@ type IncidentsConfig struct {
 	Threshold float64 `mapstructure:"threshold"`
 	// OpenScore is the score a symptom needs to open an incident (others only join one). Default 0.999.
 	OpenScore float64 `mapstructure:"open_score"`
-	// Confirm is how many such symptoms, on one entity or related ones within ConfirmWithin, open an incident: a
-	// lone spike does not. Security detections (already counted by their rules) open one alone. Default 2.
+	// Confirm is how many related entities with such symptoms within ConfirmWithin open an incident, or one more
+	// symptom than that on fewer entities: a lone spike or blip does not. Security detections (already counted by
+	// their rules) open one alone. Default 2.
 	Confirm int `mapstructure:"confirm"`
 	// ConfirmWithin is how close together the confirming symptoms must be. Default 1m.
 	ConfirmWithin time.Duration `mapstructure:"confirm_within"`

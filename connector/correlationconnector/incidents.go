@@ -248,9 +248,10 @@ func (e *engine) add(s symptom) {
 	}
 }
 
-// confirmed holds a strong symptom that joins no incident until `confirm` of them, on its entity or related ones,
-// came within `confirm_within`; then it returns them, oldest first, and forgets them. A security detection is
-// confirmed alone.
+// confirmed holds a strong symptom that joins no incident until, within `confirm_within`, such symptoms came from
+// `confirm` distinct related entities, or one more than that from the same ones (a fault that lasts on one entity:
+// a host's CPU anomalous twice in a row is still a blip); then it returns them, oldest first, and forgets them. A
+// security detection is confirmed alone.
 func (e *engine) confirmed(s symptom) []symptom {
 	in := e.cfg.Incidents
 	if s.layer == layerSecurity || in.Confirm <= 1 {
@@ -272,7 +273,11 @@ func (e *engine) confirmed(s symptom) []symptom {
 			rest = append(rest, p)
 		}
 	}
-	if len(together)+1 < in.Confirm {
+	entities := map[entity]bool{s.entity: true}
+	for _, p := range together {
+		entities[p.entity] = true
+	}
+	if len(entities) < in.Confirm && len(together)+1 <= in.Confirm {
 		if len(e.pending) >= in.MaxSignals {
 			e.pending = e.pending[1:]
 		}

@@ -443,29 +443,38 @@ func TestSlowDependencyFromRequestDurations(t *testing.T) {
 	w.oneIncident("service orders-db")
 }
 
-// TestALoneSpikeOpensNoIncident: one anomalous CPU point of a host is a spike, not an incident (incidents.confirm:
-// two strong symptoms on related entities within a minute); the same host anomalous again opens one.
+// TestALoneSpikeOpensNoIncident: one anomalous CPU point of a host is a spike, and two in a row a blip, not an
+// incident (incidents.confirm: strong symptoms on two related entities within a minute, or three on one); the same
+// host anomalous a third time opens one.
 func TestALoneSpikeOpensNoIncident(t *testing.T) {
 	w := newWorld(t, 5)
 	db := &service{name: "orders-db", host: "db-1", latency: 5, address: "orders-db"}
 	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{db}}
 	w.warm(front)
-	w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
+	cpu := func() {
+		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
+		w.interval(faults{}, front)
+	}
+	cpu()
 	for range 10 { // beyond confirm_within
 		w.interval(faults{}, front)
 	}
-	roots, _ := w.incidents()
-	require.Empty(t, roots, "a lone spike")
-	for range 2 {
-		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
+	cpu()
+	cpu()
+	for range 10 {
 		w.interval(faults{}, front)
+	}
+	roots, _ := w.incidents()
+	require.Empty(t, roots, "a lone spike, then a blip of two points")
+	for range 3 {
+		cpu()
 	}
 	w.oneIncident("host db-1")
 }
 
 // TestBusinessFailureOpensAnIncident: orders fail without any technical error (payments declined): the KPI missing
-// its target once opens nothing, missing it again opens a business incident rooted at the KPI (a KPI breach during a
-// technical incident joins that one: TestFailedTransactionsFromNetworkTimeout).
+// its target once or twice opens nothing, missing it a third time within confirm_within opens a business incident
+// rooted at the KPI (a KPI breach during a technical incident joins that one: TestFailedTransactionsFromNetworkTimeout).
 func TestBusinessFailureOpensAnIncident(t *testing.T) {
 	w := newWorld(t, 7)
 	front := &service{name: "frontend", host: "web-1", latency: 8}
@@ -475,8 +484,13 @@ func TestBusinessFailureOpensAnIncident(t *testing.T) {
 	for range 10 { // beyond confirm_within
 		w.interval(faults{}, front)
 	}
+	miss()
+	miss()
+	for range 10 {
+		w.interval(faults{}, front)
+	}
 	roots, _ := w.incidents()
-	require.Empty(t, roots, "one miss")
+	require.Empty(t, roots, "one miss, then two")
 	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	for range 3 {
 		miss()
