@@ -1,7 +1,7 @@
 // Package anomaly is streaming anomaly detection for one series at a time, with constant memory per series: an
-// ensemble of a robust baseline, a seasonal baseline, change detection and an extreme-value threshold, combined
-// into one score in [0, 1]. The anomaly processor runs one Detector per watched series; `make nab` runs the same code
-// over the Numenta Anomaly Benchmark.
+// ensemble of a robust baseline, a seasonal baseline, change detection, an extreme-value threshold and a memory of
+// how the series moves (sequence novelty), combined into one score in [0, 1]. The anomaly processor runs one
+// Detector per watched series; `make nab` runs the same code over the Numenta Anomaly Benchmark.
 package anomaly // import "github.com/otelstrata/strata/internal/anomaly"
 
 import (
@@ -30,11 +30,17 @@ type Config struct {
 	// TailQuantile is the level from which the tail is modelled (SPOT's initial threshold).
 	TailQuantile float64
 	// Holdoff is how many points after a detection (a score at or above 1 - Risk) score half, unless they are
-	// stranger than the detection: an anomaly is reported when it starts and when it gets worse, not at every point
-	// it lasts.
+	// stranger than the detection, in score or in value alone: an anomaly is reported when it starts and when it
+	// gets worse, not at every point it lasts, and a new move of the sequence never hides a far value after it.
 	Holdoff int
 	// DiffWeight is how much the strangeness of the first difference counts against the value's.
 	DiffWeight float64
+	// Sequence turns the sequence memory on: which level of the range seen followed each pair of levels; a move
+	// never seen is new.
+	Sequence bool
+	// SequenceSmoothing is the count a move never seen is given (additive smoothing): the smaller, the newer such
+	// a move after a context seen a few times.
+	SequenceSmoothing float64
 }
 
 // DefaultConfig is the configuration used everywhere unless the user sets another.
@@ -50,6 +56,9 @@ func DefaultConfig() Config {
 		TailQuantile: 0.98,
 		Holdoff:      200,
 		DiffWeight:   0.7,
+
+		Sequence:          true,
+		SequenceSmoothing: 0.02,
 	}
 }
 
@@ -81,6 +90,9 @@ type Detector struct {
 	errLevel, errSeason float32
 	quiet               int     // points left in the holdoff after a detection
 	quietAbove          float64 // the score of that detection
+	quietTail           float64 // and its extreme-value part and strangeness: a value stranger than that
+	quietStrange        float64 // detection's is never held off
+	sequence            *sequence
 }
 
 // New returns a detector.
@@ -88,6 +100,9 @@ func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg, tail: newSPOT(cfg.TailQuantile, cfg.Risk)}
 	if cfg.Seasonal {
 		d.seasonal = &seasonalProfile{}
+	}
+	if cfg.Sequence {
+		d.sequence = &sequence{}
 	}
 	return d
 }
@@ -107,6 +122,9 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		d.dscale = d.scale
 		if d.seasonal != nil {
 			d.seasonal.update(t, x, 1)
+		}
+		if d.sequence != nil {
+			d.sequence.update(xf, d.cfg.SequenceSmoothing)
 		}
 		return Result{Expected: x, Lower: x, Upper: x}
 	}
@@ -141,6 +159,13 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	// The point's strangeness: the largest of the three views, in robust sigmas.
 	strangeness := math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4))
 	prob := d.tail.update(strangeness, d.n > d.cfg.WarmUp)
+	tail := prob
+	if d.sequence != nil {
+		// Two views of the point, each the probability that it is not normal: it is normal only if neither says
+		// otherwise (noisy-OR).
+		novelty := d.sequence.update(xf, d.cfg.SequenceSmoothing)
+		prob = 1 - (1-prob)*(1-novelty)
+	}
 
 	// Learn, after scoring (a point never vouches for itself).
 	d.learn(xf)
@@ -158,13 +183,19 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	r.Warm = true
 	r.Score = prob
 	switch {
-	case d.quiet > 0 && prob <= d.quietAbove:
+	case d.quiet > 0 && prob <= d.quietAbove && !d.stranger(tail, strangeness):
 		d.quiet--
 		r.Score *= 0.5
 	case prob >= 1-d.cfg.Risk:
-		d.quiet, d.quietAbove = d.cfg.Holdoff, prob
+		d.quiet, d.quietAbove, d.quietTail, d.quietStrange = d.cfg.Holdoff, prob, tail, strangeness
 	}
 	return r
+}
+
+// stranger is whether a point's value is stranger than the last detection's: by its tail probability, or by its
+// strangeness where both probabilities are 1 (beyond the tail's end).
+func (d *Detector) stranger(tail, strangeness float64) bool {
+	return tail > d.quietTail || tail == d.quietTail && strangeness > d.quietStrange
 }
 
 func (d *Detector) learn(x float32) {
@@ -209,8 +240,9 @@ func (d *Detector) learn(x float32) {
 
 func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 
-// stateVersion is the layout of MarshalBinary; a state of another version is refused.
-const stateVersion = 1
+// stateVersion is the layout of MarshalBinary; a state of version 1 (before the sequence memory) is read, its
+// sequence memory starting empty; any other version is refused.
+const stateVersion = 2
 
 // MarshalBinary is the detector's model, to be kept across restarts (its configuration is not part of it).
 func (d *Detector) MarshalBinary() ([]byte, error) {
@@ -219,9 +251,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	w.u32(uint32(d.n))
 	w.f32s(d.loc, d.scale, d.prev, d.dloc, d.dscale, d.cusumHi, d.cusumLo, d.errLevel, d.errSeason)
 	w.u32(uint32(d.quiet))
-	bits := math.Float64bits(d.quietAbove)
-	w.u32(uint32(bits))
-	w.u32(uint32(bits >> 32))
+	w.f64(d.quietAbove)
 	w.f32s(d.tail.t)
 	w.f32s(d.tail.peaks[:]...)
 	w.u32(uint32(d.tail.nPeaks)<<8 | uint32(d.tail.next))
@@ -237,22 +267,38 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 			w.u32(uint32(c))
 		}
 	}
+	// version 2
+	w.f64(d.quietTail)
+	w.f64(d.quietStrange)
+	if q := d.sequence; q == nil || !q.seen {
+		w.u32(0)
+	} else {
+		w.u32(1)
+		w.f32s(q.lo, q.hi, q.newRate)
+		w.u32(uint32(q.ctx))
+		for i := 0; i < len(q.count); i += 2 {
+			w.u32(uint32(q.count[i]) | uint32(q.count[i+1])<<16)
+		}
+		for _, m := range q.moves {
+			w.u64(m)
+		}
+	}
 	return w.b, nil
 }
 
 // UnmarshalBinary restores a model saved by MarshalBinary into a detector made by New.
 func (d *Detector) UnmarshalBinary(data []byte) error {
 	r := &stateReader{b: data}
-	if v := r.u32(); v != stateVersion {
-		return fmt.Errorf("anomaly model of version %d, want %d", v, stateVersion)
+	version := r.u32()
+	if version != 1 && version != stateVersion {
+		return fmt.Errorf("anomaly model of version %d, want %d", version, stateVersion)
 	}
 	d.n = int(r.u32())
 	for _, f := range []*float32{&d.loc, &d.scale, &d.prev, &d.dloc, &d.dscale, &d.cusumHi, &d.cusumLo, &d.errLevel, &d.errSeason} {
 		*f = r.f32()
 	}
 	d.quiet = int(r.u32())
-	lo, hi := r.u32(), r.u32()
-	d.quietAbove = math.Float64frombits(uint64(hi)<<32 | uint64(lo))
+	d.quietAbove = r.f64()
 	d.tail.t = r.f32()
 	for i := range d.tail.peaks {
 		d.tail.peaks[i] = r.f32()
@@ -280,6 +326,27 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 			d.seasonal = p
 		}
 	}
+	if version >= 2 {
+		d.quietTail, d.quietStrange = r.f64(), r.f64()
+	}
+	if version >= 2 && r.u32() == 1 {
+		q := &sequence{seen: true}
+		q.lo, q.hi, q.newRate = r.f32(), r.f32(), r.f32()
+		q.ctx = uint8(r.u32())
+		for i := 0; i < len(q.count); i += 2 {
+			v := r.u32()
+			q.count[i], q.count[i+1] = uint16(v), uint16(v>>16)
+		}
+		for i := range q.moves {
+			q.moves[i] = r.u64()
+		}
+		if q.ctx >= seqContexts {
+			return errors.New("anomaly model: sequence context out of range")
+		}
+		if d.cfg.Sequence {
+			d.sequence = q
+		}
+	}
 	if r.err != nil {
 		return r.err
 	}
@@ -291,7 +358,9 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 
 type stateWriter struct{ b []byte }
 
-func (w *stateWriter) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+func (w *stateWriter) u32(v uint32)  { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+func (w *stateWriter) u64(v uint64)  { w.u32(uint32(v)); w.u32(uint32(v >> 32)) }
+func (w *stateWriter) f64(v float64) { w.u64(math.Float64bits(v)) }
 func (w *stateWriter) f32s(vs ...float32) {
 	for _, v := range vs {
 		w.u32(math.Float32bits(v))
@@ -314,3 +383,10 @@ func (r *stateReader) u32() uint32 {
 }
 
 func (r *stateReader) f32() float32 { return math.Float32frombits(r.u32()) }
+
+func (r *stateReader) u64() uint64 {
+	lo, hi := r.u32(), r.u32()
+	return uint64(hi)<<32 | uint64(lo)
+}
+
+func (r *stateReader) f64() float64 { return math.Float64frombits(r.u64()) }

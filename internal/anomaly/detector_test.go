@@ -43,14 +43,46 @@ func TestWarmUpScoresNothing(t *testing.T) {
 	assert.Zero(t, maxOf(scores), "no anomaly during warm-up, even for a wild value")
 }
 
+// TestSpikeScoresHigh: a far value in noise is anomalous, even right after a detection of another kind; the noise
+// itself is anomalous about as often as the risk says (the sequence memory finds a move never seen now and then).
 func TestSpikeScoresHigh(t *testing.T) {
-	d := New(DefaultConfig())
+	cfg := DefaultConfig()
+	d := New(cfg)
 	values := noise(2000, 100, 5, 2)
 	values[1500] = 160 // 12 sigmas
 	scores := feed(d, values)
 	assert.Greater(t, scores[1500], 0.999, "the spike")
-	normal := maxOf(scores[200:1500])
-	assert.Less(t, normal, scores[1500], "nothing before the spike scores as high")
+	detections := 0
+	for _, s := range scores[200:1500] {
+		if s >= 1-cfg.Risk {
+			detections++
+		}
+	}
+	assert.LessOrEqual(t, float64(detections)/1300, 3*cfg.Risk, "the noise")
+
+	cfg.Sequence = false
+	scores = feed(New(cfg), values)
+	assert.Less(t, maxOf(scores[200:1500]), scores[1500], "without the sequence memory, nothing before the spike scores as high")
+}
+
+// TestBrokenRhythm: a series that alternates between two levels, with noise, is normal to every view; one step out
+// of the rhythm (low twice in a row) is a move the sequence memory never saw, though its value is ordinary.
+func TestBrokenRhythm(t *testing.T) {
+	values := noise(3000, 0, 0.5, 9)
+	for i := range values {
+		if i%2 == 1 {
+			values[i] += 10
+		}
+	}
+	values[2501] -= 10 // low, after low
+	cfg := DefaultConfig()
+	scores := feed(New(cfg), values)
+	assert.Greater(t, scores[2501], 0.999, "the broken rhythm")
+	assert.Equal(t, scores[2501], maxOf(scores[1000:]), "and nothing else after the first thousand points")
+
+	cfg.Sequence = false
+	scores = feed(New(cfg), values)
+	assert.Less(t, scores[2501], 0.99, "the values alone do not show it")
 }
 
 func TestLevelShiftIsReportedOnceAndLearned(t *testing.T) {
@@ -58,7 +90,13 @@ func TestLevelShiftIsReportedOnceAndLearned(t *testing.T) {
 	values := append(noise(1500, 100, 5, 3), noise(1500, 160, 5, 4)...)
 	scores := feed(d, values)
 	assert.Greater(t, maxOf(scores[1500:1510]), 0.999, "the shift is seen when it happens")
-	assert.Less(t, maxOf(scores[2000:]), 0.999, "the new level is normal once learned")
+	detections := 0
+	for _, s := range scores[2000:] {
+		if s >= 0.999 {
+			detections++
+		}
+	}
+	assert.LessOrEqual(t, detections, 3, "the new level is normal once learned (the noise on it as often as the risk says)")
 }
 
 // TestDailyPatternIsNormal: a daily sine wave is normal once learned (detections at about the configured risk, no
@@ -123,5 +161,24 @@ func TestStateRoundTrip(t *testing.T) {
 		assert.Equal(t, a.Update(at, values[i]), b.Update(at, values[i]), "point %d", i)
 	}
 	assert.Error(t, New(DefaultConfig()).UnmarshalBinary(state[:10]))
+	assert.Error(t, New(DefaultConfig()).UnmarshalBinary(state[:len(state)-8]), "a truncated sequence memory")
 	assert.Error(t, New(DefaultConfig()).UnmarshalBinary([]byte{9, 0, 0, 0}))
+}
+
+// TestStateOfVersion1: a model saved before the sequence memory existed is restored, the memory starting empty: the
+// series goes on being scored by what was learned, not from the start.
+func TestStateOfVersion1(t *testing.T) {
+	values := noise(3000, 100, 5, 10)
+	cfg := DefaultConfig()
+	cfg.Sequence = false
+	a := New(cfg)
+	feed(a, values[:2000])
+	state, err := a.MarshalBinary()
+	assert.NoError(t, err)
+	v1 := append([]byte{1, 0, 0, 0}, state[4:len(state)-20]...) // version 1: no holdoff value part, no sequence
+	b := New(DefaultConfig())
+	assert.NoError(t, b.UnmarshalBinary(v1))
+	r := b.Update(t0.Add(2000*time.Minute), values[2000])
+	assert.True(t, r.Warm, "warm, not learning again")
+	assert.InDelta(t, 100, r.Expected, 10)
 }

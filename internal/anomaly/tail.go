@@ -150,3 +150,58 @@ func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
 		p.dev[k.i] += float32(r * k.w * (math.Abs(err) - float64(p.dev[k.i])))
 	}
 }
+
+// seqLevels is how many levels the sequence memory cuts the range of a series into; the last two levels are the
+// context of a move.
+const (
+	seqLevels   = 6
+	seqContexts = seqLevels * seqLevels
+)
+
+// sequence is how a series moves, in the manner of the contextual detectors of NAB (CAD OSE) but of a constant
+// size: the range of the values seen so far is cut into seqLevels levels; for each context (the levels of the last
+// two points) it counts how often the context came and remembers which levels followed it — an order-2 Markov
+// chain that keeps only whether a move was seen. A move seen before is not new; a move never seen after a context
+// seen n times is new with probability 1 - s/(n + seqLevels·s), s the smoothing — a value beyond the range, a level
+// never reached from there, a rhythm broken — but no more than 1 - 0.3·r, r how often moves have been new lately.
+// When the range more than doubles (a value far outside it), the levels mean something else: the memory starts
+// again rather than finding every move new. 120 bytes.
+type sequence struct {
+	lo, hi float32
+	seen   bool
+	ctx    uint8
+	// newRate is how often a move is new (a moving average over about 100 points): while new moves keep coming,
+	// as in noise, one more is no great news
+	newRate float32
+	count   [seqContexts]uint16
+	moves   [(seqContexts*seqLevels + 63) / 64]uint64 // a bit per context and next level
+}
+
+// update returns how new x is after the last two points, and learns it.
+func (s *sequence) update(x float32, smoothing float64) float64 {
+	if !s.seen {
+		s.lo, s.hi, s.seen = x, x, true
+	}
+	before := s.hi - s.lo
+	s.lo, s.hi = min(s.lo, x), max(s.hi, x)
+	if before > 0 && s.hi-s.lo > 2*before {
+		s.count, s.moves = [seqContexts]uint16{}, [len(s.moves)]uint64{}
+	}
+	level := 0
+	if r := s.hi - s.lo; r > 0 {
+		level = min(int(float64(x-s.lo)/float64(r)*seqLevels), seqLevels-1)
+	}
+	novelty, found := 0.0, float32(0)
+	move := int(s.ctx)*seqLevels + level
+	if s.moves[move/64]&(1<<(move%64)) == 0 {
+		novelty = 1 - max(smoothing/(float64(s.count[s.ctx])+smoothing*seqLevels), 0.3*float64(s.newRate))
+		s.moves[move/64] |= 1 << (move % 64)
+		found = 1
+	}
+	s.newRate += 0.01 * (found - s.newRate)
+	if s.count[s.ctx] < math.MaxUint16 {
+		s.count[s.ctx]++
+	}
+	s.ctx = uint8(move % seqContexts) // the last level and this one
+	return novelty
+}

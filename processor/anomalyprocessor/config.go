@@ -45,6 +45,7 @@ type Config struct {
 	Risk     float64 `mapstructure:"risk"`
 	Holdoff  int     `mapstructure:"holdoff"`
 	Seasonal bool    `mapstructure:"seasonal"`
+	Sequence bool    `mapstructure:"sequence"`
 }
 
 var (
@@ -106,7 +107,7 @@ func parseConditions(conditions []string, set component.TelemetrySettings) (*ott
 // detectorConfig is the detector's configuration: the defaults, with what the user set.
 func (cfg *Config) detectorConfig() anomaly.Config {
 	d := anomaly.DefaultConfig()
-	d.WarmUp, d.Risk, d.Holdoff, d.Seasonal = cfg.WarmUp, cfg.Risk, cfg.Holdoff, cfg.Seasonal
+	d.WarmUp, d.Risk, d.Holdoff, d.Seasonal, d.Sequence = cfg.WarmUp, cfg.Risk, cfg.Holdoff, cfg.Seasonal, cfg.Sequence
 	return d
 }
 

@@ -32,6 +32,7 @@ func createDefaultConfig() component.Config {
 		Risk:         d.Risk,
 		Holdoff:      d.Holdoff,
 		Seasonal:     d.Seasonal,
+		Sequence:     d.Sequence,
 	}
 }
 
