@@ -270,6 +270,12 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	// version 2
 	w.f64(d.quietTail)
 	w.f64(d.quietStrange)
+	if p := d.seasonal; p != nil {
+		w.f32s(p.week[:]...)
+		w.f32s(p.daySum)
+		w.u32(uint32(p.weekSeen)<<16 | uint32(p.dayCount))
+		w.u32(uint32(p.day))
+	}
 	if q := d.sequence; q == nil || !q.seen {
 		w.u32(0)
 	} else {
@@ -305,8 +311,9 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	}
 	np := r.u32()
 	d.tail.nPeaks, d.tail.next, d.tail.started = uint8(np>>8), uint8(np), d.n > 0
+	var p *seasonalProfile // the profile saved, if any
 	if r.u32() == 1 {
-		p := &seasonalProfile{}
+		p = &seasonalProfile{}
 		for i := range p.mean {
 			p.mean[i] = r.f32()
 		}
@@ -322,12 +329,21 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		for i := range p.count {
 			p.count[i] = uint16(r.u32())
 		}
-		if d.cfg.Seasonal {
-			d.seasonal = p
-		}
 	}
 	if version >= 2 {
 		d.quietTail, d.quietStrange = r.f64(), r.f64()
+		if p != nil {
+			for i := range p.week {
+				p.week[i] = r.f32()
+			}
+			p.daySum = r.f32()
+			v := r.u32()
+			p.weekSeen, p.dayCount = uint8(v>>16), uint16(v)
+			p.day = int32(r.u32())
+		}
+	}
+	if p != nil && d.cfg.Seasonal {
+		d.seasonal = p
 	}
 	if version >= 2 && r.u32() == 1 {
 		q := &sequence{seen: true}
@@ -349,6 +365,9 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	}
 	if r.err != nil {
 		return r.err
+	}
+	if len(r.b) > 0 {
+		return fmt.Errorf("anomaly model: %d bytes too many", len(r.b))
 	}
 	if int(d.tail.nPeaks) > len(d.tail.peaks) || int(d.tail.next) >= len(d.tail.peaks) {
 		return errors.New("anomaly model: peaks out of range")

@@ -124,6 +124,36 @@ func TestDailyPatternIsNormal(t *testing.T) {
 	assert.Equal(t, scores[noon], maxOf(scores[4*1440:]), "and it is the strangest of its day")
 }
 
+// TestWeeklyPattern: busy weekdays and quiet weekends (a daily wave on both) are normal once a few weeks were seen,
+// the weekend's drop included; a Saturday as busy as a weekday is not, though a weekday's values are ordinary.
+func TestWeeklyPattern(t *testing.T) {
+	cfg := DefaultConfig()
+	d := New(cfg)
+	r := rand.New(rand.NewPCG(12, 1))
+	const perDay = 144 // a point every 10 minutes; t0 is a Monday
+	busySaturday := 5*7 + 5
+	var scores []float64
+	for i := range 6 * 7 * perDay {
+		day := i / perDay
+		base := 100.0
+		if day%7 >= 5 && day != busySaturday {
+			base = 60
+		}
+		v := base + 20*math.Sin(2*math.Pi*float64(i%perDay)/perDay) + 2*r.NormFloat64()
+		scores = append(scores, d.Update(t0.Add(time.Duration(i)*10*time.Minute), v).Score)
+	}
+	detections := 0
+	for _, day := range []int{3*7 + 5, 3*7 + 6, 4*7 + 5, 4*7 + 6} { // the weekends of weeks 4 and 5
+		for _, s := range scores[day*perDay : (day+1)*perDay] {
+			if s >= 1-cfg.Risk {
+				detections++
+			}
+		}
+	}
+	assert.LessOrEqual(t, detections, 2, "quiet weekends are normal")
+	assert.Greater(t, maxOf(scores[busySaturday*perDay:(busySaturday+1)*perDay]), 1-cfg.Risk, "a busy Saturday is not")
+}
+
 func TestNaNIsNotLearned(t *testing.T) {
 	d := New(DefaultConfig())
 	values := noise(500, 10, 1, 6)
@@ -163,6 +193,7 @@ func TestStateRoundTrip(t *testing.T) {
 	assert.Error(t, New(DefaultConfig()).UnmarshalBinary(state[:10]))
 	assert.Error(t, New(DefaultConfig()).UnmarshalBinary(state[:len(state)-8]), "a truncated sequence memory")
 	assert.Error(t, New(DefaultConfig()).UnmarshalBinary([]byte{9, 0, 0, 0}))
+	assert.Error(t, New(DefaultConfig()).UnmarshalBinary(append(state, 0)), "bytes too many")
 }
 
 // TestStateOfVersion1: a model saved before the sequence memory existed is restored, the memory starting empty: the
@@ -175,7 +206,8 @@ func TestStateOfVersion1(t *testing.T) {
 	feed(a, values[:2000])
 	state, err := a.MarshalBinary()
 	assert.NoError(t, err)
-	v1 := append([]byte{1, 0, 0, 0}, state[4:len(state)-20]...) // version 1: no holdoff value part, no sequence
+	// version 1: without the holdoff's value part (16 bytes), the weekly profile (40) and the sequence memory's flag
+	v1 := append([]byte{1, 0, 0, 0}, state[4:len(state)-60]...)
 	b := New(DefaultConfig())
 	assert.NoError(t, b.UnmarshalBinary(v1))
 	r := b.Update(t0.Add(2000*time.Minute), values[2000])

@@ -80,15 +80,54 @@ func (s *spot) tailProbability(x float64) float64 {
 	return (1 - s.level) * math.Pow(base, -1/xi)
 }
 
-// seasonalProfile is the daily profile of a series: 48 knots, one per half hour of the day, between which the
-// expected value is interpolated linearly, learned online by a step of each point's error onto its two knots; and
-// per knot a moving average of the absolute error, the profile's spread.
+// seasonalProfile is the daily and weekly profile of a series: 48 knots, one per half hour of the day, between
+// which the expected value is interpolated linearly, learned online by a step of each point's error onto its two
+// knots; per knot a moving average of the absolute error, the profile's spread; and per day of the week an offset
+// from the daily profile, so that a quiet Sunday is not measured against a busy Friday.
 type seasonalProfile struct {
 	mean, dev [48]float32
 	count     [48]uint16
 	// and per half hour a moving average of the values in it and of their absolute deviation: a step pattern (a
 	// square wave) is followed by these where the interpolation smooths its edges
 	binMean, binDev [48]float32
+	// week is, per day of the week, the mean residual of the daily profile on that day, learned when a day ends
+	// (30 % of the way to the day that ended: over about three weeks, a third of the way after the first): the
+	// daily profile learns the values less this offset, and expects them plus it. weekSeen has a bit per day
+	// learned.
+	week     [7]float32
+	weekSeen uint8
+	day      int32   // the day being summed (days since 1970-01-01)
+	daySum   float32 // its residuals
+	dayCount uint16
+}
+
+// dayOf is the day of t (days since 1970-01-01) and its day of the week (0 for a Thursday, as that day was).
+func dayOf(t time.Time) (int32, int) {
+	d := t.Unix() / 86400
+	if t.Unix()%86400 < 0 {
+		d--
+	}
+	return int32(d), int((d%7 + 7) % 7)
+}
+
+// weekOffset is the offset of t's day of the week, 0 until one such day was learned.
+func (p *seasonalProfile) weekOffset(t time.Time) float64 {
+	if _, wd := dayOf(t); p.weekSeen&(1<<wd) != 0 {
+		return float64(p.week[wd])
+	}
+	return 0
+}
+
+// learnDay closes the day being summed: its day of the week's offset moves towards its mean residual. A day with
+// fewer than 12 points says too little.
+func (p *seasonalProfile) learnDay() {
+	if p.dayCount >= 12 {
+		wd := int((p.day%7 + 7) % 7)
+		mean := p.daySum / float32(p.dayCount)
+		p.week[wd] += 0.3 * (mean - p.week[wd])
+		p.weekSeen |= 1 << wd
+	}
+	p.daySum, p.dayCount = 0, 0
 }
 
 // knots are the two knots around t and the weight of the second.
@@ -100,6 +139,12 @@ func knots(t time.Time) (int, int, float64) {
 
 // expect is what the profile expects at t, and its spread, once both knots around t have seen a few points.
 func (p *seasonalProfile) expect(t time.Time) (float64, float64, bool) {
+	mean, dev, ok := p.daily(t)
+	return mean + p.weekOffset(t), dev, ok
+}
+
+// daily is what the daily profile alone expects at t, and its spread.
+func (p *seasonalProfile) daily(t time.Time) (float64, float64, bool) {
 	a, b, w := knots(t)
 	if p.count[a] < 3 || p.count[b] < 3 {
 		return 0, 0, false
@@ -115,10 +160,19 @@ func (p *seasonalProfile) expectBin(t time.Time) (float64, float64, bool) {
 	if p.count[a] < 3 {
 		return 0, 0, false
 	}
-	return float64(p.binMean[a]), float64(p.binDev[a]), true
+	return float64(p.binMean[a]) + p.weekOffset(t), float64(p.binDev[a]), true
 }
 
 func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
+	if day, _ := dayOf(t); day != p.day {
+		p.learnDay()
+		p.day = day
+	}
+	if m, _, ok := p.daily(t); ok && p.dayCount < math.MaxUint16 {
+		p.daySum += float32(x - m)
+		p.dayCount++
+	}
+	x -= p.weekOffset(t) // the daily profile learns the values of an average day of the week
 	a, b, w := knots(t)
 	if p.count[a] == 0 {
 		p.binMean[a] = float32(x)
