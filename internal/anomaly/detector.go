@@ -36,7 +36,7 @@ type Config struct {
 	// DiffWeight is how much the strangeness of the first difference counts against the value's.
 	DiffWeight float64
 	// Sequence turns the sequence memory on: which level of the range seen followed each pair of levels; a move
-	// never seen is new.
+	// never seen is new. Off by default (see the processor's README).
 	Sequence bool
 	// SequenceSmoothing is the count a move never seen is given (additive smoothing): the smaller, the newer such
 	// a move after a context seen a few times.
@@ -57,7 +57,7 @@ func DefaultConfig() Config {
 		Holdoff:      200,
 		DiffWeight:   0.7,
 
-		Sequence:          true,
+		Sequence:          false, // on: NAB 36 -> 55, but the demo's noisy process metrics raised false incidents
 		SequenceSmoothing: 0.02,
 	}
 }

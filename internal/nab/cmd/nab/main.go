@@ -1,5 +1,5 @@
 // Command nab runs the anomaly detector of the anomaly processor, with its default configuration (the same for
-// every file), over the Numenta Anomaly Benchmark corpus in time order, and scores it with NAB's three profiles.
+// every file; with -sequence, the sequence memory turned on), over the Numenta Anomaly Benchmark corpus in time order, and scores it with NAB's three profiles.
 // It reports the points per second of the detector and its memory per series, writes the per-row scores in NAB's
 // result layout when asked (-out), and the results into BENCHMARKS.md (-benchmarks). `make nab` runs it.
 package main
@@ -21,18 +21,25 @@ func main() {
 	data := flag.String("data", "../shared/data/nab", "the NAB corpus: a checkout of numenta/NAB (its data/, labels/)")
 	out := flag.String("out", "", "write the per-row scores here, as <out>/strata/<category>/strata_<file>.csv")
 	benchmarks := flag.String("benchmarks", "", "update the NAB section of this BENCHMARKS.md")
+	sequence := flag.Bool("sequence", false, "turn the sequence memory on (off by default); not with -benchmarks")
 	flag.Parse()
-	if err := run(*data, *out, *benchmarks); err != nil {
+	cfg := anomaly.DefaultConfig()
+	if *sequence {
+		if *benchmarks != "" {
+			log.Fatal("nab: BENCHMARKS.md holds the default configuration's scores; -sequence measures an option")
+		}
+		cfg.Sequence = true
+	}
+	if err := run(*data, *out, *benchmarks, cfg); err != nil {
 		log.Fatalf("nab: %v", err)
 	}
 }
 
-func run(data, out, benchmarks string) error {
+func run(data, out, benchmarks string, cfg anomaly.Config) error {
 	files, err := nab.Load(data)
 	if err != nil {
 		return fmt.Errorf("%w (point -data or NAB_DATA at a checkout of https://github.com/numenta/NAB)", err)
 	}
-	cfg := anomaly.DefaultConfig()
 	scores := make([][]float64, len(files))
 	points := 0
 	start := time.Now()
