@@ -31,7 +31,7 @@ type Config struct {
 	TailQuantile float64
 	// Holdoff is how many points after a detection (a score at or above 1 - Risk) score half, unless they are
 	// stranger than the detection, in score or in value alone: an anomaly is reported when it starts and when it
-	// gets worse, not at every point it lasts, and a new move of the sequence never hides a far value after it.
+	// gets worse, not at every point it lasts, and an alarm of the sequence memory never hides a far value after it.
 	Holdoff int
 	// DiffWeight is how much the strangeness of the first difference counts against the value's.
 	DiffWeight float64
@@ -90,8 +90,7 @@ type Detector struct {
 	errLevel, errSeason float32
 	quiet               int     // points left in the holdoff after a detection
 	quietAbove          float64 // the score of that detection
-	quietTail           float64 // and its extreme-value part and strangeness: a value stranger than that
-	quietStrange        float64 // detection's is never held off
+	quietTail           float64 // and its extreme-value part: a value stranger than that detection's is never held off
 	sequence            *sequence
 }
 
@@ -183,19 +182,13 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	r.Warm = true
 	r.Score = prob
 	switch {
-	case d.quiet > 0 && prob <= d.quietAbove && !d.stranger(tail, strangeness):
+	case d.quiet > 0 && prob <= d.quietAbove && tail <= d.quietTail:
 		d.quiet--
 		r.Score *= 0.5
 	case prob >= 1-d.cfg.Risk:
-		d.quiet, d.quietAbove, d.quietTail, d.quietStrange = d.cfg.Holdoff, prob, tail, strangeness
+		d.quiet, d.quietAbove, d.quietTail = d.cfg.Holdoff, prob, tail
 	}
 	return r
-}
-
-// stranger is whether a point's value is stranger than the last detection's: by its tail probability, or by its
-// strangeness where both probabilities are 1 (beyond the tail's end).
-func (d *Detector) stranger(tail, strangeness float64) bool {
-	return tail > d.quietTail || tail == d.quietTail && strangeness > d.quietStrange
 }
 
 func (d *Detector) learn(x float32) {
@@ -269,7 +262,6 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	}
 	// version 2
 	w.f64(d.quietTail)
-	w.f64(d.quietStrange)
 	if p := d.seasonal; p != nil {
 		w.f32s(p.week[:]...)
 		w.f32s(p.daySum)
@@ -331,7 +323,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		}
 	}
 	if version >= 2 {
-		d.quietTail, d.quietStrange = r.f64(), r.f64()
+		d.quietTail = r.f64()
 		if p != nil {
 			for i := range p.week {
 				p.week[i] = r.f32()

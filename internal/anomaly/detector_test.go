@@ -205,8 +205,8 @@ func TestStateOfVersion1(t *testing.T) {
 	feed(a, values[:2000])
 	state, err := a.MarshalBinary()
 	assert.NoError(t, err)
-	// version 1: without the holdoff's value part (16 bytes), the weekly profile (40) and the sequence memory's flag
-	v1 := append([]byte{1, 0, 0, 0}, state[4:len(state)-60]...)
+	// version 1: without the holdoff's value part (8 bytes), the weekly profile (40) and the sequence memory's flag
+	v1 := append([]byte{1, 0, 0, 0}, state[4:len(state)-52]...)
 	b := New(DefaultConfig())
 	assert.NoError(t, b.UnmarshalBinary(v1))
 	r := b.Update(t0.Add(2000*time.Minute), values[2000])
