@@ -1,6 +1,6 @@
 // Package anomaly is streaming anomaly detection for one series at a time, with constant memory per series: an
-// ensemble of a robust baseline, a seasonal baseline, change detection, an extreme-value threshold and a memory of
-// how the series moves (sequence novelty), combined into one score in [0, 1]. The anomaly processor runs one
+// ensemble of a robust baseline, a daily and weekly baseline, change detection, an extreme-value threshold and, as an
+// option, a memory of how the series moves (sequence novelty), combined into one score in [0, 1]. The anomaly processor runs one
 // Detector per watched series; `make nab` runs the same code over the Numenta Anomaly Benchmark.
 package anomaly // import "github.com/otelstrata/strata/internal/anomaly"
 
@@ -233,8 +233,8 @@ func (d *Detector) learn(x float32) {
 
 func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 
-// stateVersion is the layout of MarshalBinary; a state of version 1 (before the sequence memory) is read, its
-// sequence memory starting empty; any other version is refused.
+// stateVersion is the layout of MarshalBinary; a state of version 1 (before the weekly profile and the sequence
+// memory) is read, those starting empty; any other version is refused.
 const stateVersion = 2
 
 // MarshalBinary is the detector's model, to be kept across restarts (its configuration is not part of it).
@@ -322,6 +322,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 			p.count[i] = uint16(r.u32())
 		}
 	}
+	d.quietTail = d.quietAbove // version 1: the score was the extreme-value part
 	if version >= 2 {
 		d.quietTail = r.f64()
 		if p != nil {
