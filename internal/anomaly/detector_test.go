@@ -195,8 +195,8 @@ func TestStateRoundTrip(t *testing.T) {
 	assert.NoError(t, New(DefaultConfig()).UnmarshalBinary(state), "a memory saved with the sequence on, read with it off")
 }
 
-// TestStateOfVersion1: a model saved before the sequence memory existed is restored, the memory starting empty: the
-// series goes on being scored by what was learned, not from the start.
+// TestStateOfVersion1: a model saved before the weekly profile and the sequence memory existed is restored, those
+// starting empty: the series goes on being scored by what was learned, not from the start.
 func TestStateOfVersion1(t *testing.T) {
 	values := noise(3000, 100, 5, 10)
 	cfg := DefaultConfig()

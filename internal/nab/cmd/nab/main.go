@@ -1,5 +1,6 @@
 // Command nab runs the anomaly detector of the anomaly processor, with its default configuration (the same for
-// every file; with -sequence, the sequence memory turned on), over the Numenta Anomaly Benchmark corpus in time order, and scores it with NAB's three profiles.
+// every file; with -sequence, the sequence memory turned on), over the Numenta Anomaly Benchmark corpus in time
+// order, and scores it with NAB's three profiles.
 // It reports the points per second of the detector and its memory per series, writes the per-row scores in NAB's
 // result layout when asked (-out), and the results into BENCHMARKS.md (-benchmarks). `make nab` runs it.
 package main
