@@ -1,7 +1,8 @@
 // Package anomaly is streaming anomaly detection for one series at a time, with constant memory per series: an
-// ensemble of a robust baseline, a daily and weekly baseline, change detection, an extreme-value threshold and, as an
-// option, a memory of how the series moves (sequence novelty), combined into one score in [0, 1]. The anomaly processor runs one
-// Detector per watched series; `make nab` runs the same code over the Numenta Anomaly Benchmark.
+// ensemble of a robust baseline, a daily and weekly baseline, change detection, an extreme-value threshold, the range
+// of the values seen and a memory of how the series moves (sequence novelty), combined into one score in [0, 1].
+// The anomaly processor runs one Detector per watched series; `make nab` runs the same code over the Numenta Anomaly
+// Benchmark.
 package anomaly // import "github.com/otelstrata/strata/internal/anomaly"
 
 import (
@@ -35,8 +36,11 @@ type Config struct {
 	Holdoff int
 	// DiffWeight is how much the strangeness of the first difference counts against the value's.
 	DiffWeight float64
+	// RangeMargin is by how much of the range of the values seen a value beyond it is anomalous (once the range has
+	// seen 200 points; see extent). 0 turns that view off.
+	RangeMargin float64
 	// Sequence turns the sequence memory on: which level of the range seen followed each pair of levels; a move
-	// never seen is new. Off by default (see the processor's README).
+	// never seen is new.
 	Sequence bool
 	// SequenceSmoothing is the count a move never seen is given (additive smoothing): the smaller, the newer such
 	// a move after a context seen a few times.
@@ -56,8 +60,9 @@ func DefaultConfig() Config {
 		TailQuantile: 0.98,
 		Holdoff:      200,
 		DiffWeight:   0.7,
+		RangeMargin:  0.02,
 
-		Sequence:          false, // on: NAB 36 -> 55, but the demo's noisy process metrics raised false incidents
+		Sequence:          true,
 		SequenceSmoothing: 0.02,
 	}
 }
@@ -91,6 +96,7 @@ type Detector struct {
 	quiet               int     // points left in the holdoff after a detection
 	quietAbove          float64 // the score of that detection
 	quietTail           float64 // and its extreme-value part: a value stranger than that detection's is never held off
+	extent              extent
 	sequence            *sequence
 }
 
@@ -122,8 +128,9 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		if d.seasonal != nil {
 			d.seasonal.update(t, x, 1)
 		}
+		d.extent.update(xf, d.cfg.RangeMargin)
 		if d.sequence != nil {
-			d.sequence.update(xf, d.cfg.SequenceSmoothing)
+			d.sequence.update(0, false, d.cfg.SequenceSmoothing)
 		}
 		return Result{Expected: x, Lower: x, Upper: x}
 	}
@@ -157,14 +164,16 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 
 	// The point's strangeness: the largest of the three views, in robust sigmas.
 	strangeness := math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4))
-	prob := d.tail.update(strangeness, d.n > d.cfg.WarmUp)
-	tail := prob
+	tail := d.tail.update(strangeness, d.n > d.cfg.WarmUp)
+	// How new the point is: beyond the range seen, or a move never seen.
+	beyond, doubled := d.extent.update(xf, d.cfg.RangeMargin)
+	novelty := beyond
 	if d.sequence != nil {
-		// Two views of the point, each the probability that it is not normal: it is normal only if neither says
-		// otherwise (noisy-OR).
-		novelty := d.sequence.update(xf, d.cfg.SequenceSmoothing)
-		prob = 1 - (1-prob)*(1-novelty)
+		novelty = max(novelty, d.sequence.update(d.extent.level(xf, seqLevels), doubled, d.cfg.SequenceSmoothing))
 	}
+	// Two views of the point, each the probability that it is not normal: it is normal only if neither says
+	// otherwise (noisy-OR).
+	prob := 1 - (1-tail)*(1-novelty)
 
 	// Learn, after scoring (a point never vouches for itself).
 	d.learn(xf)
@@ -233,9 +242,10 @@ func (d *Detector) learn(x float32) {
 
 func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 
-// stateVersion is the layout of MarshalBinary; a state of version 1 (before the weekly profile and the sequence
-// memory) is read, those starting empty; any other version is refused.
-const stateVersion = 2
+// stateVersion is the layout of MarshalBinary. A state of version 1 (before the weekly profile and the sequence
+// memory) is read, those starting empty; of version 2 (the range kept by the sequence memory, if it was on), the
+// range restored from it; any other version is refused.
+const stateVersion = 3
 
 // MarshalBinary is the detector's model, to be kept across restarts (its configuration is not part of it).
 func (d *Detector) MarshalBinary() ([]byte, error) {
@@ -268,11 +278,14 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		w.u32(uint32(p.weekSeen)<<16 | uint32(p.dayCount))
 		w.u32(uint32(p.day))
 	}
+	// version 3
+	w.f32s(d.extent.lo, d.extent.hi)
+	w.u32(d.extent.n)
 	if q := d.sequence; q == nil || !q.seen {
 		w.u32(0)
 	} else {
 		w.u32(1)
-		w.f32s(q.lo, q.hi, q.newRate)
+		w.f32s(q.newRate)
 		w.u32(uint32(q.ctx))
 		for i := 0; i < len(q.count); i += 2 {
 			w.u32(uint32(q.count[i]) | uint32(q.count[i+1])<<16)
@@ -288,7 +301,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 func (d *Detector) UnmarshalBinary(data []byte) error {
 	r := &stateReader{b: data}
 	version := r.u32()
-	if version != 1 && version != stateVersion {
+	if version < 1 || version > stateVersion {
 		return fmt.Errorf("anomaly model of version %d, want %d", version, stateVersion)
 	}
 	d.n = int(r.u32())
@@ -338,9 +351,15 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	if p != nil && d.cfg.Seasonal {
 		d.seasonal = p
 	}
+	if version >= 3 {
+		d.extent.lo, d.extent.hi, d.extent.n = r.f32(), r.f32(), r.u32()
+	}
 	if version >= 2 && r.u32() == 1 {
 		q := &sequence{seen: true}
-		q.lo, q.hi, q.newRate = r.f32(), r.f32(), r.f32()
+		if version == 2 { // the range, as the sequence memory kept it, over every point
+			d.extent.lo, d.extent.hi, d.extent.n = r.f32(), r.f32(), uint32(d.n)
+		}
+		q.newRate = r.f32()
 		q.ctx = uint8(r.u32())
 		for i := 0; i < len(q.count); i += 2 {
 			v := r.u32()

@@ -205,6 +205,48 @@ func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
 	}
 }
 
+// extent is the range of the values seen so far, and how many points it has seen. After n points of a series
+// whose order says nothing (exchangeable), the next one is a record (beyond every one before it, on either side)
+// with probability 2/(n+1); beyond the range by a margin, rarer still. So, once a chance record has become a
+// 1-in-100 event (n ≥ 200), a value beyond the range by more than the margin scores 1 - 0.02/(n+1): it is what the
+// detectors at the top of NAB flag outright (HTM's "spatial anomaly", on the range seen so far), and what a
+// drift to a level never reached looks like, though no point of it is far from the one before. Noise records new
+// extremes about 2·ln(n) times in n points, fewer beyond the margin; a steady trend none (after 50 points each step
+// is under 2 % of the range it has made). 12 bytes.
+type extent struct {
+	lo, hi float32
+	n      uint32
+}
+
+// extentAfter is how many points the range must have seen before a value beyond it is news (2/(n+1) ≤ 1 %).
+const extentAfter = 200
+
+// update learns x and returns the probability that it is not normal by this view (0 within the range), and
+// whether the range more than doubled with it.
+func (e *extent) update(x float32, margin float64) (score float64, doubled bool) {
+	if e.n == 0 {
+		e.lo, e.hi = x, x
+	}
+	width := e.hi - e.lo
+	if width > 0 && e.n >= extentAfter && margin > 0 &&
+		(float64(x) > float64(e.hi)+margin*float64(width) || float64(x) < float64(e.lo)-margin*float64(width)) {
+		score = 1 - 0.02/float64(e.n+1)
+	}
+	e.lo, e.hi = min(e.lo, x), max(e.hi, x)
+	if e.n < math.MaxUint32 {
+		e.n++
+	}
+	return score, width > 0 && e.hi-e.lo > 2*width
+}
+
+// level is which of n equal levels of the range x is in.
+func (e *extent) level(x float32, n int) int {
+	if r := e.hi - e.lo; r > 0 {
+		return min(int(float64(x-e.lo)/float64(r)*float64(n)), n-1)
+	}
+	return 0
+}
+
 // seqLevels is how many levels the sequence memory cuts the range of a series into; the last two levels are the
 // context of a move.
 const (
@@ -213,17 +255,17 @@ const (
 )
 
 // sequence is how a series moves, in the manner of the contextual detectors of NAB (CAD OSE) but of a constant
-// size: the range of the values seen so far is cut into seqLevels levels; for each context (the levels of the last
-// two points) it counts how often the context came and remembers which levels followed it — an order-2 Markov
-// chain that keeps only whether a move was seen. A move seen before is not new; a move never seen after a context
-// seen n times is new with probability 1 - s/(n + seqLevels·s), s the smoothing — a value beyond the range, a level
-// never reached from there, a rhythm broken — but no more than 1 - 0.3·r, r how often moves have been new lately.
-// When the range more than doubles (a value far outside it), the levels mean something else: the memory starts
-// again rather than finding every move new. 120 bytes.
+// size: the range of the values seen so far (the extent) is cut into seqLevels levels; for each context (the levels
+// of the last two points) it counts how often the context came and remembers which levels followed it — an order-2
+// Markov chain that keeps only whether a move was seen. A move seen before is not new; a move never seen after a
+// context seen n times is new with probability 1 - s/(n + seqLevels·s), s the smoothing — a level never reached
+// from there, a rhythm broken — but no more than 1 - 0.3·r, r how often moves have been new lately. r starts at 1:
+// a series has not shown a rhythm until it has been seen to keep one, and noise, which keeps finding new moves,
+// never does. When the range more than doubles (a value far outside it), the levels mean something else: the memory
+// starts again rather than finding every move new. 112 bytes.
 type sequence struct {
-	lo, hi float32
-	seen   bool
-	ctx    uint8
+	seen bool
+	ctx  uint8
 	// newRate is how often a move is new (a moving average over about 100 points): while new moves keep coming,
 	// as in noise, one more is no great news
 	newRate float32
@@ -231,19 +273,14 @@ type sequence struct {
 	moves   [(seqContexts*seqLevels + 63) / 64]uint64 // a bit per context and next level
 }
 
-// update returns how new x is after the last two points, and learns it.
-func (s *sequence) update(x float32, smoothing float64) float64 {
+// update returns how new a point at level (of the range) is after the last two points, and learns it; restart says
+// the range has just more than doubled.
+func (s *sequence) update(level int, restart bool, smoothing float64) float64 {
 	if !s.seen {
-		s.lo, s.hi, s.seen = x, x, true
+		s.seen, s.newRate = true, 1
 	}
-	before := s.hi - s.lo
-	s.lo, s.hi = min(s.lo, x), max(s.hi, x)
-	if before > 0 && s.hi-s.lo > 2*before {
+	if restart {
 		s.count, s.moves = [seqContexts]uint16{}, [len(s.moves)]uint64{}
-	}
-	level := 0
-	if r := s.hi - s.lo; r > 0 {
-		level = min(int(float64(x-s.lo)/float64(r)*seqLevels), seqLevels-1)
 	}
 	novelty, found := 0.0, float32(0)
 	move := int(s.ctx)*seqLevels + level

@@ -3,6 +3,7 @@ package anomalyprocessor // import "github.com/otelstrata/strata/processor/anoma
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"time"
 
@@ -45,7 +46,9 @@ type Config struct {
 	Risk     float64 `mapstructure:"risk"`
 	Holdoff  int     `mapstructure:"holdoff"`
 	Seasonal bool    `mapstructure:"seasonal"`
-	Sequence bool    `mapstructure:"sequence"`
+	// RangeMargin: a value beyond the range of the values seen by more than this share of it is anomalous (0: off).
+	RangeMargin float64 `mapstructure:"range_margin"`
+	Sequence    bool    `mapstructure:"sequence"`
 }
 
 var (
@@ -87,6 +90,9 @@ func (cfg *Config) Validate() error {
 	if cfg.WarmUp < 1 || cfg.Risk <= 0 || cfg.Risk >= 0.5 || cfg.Holdoff < 0 {
 		add("warm_up must be positive, risk in (0, 0.5), holdoff not negative")
 	}
+	if cfg.RangeMargin < 0 || math.IsNaN(cfg.RangeMargin) {
+		add("range_margin: %v is negative", cfg.RangeMargin)
+	}
 	return errors.Join(errs...)
 }
 
@@ -108,6 +114,7 @@ func parseConditions(conditions []string, set component.TelemetrySettings) (*ott
 func (cfg *Config) detectorConfig() anomaly.Config {
 	d := anomaly.DefaultConfig()
 	d.WarmUp, d.Risk, d.Holdoff, d.Seasonal, d.Sequence = cfg.WarmUp, cfg.Risk, cfg.Holdoff, cfg.Seasonal, cfg.Sequence
+	d.RangeMargin = cfg.RangeMargin
 	return d
 }
 

@@ -32,6 +32,7 @@ func createDefaultConfig() component.Config {
 		Risk:         d.Risk,
 		Holdoff:      d.Holdoff,
 		Seasonal:     d.Seasonal,
+		RangeMargin:  d.RangeMargin,
 		Sequence:     d.Sequence,
 	}
 }

@@ -1,6 +1,6 @@
 // Command nab runs the anomaly detector of the anomaly processor, with its default configuration (the same for
-// every file; with -sequence, the sequence memory turned on), over the Numenta Anomaly Benchmark corpus in time
-// order, and scores it with NAB's three profiles.
+// every file; -sequence and -range-margin measure the detector without a view), over the Numenta Anomaly
+// Benchmark corpus in time order, and scores it with NAB's three profiles.
 // It reports the points per second of the detector and its memory per series, writes the per-row scores in NAB's
 // result layout when asked (-out), and the results into BENCHMARKS.md (-benchmarks). `make nab` runs it.
 package main
@@ -19,17 +19,15 @@ import (
 )
 
 func main() {
+	cfg := anomaly.DefaultConfig()
 	data := flag.String("data", "../shared/data/nab", "the NAB corpus: a checkout of numenta/NAB (its data/, labels/)")
 	out := flag.String("out", "", "write the per-row scores here, as <out>/strata/<category>/strata_<file>.csv")
-	benchmarks := flag.String("benchmarks", "", "update the NAB section of this BENCHMARKS.md")
-	sequence := flag.Bool("sequence", false, "turn the sequence memory on (off by default); not with -benchmarks")
+	benchmarks := flag.String("benchmarks", "", "update the NAB section of this BENCHMARKS.md (the default configuration only)")
+	flag.BoolVar(&cfg.Sequence, "sequence", cfg.Sequence, "keep the sequence memory")
+	flag.Float64Var(&cfg.RangeMargin, "range-margin", cfg.RangeMargin, "the margin beyond the range seen (0: that view off)")
 	flag.Parse()
-	cfg := anomaly.DefaultConfig()
-	if *sequence {
-		if *benchmarks != "" {
-			log.Fatal("nab: BENCHMARKS.md holds the default configuration's scores; -sequence measures an option")
-		}
-		cfg.Sequence = true
+	if *benchmarks != "" && cfg != anomaly.DefaultConfig() {
+		log.Fatal("nab: BENCHMARKS.md holds the default configuration's scores; -sequence and -range-margin measure others")
 	}
 	if err := run(*data, *out, *benchmarks, cfg); err != nil {
 		log.Fatalf("nab: %v", err)
