@@ -243,8 +243,8 @@ func (d *Detector) learn(x float32) {
 func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 
 // stateVersion is the layout of MarshalBinary. A state of version 1 (before the weekly profile and the sequence
-// memory) is read, those starting empty; of version 2 (the range kept by the sequence memory, if it was on), the
-// range restored from it; any other version is refused.
+// memory) is read, those starting empty; of version 2 (the range kept by the sequence memory, if it was on, of 6
+// levels), the range restored from it and the memory starting empty; any other version is refused.
 const stateVersion = 3
 
 // MarshalBinary is the detector's model, to be kept across restarts (its configuration is not part of it).
@@ -287,8 +287,8 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		w.u32(1)
 		w.f32s(q.newRate)
 		w.u32(uint32(q.ctx))
-		for i := 0; i < len(q.count); i += 2 {
-			w.u32(uint32(q.count[i]) | uint32(q.count[i+1])<<16)
+		for _, c := range q.count {
+			w.u16(c)
 		}
 		for _, m := range q.moves {
 			w.u64(m)
@@ -354,16 +354,19 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	if version >= 3 {
 		d.extent.lo, d.extent.hi, d.extent.n = r.f32(), r.f32(), r.u32()
 	}
-	if version >= 2 && r.u32() == 1 {
+	switch {
+	case version < 2 || r.u32() == 0: // no sequence memory saved
+	case version == 2:
+		// The range, as the sequence memory kept it, over every point; the memory itself had 6 levels, not 7: it
+		// starts again.
+		d.extent.lo, d.extent.hi, d.extent.n = r.f32(), r.f32(), uint32(d.n)
+		r.skip(4 + 4 + 36*2 + 4*8) // its rate of new moves, context, counts and moves
+	default:
 		q := &sequence{seen: true}
-		if version == 2 { // the range, as the sequence memory kept it, over every point
-			d.extent.lo, d.extent.hi, d.extent.n = r.f32(), r.f32(), uint32(d.n)
-		}
 		q.newRate = r.f32()
 		q.ctx = uint8(r.u32())
-		for i := 0; i < len(q.count); i += 2 {
-			v := r.u32()
-			q.count[i], q.count[i+1] = uint16(v), uint16(v>>16)
+		for i := range q.count {
+			q.count[i] = r.u16()
 		}
 		for i := range q.moves {
 			q.moves[i] = r.u64()
@@ -389,6 +392,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 
 type stateWriter struct{ b []byte }
 
+func (w *stateWriter) u16(v uint16)  { w.b = binary.LittleEndian.AppendUint16(w.b, v) }
 func (w *stateWriter) u32(v uint32)  { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
 func (w *stateWriter) u64(v uint64)  { w.u32(uint32(v)); w.u32(uint32(v >> 32)) }
 func (w *stateWriter) f64(v float64) { w.u64(math.Float64bits(v)) }
@@ -403,14 +407,31 @@ type stateReader struct {
 	err error
 }
 
-func (r *stateReader) u32() uint32 {
-	if len(r.b) < 4 {
-		r.err = errors.New("anomaly model: truncated")
-		return 0
+// next is the next n bytes, or nil (and an error) when fewer are left.
+func (r *stateReader) next(n int) []byte {
+	if len(r.b) < n {
+		r.err, r.b = errors.New("anomaly model: truncated"), nil
+		return nil
 	}
-	v := binary.LittleEndian.Uint32(r.b)
-	r.b = r.b[4:]
+	v := r.b[:n]
+	r.b = r.b[n:]
 	return v
+}
+
+func (r *stateReader) skip(n int) { r.next(n) }
+
+func (r *stateReader) u16() uint16 {
+	if b := r.next(2); b != nil {
+		return binary.LittleEndian.Uint16(b)
+	}
+	return 0
+}
+
+func (r *stateReader) u32() uint32 {
+	if b := r.next(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
 }
 
 func (r *stateReader) f32() float32 { return math.Float32frombits(r.u32()) }

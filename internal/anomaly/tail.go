@@ -250,7 +250,7 @@ func (e *extent) level(x float32, n int) int {
 // seqLevels is how many levels the sequence memory cuts the range of a series into; the last two levels are the
 // context of a move.
 const (
-	seqLevels   = 6
+	seqLevels   = 7
 	seqContexts = seqLevels * seqLevels
 )
 
@@ -262,7 +262,7 @@ const (
 // from there, a rhythm broken — but no more than 1 - 0.3·r, r how often moves have been new lately. r starts at 1:
 // a series has not shown a rhythm until it has been seen to keep one, and noise, which keeps finding new moves,
 // never does. When the range more than doubles (a value far outside it), the levels mean something else: the memory
-// starts again rather than finding every move new. 112 bytes.
+// starts again rather than finding every move new. 160 bytes.
 type sequence struct {
 	seen bool
 	ctx  uint8
