@@ -128,7 +128,7 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		if d.seasonal != nil {
 			d.seasonal.update(t, x, 1)
 		}
-		d.extent.update(xf, d.cfg.RangeMargin)
+		d.extent.update(xf, d.cfg.RangeMargin, 0)
 		if d.sequence != nil {
 			d.sequence.update(0, false, d.cfg.SequenceSmoothing)
 		}
@@ -166,7 +166,7 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	strangeness := math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4))
 	tail := d.tail.update(strangeness, d.n > d.cfg.WarmUp)
 	// How new the point is: beyond the range seen, or a move never seen.
-	beyond, doubled := d.extent.update(xf, d.cfg.RangeMargin)
+	beyond, doubled := d.extent.update(xf, d.cfg.RangeMargin, 1.4826*float64(d.dscale))
 	novelty := beyond
 	if d.sequence != nil {
 		novelty = max(novelty, d.sequence.update(d.extent.level(xf, seqLevels), doubled, d.cfg.SequenceSmoothing))

@@ -157,11 +157,11 @@ func TestBeyondTheRange(t *testing.T) {
 		}
 	}
 	require.NotZero(t, first, "the drift leaves the range")
-	assert.Greater(t, scores[first], 0.9999, "when it leaves the range")
+	assert.Greater(t, scores[first], 1-cfg.Risk, "when it leaves the range")
 	cfg.RangeMargin, cfg.Sequence = 0, false
 	assert.Less(t, feed(New(cfg), values)[first], 0.99, "which the baselines do not show")
 
-	// On noise the whole ensemble stays near its risk: 45 detections in 10,000 points on average over ten series
+	// On noise the whole ensemble stays near its risk: 44 detections in 10,000 points on average over ten series
 	// (the extreme-value threshold alone: 20; with the range: 22), against 30 for the risk.
 	cfg = DefaultConfig()
 	assert.LessOrEqual(t, detections(feed(New(cfg), noise(10000, 100, 5, 14)), cfg.Risk), 2*cfg.Risk*10000, "detections on noise")
