@@ -91,7 +91,7 @@ func (cfg *Config) Validate() error {
 		add("warm_up must be positive, risk in (0, 0.5), holdoff not negative")
 	}
 	if cfg.RangeMargin < 0 || math.IsNaN(cfg.RangeMargin) {
-		add("range_margin: %v is negative", cfg.RangeMargin)
+		add("range_margin: %v is not 0 or more", cfg.RangeMargin)
 	}
 	return errors.Join(errs...)
 }

@@ -276,7 +276,7 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Threshold = 0 }, "threshold: 0 is not in (0, 1)"},
 		{func(c *Config) { c.MaxSeries = 0 }, "max_series: must be positive"},
 		{func(c *Config) { c.Risk = 0.7 }, "risk in (0, 0.5)"},
-		{func(c *Config) { c.RangeMargin = -0.1 }, "range_margin: -0.1 is negative"},
+		{func(c *Config) { c.RangeMargin = -0.1 }, "range_margin: -0.1 is not 0 or more"},
 		{func(c *Config) { id := component.MustNewID("file_storage"); c.Storage = &id; c.SaveInterval = 0 }, "save_interval: must be positive"},
 	} {
 		cfg := createDefaultConfig().(*Config)
