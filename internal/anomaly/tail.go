@@ -208,10 +208,10 @@ func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
 // extent is the range of the values seen so far, and how many points it has seen. After n points of a series
 // whose order says nothing (exchangeable), the next one is a record (beyond every one before it, on either side)
 // with probability 2/(n+1). So, once a chance record has become a 1-in-100 event (n ≥ 200), a value beyond the range
-// by more than the margin scores 1 - 2/(n+1), and, if it is beyond by more than a typical step of the series too,
+// by more than the margin scores 1 - 2/(n+1), and, if it is beyond by more than a typical move of the series too,
 // 1 - 0.02/(n+1): it is what the detectors at the top of NAB flag outright (HTM's "spatial anomaly", on the range
 // seen so far), and what a drift to a level never reached looks like, though no point of it is far from the one
-// before; a new high by less than a step (a near-idle process's CPU one clock tick above its highest) is the noise
+// before; a new high by less than a typical move (a near-idle process's CPU one clock tick above its highest) is the noise
 // reaching a little further. Noise records new extremes about 2·ln(n) times in n points, fewer beyond the margin; a
 // steady trend none (after 50 points each step is under 2 % of the range it has made). 12 bytes.
 type extent struct {
@@ -223,8 +223,8 @@ type extent struct {
 const extentAfter = 200
 
 // update learns x and returns the probability that it is not normal by this view (0 within the range), and
-// whether the range more than doubled with it; step is the typical size of the series' moves.
-func (e *extent) update(x float32, margin, step float64) (score float64, doubled bool) {
+// whether the range more than doubled with it; move is the typical size of the series' moves.
+func (e *extent) update(x float32, margin, move float64) (score float64, doubled bool) {
 	if e.n == 0 {
 		e.lo, e.hi = x, x
 	}
@@ -232,7 +232,7 @@ func (e *extent) update(x float32, margin, step float64) (score float64, doubled
 	beyond := max(float64(x)-float64(e.hi), float64(e.lo)-float64(x))
 	switch {
 	case width == 0 || e.n < extentAfter || margin == 0 || beyond <= margin*width:
-	case beyond <= step:
+	case beyond <= move:
 		score = 1 - 2/float64(e.n+1)
 	default:
 		score = 1 - 0.02/float64(e.n+1)
