@@ -1,5 +1,5 @@
 // Command nab runs the anomaly detector of the anomaly processor, with its default configuration (the same for
-// every file; -sequence and -range-margin measure the detector without a view), over the Numenta Anomaly
+// every file; -sequence and -range-margin measure other configurations), over the Numenta Anomaly
 // Benchmark corpus in time order, and scores it with NAB's three profiles.
 // It reports the points per second of the detector and its memory per series, writes the per-row scores in NAB's
 // result layout when asked (-out), and the results into BENCHMARKS.md (-benchmarks). `make nab` runs it.
