@@ -211,9 +211,9 @@ func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
 // by more than the margin scores 1 - 2/(n+1), and, if it is beyond by more than a typical move of the series too,
 // 1 - 0.02/(n+1): it is what the detectors at the top of NAB flag outright (HTM's "spatial anomaly", on the range
 // seen so far), and what a drift to a level never reached looks like, though no point of it is far from the one
-// before; a new high by less than a typical move (a near-idle process's CPU one clock tick above its highest) is the noise
-// reaching a little further. Noise records new extremes about 2·ln(n) times in n points, fewer beyond the margin; a
-// steady trend none (after 50 points each step is under 2 % of the range it has made). 12 bytes.
+// before; a new high by less than a typical move (a near-idle process's CPU one clock tick above its highest) is
+// the noise reaching a little further. Noise records new extremes about 2·ln(n) times in n points, fewer beyond the
+// margin; a steady trend none (after 50 points each step is under 2 % of the range it has made). 12 bytes.
 type extent struct {
 	lo, hi float32
 	n      uint32
