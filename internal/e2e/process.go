@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -19,15 +20,49 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// FreePort returns a loopback TCP port that was free a moment ago.
+// FreePort returns a loopback TCP port that was free a moment ago and that this process has not handed out before.
+// It is drawn from below the kernel's ephemeral range (ip_local_port_range), where no outgoing connection and no
+// listener on port 0 can take it between this call and the program under test binding it; a port picked by the
+// kernel would share that range with every connection the tests and the collectors open.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	low, high := 10000, ephemeralLow()
+	for range 1000 {
+		port := 0 // the kernel's pick when the ephemeral range leaves no room below it
+		if high-low >= 1000 {
+			port = low + rand.IntN(high-low) //nolint:gosec // not a secret
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		port = l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		if portsGiven[port] {
+			continue
+		}
+		portsGiven[port] = true
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatalf("no free loopback port in [%d, %d)", low, high)
+	return 0
+}
+
+var (
+	portsMu    sync.Mutex
+	portsGiven = map[int]bool{}
+)
+
+// ephemeralLow is the first port of the kernel's ephemeral range: Linux's, else 32768 (Linux's default; macOS and
+// Windows start at 49152).
+func ephemeralLow() int {
+	low := 32768
+	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		_, _ = fmt.Sscan(string(data), &low)
+	}
+	return low
 }
 
 // Process is a running program under test (the collector, or a real server such as Prometheus).
@@ -144,7 +179,7 @@ func (c *Process) WaitFor(t testing.TB, what string, timeout time.Duration, cond
 		}
 		select {
 		case <-c.done:
-			t.Fatalf("%s exited (%v) while waiting for %s: %v", c.name, c.err, what, err)
+			t.Fatalf("%s exited (%v) while waiting for %s: %v; its last words:\n%s", c.name, c.err, what, err, c.lastLines(3))
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -152,6 +187,12 @@ func (c *Process) WaitFor(t testing.TB, what string, timeout time.Duration, cond
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// lastLines is the end of what the process wrote: where a program that exits says why.
+func (c *Process) lastLines(n int) string {
+	lines := strings.Split(strings.TrimSpace(c.Output.String()), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // HTTPGet returns the body of a GET that answers 200.
