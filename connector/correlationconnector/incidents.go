@@ -323,9 +323,11 @@ func (e *engine) join(target *incident, s symptom) {
 
 // rank orders an incident's entities as root causes with a personalised PageRank in the manner of MicroRCA: the walk
 // starts at symptomatic entities (weighted by the strength of their symptoms, and more for the earlier ones) and
-// moves along dependencies (caller to callee, service to what it runs on) towards symptomatic dependencies; an entity
-// whose own dependencies are healthy keeps the walk on itself. So the mass gathers at the most upstream symptomatic
-// entity: a slow database host under slow services, not the services.
+// moves along dependencies (caller to callee, service to what it runs on) towards symptomatic dependencies, the
+// stronger the more; an entity whose own dependencies are healthy keeps the walk on itself. So the mass gathers at the
+// most upstream symptomatic entity: a slow database host under slow services, not the services; and of two
+// symptomatic dependencies, at the one with the stronger evidence: calls to a service failing outright rather than
+// the caller's host whose CPU changed with them.
 func (e *engine) rank(inc *incident) {
 	nodes := make([]entity, 0, len(inc.entities))
 	for n := range inc.entities {
@@ -348,7 +350,7 @@ func (e *engine) rank(inc *incident) {
 	for i, n := range nodes {
 		ev := inc.entities[n]
 		lead := 1 - math.Min(1, ev.onset.Sub(first).Seconds()/window) // 1 for the first symptom, less for later ones
-		teleport[i] = ev.score * (1 + 2*lead)
+		teleport[i] = strength(ev.score) * (1 + 2*lead)
 		total += teleport[i]
 	}
 	for i := range teleport {
@@ -362,11 +364,15 @@ func (e *engine) rank(inc *incident) {
 	moves := make([][]step, len(nodes))
 	for i, n := range nodes {
 		own := inc.entities[n].score
-		out := 0.0
+		out, evidence := 0.0, 0.0
 		for j := range e.topo.depsWithin(n, index) {
-			w := inc.entities[nodes[j]].score
-			moves[i] = append(moves[i], step{j, w})
-			out += w
+			dep := inc.entities[nodes[j]].score
+			moves[i] = append(moves[i], step{j, strength(dep)})
+			out += dep
+			evidence += strength(dep)
+		}
+		for k := range moves[i] { // the share that leaves, split by the strength of each dependency's evidence
+			moves[i][k].w *= out / max(evidence, 1e-9)
 		}
 		stay := own * math.Max(0, 1-out) // healthy dependencies: the walk stays here
 		moves[i] = append(moves[i], step{i, stay + 1e-9})
@@ -399,6 +405,13 @@ func (e *engine) rank(inc *incident) {
 		}
 		return a.ev.onset.Before(b.ev.onset)
 	})
+}
+
+// strength is how much a symptom's score says: its surprise, -log10(1 - score), over that of a certain symptom (a
+// score of 1, taken as 1 - 1e-6). Scores near 1 differ in what they say by orders of magnitude that a linear weight
+// hides: 0.997 is 0.42, 0.9999 is 0.67, 1 is 1.
+func strength(score float64) float64 {
+	return -math.Log10(math.Max(1-score, 1e-6)) / 6
 }
 
 // queue marks an incident for emission when what it says changed: its top candidate or its entities.

@@ -201,6 +201,13 @@ func threeTier() (front *service) {
 	return &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{api}}
 }
 
+// checkoutChain is frontend → checkout (on app-1) → payments.
+func checkoutChain() (front *service) {
+	payments := &service{name: "payments", host: "pay-1", latency: 20, address: "payments"}
+	checkout := &service{name: "checkout", host: "app-1", latency: 10, calls: []*service{payments}, address: "checkout"}
+	return &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{checkout}}
+}
+
 // oneIncident checks that the faults opened one incident, with the root cause named.
 func (w *world) oneIncident(root string) {
 	w.t.Helper()
@@ -273,9 +280,7 @@ func TestCPUStarvedDependencyFromCallersLatency(t *testing.T) {
 // cause is the payments endpoint, at the network layer.
 func TestFailedTransactionsFromNetworkTimeout(t *testing.T) {
 	w := newWorld(t, 2)
-	payments := &service{name: "payments", host: "pay-1", latency: 20, address: "payments"}
-	checkout := &service{name: "checkout", host: "app-1", latency: 10, calls: []*service{payments}, address: "checkout"}
-	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{checkout}}
+	front := checkoutChain()
 	w.warm(front)
 	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
 	for range 4 {
@@ -289,6 +294,22 @@ func TestFailedTransactionsFromNetworkTimeout(t *testing.T) {
 		dp.Attributes().PutStr("strata.probe.type", "tcp")
 		require.NoError(t, w.h.c.ConsumeMetrics(context.Background(), md))
 		w.kpiMiss("order_success_ratio")
+		w.interval(faults{timeouts: map[string]float64{"payments": 0.4}}, front)
+	}
+	w.oneIncident("endpoint payments")
+}
+
+// TestNetworkTimeoutBeforeTheCallersHost: as above, without a probe or a KPI, and the caller's host has a symptom of
+// its own: checkout's process works differently while its calls time out (its CPU anomalous at 0.9991, as in the
+// demo's run of this fault). The failing calls (scored about 1) are stronger evidence than the CPU, and the
+// endpoint, not checkout's host, is the root cause.
+func TestNetworkTimeoutBeforeTheCallersHost(t *testing.T) {
+	w := newWorld(t, 2)
+	front := checkoutChain()
+	w.warm(front)
+	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	for range 4 {
+		w.anomaly("process.cpu.utilization", 0.9991, map[string]string{"service.name": "checkout", "host.name": "app-1"})
 		w.interval(faults{timeouts: map[string]float64{"payments": 0.4}}, front)
 	}
 	w.oneIncident("endpoint payments")

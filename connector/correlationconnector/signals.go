@@ -54,6 +54,7 @@ func newWatcher(cfg *Config, eng *engine) *watcher {
 	d := anomaly.DefaultConfig()
 	d.WarmUp = cfg.Incidents.WarmUp
 	d.Seasonal = false // intervals of seconds: no daily profile to learn within an incident's reach
+	d.Sequence = false // nor a rhythm: a figure is a symptom when it is clearly worse, not when it moves anew
 	return &watcher{cfg: cfg, eng: eng, rates: map[rateKey]*rate{}, detCfg: d}
 }
 
