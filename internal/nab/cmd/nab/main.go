@@ -1,5 +1,5 @@
 // Command nab runs the anomaly detector of the anomaly processor, with its default configuration (the same for
-// every file; -sequence and -range-margin measure other configurations), over the Numenta Anomaly
+// every file; -sequence=false and -range-margin measure other configurations), over the Numenta Anomaly
 // Benchmark corpus in time order, and scores it with NAB's three profiles.
 // It reports the points per second of the detector and its memory per series, writes the per-row scores in NAB's
 // result layout when asked (-out), and the results into BENCHMARKS.md (-benchmarks). `make nab` runs it.
@@ -27,7 +27,7 @@ func main() {
 	flag.Float64Var(&cfg.RangeMargin, "range-margin", cfg.RangeMargin, "the margin beyond the range seen (0: that view off)")
 	flag.Parse()
 	if *benchmarks != "" && cfg != anomaly.DefaultConfig() {
-		log.Fatal("nab: BENCHMARKS.md holds the default configuration's scores; -sequence and -range-margin measure others")
+		log.Fatal("nab: BENCHMARKS.md holds the default configuration's scores; -sequence=false and -range-margin measure others")
 	}
 	if err := run(*data, *out, *benchmarks, cfg); err != nil {
 		log.Fatalf("nab: %v", err)
