@@ -33,8 +33,11 @@ type Config struct {
 	// Holdoff is how many points after a detection (a score at or above 1 - Risk) score half, unless they are
 	// stranger than the detection, in score or in value alone: an anomaly is reported when it starts and when it
 	// gets worse, not at every point it lasts, and an alarm of the sequence memory never hides a far value after it.
+	// After an alarm beyond every tail the model knew, a new record of the series strange by the tail is reported
+	// too (a climb goes on).
 	Holdoff int
-	// DiffWeight is how much the strangeness of the first difference counts against the value's.
+	// DiffWeight is how much the strangeness of the first difference counts against the value's; a point closer to
+	// the expected value than the one before has none (its move is the previous point's strangeness ending).
 	DiffWeight float64
 	// RangeMargin is by how much of the range of the values seen a value beyond it is anomalous (once the range has
 	// seen 200 points; see extent). 0 turns that view off.
@@ -55,11 +58,11 @@ func DefaultConfig() Config {
 		Seasonal:     true,
 		SeasonalRate: 0.1,
 		CUSUMSlack:   0.5,
-		CUSUMLimit:   8,
+		CUSUMLimit:   6.5,
 		Risk:         3e-3,
 		TailQuantile: 0.98,
 		Holdoff:      200,
-		DiffWeight:   0.7,
+		DiffWeight:   0.9,
 		RangeMargin:  0.02,
 
 		Sequence:          true,
@@ -155,6 +158,11 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	}
 	z := (x - expected) / (1.4826 * scale)
 	dz := (float64(xf-d.prev) - float64(d.dloc)) / (1.4826*float64(d.dscale) + eps)
+	if math.Abs(x-expected) < math.Abs(float64(d.prev)-expected) {
+		// Closer to the expected value than the point before: the move is that point's strangeness ending (it
+		// was scored when it came), not a new one. A spike's way back down is not a second anomaly.
+		dz = 0
+	}
 
 	// Change detection on the standardised residual: a level shift accumulates, a single spike does not.
 	zc := clamp(z, -6, 6)
@@ -166,6 +174,7 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	strangeness := math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4))
 	tail := d.tail.update(strangeness, d.n > d.cfg.WarmUp)
 	// How new the point is: beyond the range seen, or a move never seen.
+	record := d.extent.n > 0 && (xf > d.extent.hi || xf < d.extent.lo) // beyond every value seen
 	beyond, doubled := d.extent.update(xf, d.cfg.RangeMargin, 1.4826*float64(d.dscale))
 	novelty := beyond
 	if d.sequence != nil {
@@ -191,6 +200,11 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	r.Warm = true
 	r.Score = prob
 	switch {
+	case d.quiet > 0 && d.quietTail >= 1 && record && tail >= 1-d.cfg.Risk:
+		// The detection was beyond every tail the model knew (1, which no later point can pass): a new record of
+		// the series that is strange by the tail too is reported again, and the holdoff starts again, as a climb
+		// to values never seen (a leak) goes on.
+		d.quiet, d.quietAbove = d.cfg.Holdoff, prob
 	case d.quiet > 0 && prob <= d.quietAbove && tail <= d.quietTail:
 		d.quiet--
 		r.Score *= 0.5
