@@ -174,6 +174,14 @@ func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
 					}
 					seen[record] = true
 					o.timeline = append(o.timeline, fmt.Sprintf("%6.1fs incident %s %s: %s", dt.Seconds(), id.Str(), state.Str(), lr.Body().AsString()))
+					if candidates, ok := attrs.Get("strata.incident.candidates"); ok { // the whole ranking, to read a wrong one
+						var ranked []string
+						for _, c := range candidates.Slice().All() {
+							m := c.Map().AsRaw()
+							ranked = append(ranked, fmt.Sprintf("%v %v %.3f since %v (%v)", m["kind"], m["entity"], m["score"], m["onset"], m["evidence"]))
+						}
+						o.timeline = append(o.timeline, "         ranking: "+strings.Join(ranked, "; "))
+					}
 					if state.Str() == "open" {
 						opened[id.Str()] = true
 						if first == "" || dt < firstAt {
