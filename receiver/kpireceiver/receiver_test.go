@@ -410,10 +410,12 @@ func TestReceiverRuns(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 
-	all := func() pmetric.Metrics {
+	all := func() pmetric.Metrics { // every batch received so far (CopyTo would keep the last one only)
 		out := pmetric.NewMetrics()
 		for _, md := range sink.AllMetrics() {
-			md.ResourceMetrics().CopyTo(out.ResourceMetrics())
+			for _, rm := range md.ResourceMetrics().All() {
+				rm.CopyTo(out.ResourceMetrics().AppendEmpty())
+			}
 		}
 		return out
 	}
