@@ -212,11 +212,19 @@ func recognizeSSHD(msg string, ev *event) bool {
 		ev.kind, ev.outcome, ev.user, ev.reason = kindNotAllowed, semconv.OutcomeFailure, user, "not allowed because "+reason
 		return true
 	case strings.HasPrefix(msg, "ROOT LOGIN REFUSED FROM "):
-		ev.source, _ = netip.ParseAddr(strings.Fields(msg[len("ROOT LOGIN REFUSED FROM "):] + " ")[0])
+		ev.source, _ = netip.ParseAddr(firstField(msg[len("ROOT LOGIN REFUSED FROM "):]))
 		ev.kind, ev.outcome, ev.user, ev.reason = kindNotAllowed, semconv.OutcomeFailure, "root", "root login refused"
 		return true
 	}
 	return false
+}
+
+// firstField returns the first word of s, or "" when s holds only white space.
+func firstField(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }
 
 // breakInAttempt reads sshd's two reverse-mapping warnings:
@@ -395,7 +403,7 @@ func recognizeSudo(msg string, ev *event) bool {
 		case isKV && (key == "TTY" || key == "PWD" || key == "ENV" || key == "GROUP" || key == "TSID"):
 		case strings.Contains(field, "incorrect password attempt"):
 			ev.kind, ev.outcome, ev.reason = kindSudoAuthFailure, semconv.OutcomeFailure, field
-			ev.count, _ = strconv.Atoi(strings.Fields(field)[0])
+			ev.count, _ = strconv.Atoi(firstField(field))
 			ev.count = max(ev.count, 1)
 		case field == "a password is required" || field == "authentication failure":
 			ev.kind, ev.outcome, ev.reason = kindSudoAuthFailure, semconv.OutcomeFailure, field
