@@ -454,10 +454,11 @@ var (
 // has one; this check catches mistakes before start.
 func checkReadOnly(query string) error {
 	q := leadingComments.ReplaceAllString(query, "")
-	if q == "" {
+	words := strings.Fields(q)
+	if len(words) == 0 {
 		return errors.New("must be set")
 	}
-	head := strings.ToUpper(strings.Fields(q)[0])
+	head := strings.ToUpper(words[0])
 	if head != "SELECT" && head != "WITH" {
 		return fmt.Errorf("must be a query (SELECT or WITH ...), not %s", head)
 	}
