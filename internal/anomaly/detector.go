@@ -117,12 +117,22 @@ func New(cfg Config) *Detector {
 
 const eps = 1e-9
 
+// MaxValue is the largest magnitude a detector learns: a value beyond ±MaxValue is taken as ±MaxValue. The model
+// keeps float32s (about ±3.4e38), and the range and moves between values must stay finite too.
+const MaxValue = 1e30
+
+// maxStrangeness bounds a point's strangeness (in robust sigmas): a value far from a series that never moved is
+// certainly anomalous, and its excess must stay a finite float32 in the tail.
+const maxStrangeness = 1e9
+
 // Update takes the next point of the series and scores it. Points must come in time order; the caller drops
-// duplicates and points out of order (and counts them). A NaN or an infinity is not learned and scores 0.
+// duplicates and points out of order (and counts them). A NaN or an infinity is not learned and scores 0; a value
+// beyond ±MaxValue is learned as ±MaxValue.
 func (d *Detector) Update(t time.Time, x float64) Result {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return Result{Expected: float64(d.loc)}
 	}
+	x = clamp(x, -MaxValue, MaxValue)
 	xf := float32(x)
 	d.n++
 	if d.n == 1 {
@@ -171,7 +181,7 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	change := math.Max(float64(d.cusumHi), float64(d.cusumLo)) / d.cfg.CUSUMLimit
 
 	// The point's strangeness: the largest of the three views, in robust sigmas.
-	strangeness := math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4))
+	strangeness := min(math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4)), maxStrangeness)
 	tail := d.tail.update(strangeness, d.n > d.cfg.WarmUp)
 	// How new the point is: beyond the range seen, or a move never seen.
 	record := d.extent.n > 0 && (xf > d.extent.hi || xf < d.extent.lo) // beyond every value seen
@@ -400,6 +410,42 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	}
 	if int(d.tail.nPeaks) > len(d.tail.peaks) || int(d.tail.next) >= len(d.tail.peaks) {
 		return errors.New("anomaly model: peaks out of range")
+	}
+	return d.checkBounds()
+}
+
+// checkBounds returns an error when a restored model holds a NaN or an infinity, and clamps its finite values to
+// the bounds Update keeps (a model saved before those bounds may hold larger ones).
+func (d *Detector) checkBounds() error {
+	values := []*float32{&d.loc, &d.scale, &d.prev, &d.dloc, &d.dscale, &d.cusumHi, &d.cusumLo, &d.errLevel,
+		&d.errSeason, &d.extent.lo, &d.extent.hi}
+	if p := d.seasonal; p != nil {
+		for i := range p.mean {
+			values = append(values, &p.mean[i], &p.dev[i], &p.binMean[i], &p.binDev[i])
+		}
+		for i := range p.week {
+			values = append(values, &p.week[i])
+		}
+		values = append(values, &p.daySum)
+	}
+	strangeness := []*float32{&d.tail.t}
+	for i := range d.tail.peaks {
+		strangeness = append(strangeness, &d.tail.peaks[i])
+	}
+	finite := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	for _, v := range append(values, strangeness...) {
+		if !finite(float64(*v)) {
+			return errors.New("anomaly model: holds a value that is not finite")
+		}
+	}
+	if !finite(d.quietAbove) || !finite(d.quietTail) || (d.sequence != nil && !finite(float64(d.sequence.newRate))) {
+		return errors.New("anomaly model: holds a score that is not finite")
+	}
+	for _, v := range values {
+		*v = float32(clamp(float64(*v), -MaxValue, MaxValue))
+	}
+	for _, v := range strangeness {
+		*v = float32(clamp(float64(*v), -maxStrangeness, maxStrangeness))
 	}
 	return nil
 }
