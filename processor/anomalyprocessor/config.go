@@ -37,6 +37,9 @@ type Config struct {
 	Threshold float64 `mapstructure:"threshold"`
 	// MaxSeries bounds the series watched; the least recently seen is forgotten first. Default 10000.
 	MaxSeries int `mapstructure:"max_series"`
+	// MaxClockSkew is how far ahead of the collector's clock a point may be stamped; a later point is skipped
+	// (reason future) and never moves its series' clock. Default 10m.
+	MaxClockSkew time.Duration `mapstructure:"max_clock_skew"`
 	// Storage is a storage extension that keeps the models across restarts, saved every SaveInterval and at
 	// shutdown.
 	Storage      *component.ID `mapstructure:"storage"`
@@ -72,22 +75,25 @@ func (cfg *Config) Validate() error {
 			add("conditions: %w", err)
 		}
 	}
-	if cfg.Quantile <= 0 || cfg.Quantile >= 1 {
+	if !(cfg.Quantile > 0 && cfg.Quantile < 1) { // NaN too
 		add("quantile: %v is not in (0, 1)", cfg.Quantile)
 	}
 	if cfg.Emit != "all" && cfg.Emit != "anomalous" {
 		add("emit: %q is not all or anomalous", cfg.Emit)
 	}
-	if cfg.Threshold <= 0 || cfg.Threshold >= 1 {
+	if !(cfg.Threshold > 0 && cfg.Threshold < 1) {
 		add("threshold: %v is not in (0, 1)", cfg.Threshold)
 	}
 	if cfg.MaxSeries < 1 {
 		add("max_series: must be positive")
 	}
+	if cfg.MaxClockSkew <= 0 {
+		add("max_clock_skew: must be positive")
+	}
 	if cfg.Storage != nil && cfg.SaveInterval <= 0 {
 		add("save_interval: must be positive when storage is set")
 	}
-	if cfg.WarmUp < 1 || cfg.Risk <= 0 || cfg.Risk >= 0.5 || cfg.Holdoff < 0 {
+	if cfg.WarmUp < 1 || !(cfg.Risk > 0 && cfg.Risk < 0.5) || cfg.Holdoff < 0 {
 		add("warm_up must be positive, risk in (0, 0.5), holdoff not negative")
 	}
 	if cfg.RangeMargin < 0 || math.IsNaN(cfg.RangeMargin) {

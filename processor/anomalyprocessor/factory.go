@@ -27,6 +27,7 @@ func createDefaultConfig() component.Config {
 		Emit:         "all",
 		Threshold:    1 - d.Risk, // the detector's own alarm level
 		MaxSeries:    10000,
+		MaxClockSkew: 10 * time.Minute,
 		SaveInterval: 5 * time.Minute,
 		WarmUp:       d.WarmUp,
 		Risk:         d.Risk,

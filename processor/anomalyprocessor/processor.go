@@ -59,6 +59,8 @@ type anomalyProcessor struct {
 
 	conditions *ottl.ConditionSequence[*ottldatapoint.TransformContext]
 
+	now func() time.Time // the clock points are checked against
+
 	mu     sync.Mutex
 	series map[metrickey.Key]*series
 	lru    *list.List // front: most recently seen
@@ -69,7 +71,7 @@ type anomalyProcessor struct {
 }
 
 func newProcessor(cfg *Config, set processor.Settings) *anomalyProcessor {
-	return &anomalyProcessor{cfg: cfg, set: set, detector: cfg.detectorConfig(),
+	return &anomalyProcessor{cfg: cfg, set: set, detector: cfg.detectorConfig(), now: time.Now,
 		series: map[metrickey.Key]*series{}, lru: list.New()}
 }
 
@@ -134,10 +136,29 @@ func (p *anomalyProcessor) Shutdown(ctx context.Context) error {
 
 // processMetrics scores the points of watched series and adds the scores and bands beside the data.
 func (p *anomalyProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	var scored, anomalies int
-	skipped := map[string]int{}
-	evicted := 0
+	scored, anomalies, evicted, skipped := p.score(ctx, md)
+	p.telemetry.ProcessorAnomalyPoints.Add(ctx, int64(scored), metric.WithAttributes(
+		attribute.String("outcome", "scored"), attribute.String("reason", "")))
+	for reason, n := range skipped {
+		p.telemetry.ProcessorAnomalyPoints.Add(ctx, int64(n), metric.WithAttributes(
+			attribute.String("outcome", "skipped"), attribute.String("reason", reason)))
+	}
+	if anomalies > 0 {
+		p.telemetry.ProcessorAnomalyAnomalies.Add(ctx, int64(anomalies))
+	}
+	if evicted > 0 {
+		p.telemetry.ProcessorAnomalyEvictions.Add(ctx, int64(evicted))
+	}
+	return md, nil
+}
+
+// score runs the points of watched series through their models, adds the scores and bands to md, and returns how
+// many points it scored, how many were anomalous, how many series it forgot and the points it skipped by reason.
+func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (scored, anomalies, evicted int, skipped map[string]int) {
+	skipped = map[string]int{}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	future := pcommon.NewTimestampFromTime(p.now().Add(p.cfg.MaxClockSkew))
 	rms := md.ResourceMetrics()
 	for i := range rms.Len() {
 		rm := rms.At(i)
@@ -165,7 +186,7 @@ func (p *anomalyProcessor) processMetrics(ctx context.Context, md pmetric.Metric
 					key := metrickey.Of(res, sm.Scope(), m, attrs, statistic)
 					s, ev := p.seriesOf(key)
 					evicted += ev
-					x, reason := s.next(ts, v)
+					x, reason := s.next(ts, future, v)
 					if reason != "" {
 						skipped[reason]++
 						return
@@ -185,21 +206,7 @@ func (p *anomalyProcessor) processMetrics(ctx context.Context, md pmetric.Metric
 			}
 		}
 	}
-	p.mu.Unlock()
-
-	p.telemetry.ProcessorAnomalyPoints.Add(ctx, int64(scored), metric.WithAttributes(
-		attribute.String("outcome", "scored"), attribute.String("reason", "")))
-	for reason, n := range skipped {
-		p.telemetry.ProcessorAnomalyPoints.Add(ctx, int64(n), metric.WithAttributes(
-			attribute.String("outcome", "skipped"), attribute.String("reason", reason)))
-	}
-	if anomalies > 0 {
-		p.telemetry.ProcessorAnomalyAnomalies.Add(ctx, int64(anomalies))
-	}
-	if evicted > 0 {
-		p.telemetry.ProcessorAnomalyEvictions.Add(ctx, int64(evicted))
-	}
-	return md, nil
+	return scored, anomalies, evicted, skipped
 }
 
 // seriesOf finds or creates a series (forgetting the least recently seen beyond max_series). The caller holds mu.
@@ -234,12 +241,15 @@ type value struct {
 }
 
 // next is the number the detector sees for a point, or why the point is skipped. Points must be newer than the
-// last; rates need the previous total; a total that went down was reset (the point only starts the next rate).
-func (s *series) next(ts pcommon.Timestamp, v value) (float64, string) {
+// last and no later than future (a point from a clock far ahead would make every later point look out of order);
+// rates need the previous total; a total that went down was reset (the point only starts the next rate).
+func (s *series) next(ts, future pcommon.Timestamp, v value) (float64, string) {
 	if v.bad != "" {
 		return 0, v.bad
 	}
 	switch {
+	case ts > future:
+		return 0, "future"
 	case s.last != 0 && ts == s.last:
 		return 0, "duplicate"
 	case s.last != 0 && ts < s.last:
@@ -452,6 +462,8 @@ func (p *anomalyProcessor) restore(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	future := pcommon.NewTimestampFromTime(p.now().Add(p.cfg.MaxClockSkew))
+	refused, repaired := 0, 0
 	const hdrLen = 16 + 8 + 8 + 8 + 8 + 1 + 4
 	for len(data) > 0 && len(p.series) < p.cfg.MaxSeries {
 		if len(data) < hdrLen {
@@ -472,13 +484,24 @@ func (p *anomalyProcessor) restore(ctx context.Context) error {
 		if len(data) < n {
 			return errors.New("saved models: truncated")
 		}
-		if err := s.detector.UnmarshalBinary(data[:n]); err != nil {
-			return err
-		}
+		err := s.detector.UnmarshalBinary(data[:n])
 		data = data[n:]
+		if err != nil {
+			refused++ // this series is learned again; the others are restored
+			continue
+		}
+		if s.last > future || math.IsNaN(s.prev) || math.IsInf(s.prev, 0) || math.IsNaN(s.prevSum) || math.IsInf(s.prevSum, 0) {
+			// Saved by a version that let a point from a clock far ahead in: the next point starts afresh.
+			s.last, s.hasPrev = 0, false
+			repaired++
+		}
 		s.elem = p.lru.PushBack(s)
 		p.series[key] = s
 	}
 	p.telemetry.ProcessorAnomalySeries.Add(ctx, int64(len(p.series)))
+	if refused > 0 || repaired > 0 {
+		p.set.Logger.Warn("some saved anomaly models were not restored whole",
+			zap.Int("learned_again", refused), zap.Int("clock_reset", repaired))
+	}
 	return nil
 }
