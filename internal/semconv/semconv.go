@@ -74,3 +74,17 @@ const (
 	AttrIncidentCandidates = "strata.incident.candidates" // ranked: entity, kind, score, layer, evidence, onset
 	AttrIncidentTraceID    = "strata.incident.trace_id"   // an exemplar trace
 )
+
+// The anomaly processor's metrics (scores and bands beside each watched series) and the scope it adds them in. The
+// components that act on scores read only those in this scope, and the processor removes from its input every
+// metric of its own names that it did not make, so a score a client sends cannot open an incident or page anyone.
+const (
+	MetricAnomalyScore    = "strata.anomaly.score"
+	MetricAnomalyExpected = "strata.anomaly.expected"
+	MetricAnomalyLower    = "strata.anomaly.lower"
+	MetricAnomalyUpper    = "strata.anomaly.upper"
+	AttrAnomalyMetric     = "strata.anomaly.metric"    // the watched metric's name
+	AttrAnomalyStatistic  = "strata.anomaly.statistic" // what of it: value, rate, mean, p95, ...
+	PrefixAnomaly         = "strata.anomaly."
+	ScopeAnomaly          = "github.com/otelstrata/strata/processor/anomalyprocessor"
+)

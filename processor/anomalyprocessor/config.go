@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
@@ -17,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/internal/anomaly"
+	"github.com/otelstrata/strata/internal/semconv"
 )
 
 // Config is the anomaly processor's configuration.
@@ -40,6 +42,10 @@ type Config struct {
 	// MaxClockSkew is how far ahead of the collector's clock a point may be stamped; a later point is skipped
 	// (reason future) and never moves its series' clock. Default 10m.
 	MaxClockSkew time.Duration `mapstructure:"max_clock_skew"`
+	// KeepForeignScores keeps the strata.anomaly.* metrics that arrive with the data (from another collector's
+	// anomaly processor). By default they are removed and counted (reason foreign_score): a score a client sends
+	// must not open incidents or fire alerts. Default false.
+	KeepForeignScores bool `mapstructure:"keep_foreign_scores"`
 	// Storage is a storage extension that keeps the models across restarts, saved every SaveInterval and at
 	// shutdown.
 	Storage      *component.ID `mapstructure:"storage"`
@@ -124,8 +130,11 @@ func (cfg *Config) detectorConfig() anomaly.Config {
 	return d
 }
 
-// watches says whether a metric is watched.
+// watches reports whether a metric is watched; scores and bands (another processor's) never are.
 func (cfg *Config) watches(name string) bool {
+	if strings.HasPrefix(name, semconv.PrefixAnomaly) {
+		return false
+	}
 	match := func(patterns []string) bool {
 		for _, p := range patterns {
 			if ok, _ := path.Match(p, name); ok {

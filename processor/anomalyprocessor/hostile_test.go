@@ -123,3 +123,26 @@ func FuzzRestore(f *testing.F) {
 		require.NoError(t, p.Shutdown(ctx))
 	})
 }
+
+// TestForeignScoresAreRemoved: a strata.anomaly.score a client sends is removed and counted, so nothing after the
+// processor takes it for its own; keep_foreign_scores keeps it (a gateway behind another collector's processor).
+func TestForeignScoresAreRemoved(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		cfg := createDefaultConfig().(*Config)
+		cfg.KeepForeignScores = keep
+		h := newHarness(t, cfg, nil)
+		md := gauge(metricScore, time.Now(), map[string]float64{"a": 1})
+		md.ResourceMetrics().At(0).ScopeMetrics().At(0).Scope().SetName(metadata.ScopeName) // a forged scope too
+		require.NoError(t, h.consume(context.Background(), md))
+		got := h.sink.AllMetrics()[0]
+		if keep {
+			assert.Equal(t, 1, got.DataPointCount())
+			continue
+		}
+		assert.Zero(t, got.DataPointCount())
+		metadatatest.AssertEqualProcessorAnomalyPoints(t, h.tel, []metricdata.DataPoint[int64]{
+			{Value: 0, Attributes: attribute.NewSet(attribute.String("outcome", "scored"), attribute.String("reason", ""))},
+			{Value: 1, Attributes: attribute.NewSet(attribute.String("outcome", "skipped"), attribute.String("reason", "foreign_score"))},
+		}, metricdatatest.IgnoreTimestamp())
+	}
+}

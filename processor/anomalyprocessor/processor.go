@@ -9,6 +9,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,18 +26,19 @@ import (
 
 	"github.com/otelstrata/strata/internal/anomaly"
 	"github.com/otelstrata/strata/internal/metrickey"
+	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/internal/storageclient"
 	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadata"
 )
 
 // The metrics the processor adds beside each watched series (the event contract, docs/events.md).
 const (
-	metricScore    = "strata.anomaly.score"
-	metricExpected = "strata.anomaly.expected"
-	metricLower    = "strata.anomaly.lower"
-	metricUpper    = "strata.anomaly.upper"
-	attrMetric     = "strata.anomaly.metric"    // the watched metric's name
-	attrStatistic  = "strata.anomaly.statistic" // what of it: value, rate, mean, p95, ...
+	metricScore    = semconv.MetricAnomalyScore
+	metricExpected = semconv.MetricAnomalyExpected
+	metricLower    = semconv.MetricAnomalyLower
+	metricUpper    = semconv.MetricAnomalyUpper
+	attrMetric     = semconv.AttrAnomalyMetric
+	attrStatistic  = semconv.AttrAnomalyStatistic
 )
 
 // series is a watched series: its model and what its next point is compared with.
@@ -169,6 +171,15 @@ func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (score
 		for j := range n {
 			sm := sms.At(j)
 			ms := sm.Metrics()
+			if !p.cfg.KeepForeignScores {
+				ms.RemoveIf(func(m pmetric.Metric) bool {
+					if !strings.HasPrefix(m.Name(), semconv.PrefixAnomaly) {
+						return false
+					}
+					skipped["foreign_score"] += pointCount(m)
+					return true
+				})
+			}
 			for k := range ms.Len() {
 				m := ms.At(k)
 				if !p.cfg.watches(m.Name()) {
@@ -372,6 +383,23 @@ func bucketQuantile(dp pmetric.HistogramDataPoint, q float64) (float64, bool) {
 		cum += float64(c)
 	}
 	return bounds[len(bounds)-1], true
+}
+
+// pointCount returns how many points a metric holds.
+func pointCount(m pmetric.Metric) int {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints().Len()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints().Len()
+	case pmetric.MetricTypeHistogram:
+		return m.Histogram().DataPoints().Len()
+	case pmetric.MetricTypeExponentialHistogram:
+		return m.ExponentialHistogram().DataPoints().Len()
+	case pmetric.MetricTypeSummary:
+		return m.Summary().DataPoints().Len()
+	}
+	return 0
 }
 
 func number(dp pmetric.NumberDataPoint) float64 {
