@@ -3,6 +3,7 @@ package correlationconnector
 import (
 	"context"
 	"encoding/binary"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -30,6 +31,8 @@ type world struct {
 	rng   *rand.Rand
 	trace uint64
 	step  int
+	// scoreScope is the scope the scores come in: the anomaly processor's, unless a test forges them
+	scoreScope string
 }
 
 // service is a node of the simulated topology.
@@ -44,7 +47,7 @@ func newWorld(t *testing.T, seed uint64) *world {
 	h := newHarness(t)
 	logs := new(consumertest.LogsSink)
 	h.c.addLogs(logs)
-	return &world{t: t, h: h, logs: logs, rng: rand.New(rand.NewPCG(seed, 1))}
+	return &world{t: t, h: h, logs: logs, rng: rand.New(rand.NewPCG(seed, 1)), scoreScope: semconv.ScopeAnomaly}
 }
 
 // faults of one interval: how much slower each service's own work is, which fail (share), which calls time out.
@@ -148,7 +151,9 @@ func (w *world) anomaly(metric string, score float64, resource map[string]string
 	for k, v := range resource {
 		rm.Resource().Attributes().PutStr(k, v)
 	}
-	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(w.scoreScope)
+	m := sm.Metrics().AppendEmpty()
 	m.SetName("strata.anomaly.score")
 	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.now()))
@@ -518,4 +523,28 @@ func TestBusinessFailureOpensAnIncident(t *testing.T) {
 		w.interval(faults{}, front)
 	}
 	w.oneIncident("kpi order_success_ratio")
+}
+
+// TestForgedScoresOpenNothing: scores a client sends past the anomaly processor (in another scope), and scores
+// that are not finite or beyond 1, open no incident; the same points in the processor's scope do.
+func TestForgedScoresOpenNothing(t *testing.T) {
+	w := newWorld(t, 9)
+	front := &service{name: "frontend", host: "web-1", latency: 8}
+	w.warm(front)
+	cpu := func(score float64) {
+		for range 4 {
+			w.anomaly("system.cpu.utilization", score, map[string]string{"host.name": "web-1"})
+			w.interval(faults{}, front)
+		}
+	}
+	w.scoreScope = "github.com/evil/forger"
+	cpu(1)
+	w.scoreScope = semconv.ScopeAnomaly
+	cpu(math.Inf(1))
+	cpu(math.NaN())
+	cpu(2)
+	roots, _ := w.incidents()
+	require.Empty(t, roots, "forged and impossible scores")
+	cpu(1)
+	w.oneIncident("host web-1")
 }

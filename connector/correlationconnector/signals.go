@@ -200,6 +200,9 @@ func (w *watcher) metrics(md pmetric.Metrics, now time.Time) {
 				if m.Type() != pmetric.MetricTypeGauge {
 					continue
 				}
+				if m.Name() == semconv.MetricAnomalyScore && sm.Scope().Name() != semconv.ScopeAnomaly {
+					continue // a score the anomaly processor did not make
+				}
 				for _, dp := range m.Gauge().DataPoints().All() {
 					w.point(m.Name(), dp, res, now)
 				}
@@ -231,11 +234,11 @@ func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, n
 		return ""
 	}
 	switch name {
-	case "strata.anomaly.score":
-		if v < w.cfg.Incidents.Threshold {
+	case semconv.MetricAnomalyScore:
+		if !(v >= w.cfg.Incidents.Threshold && v <= 1) { // NaN and scores beyond 1 too
 			return
 		}
-		watched := attr("strata.anomaly.metric")
+		watched := attr(semconv.AttrAnomalyMetric)
 		layer := layerOf(watched)
 		subject := w.subject(dp.Attributes(), res, layer == layerApplication)
 		if subject.name == "" {

@@ -219,6 +219,9 @@ func (e *alertExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) er
 	for _, rm := range md.ResourceMetrics().All() {
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
+				if m.Name() == semconv.MetricAnomalyScore && sm.Scope().Name() != semconv.ScopeAnomaly {
+					continue // a score the anomaly processor did not make
+				}
 				eachNumber(m, func(attrs pcommon.Map, v float64) {
 					merged := pcommon.NewMap()
 					rm.Resource().Attributes().CopyTo(merged)
@@ -242,10 +245,10 @@ func (e *alertExporter) observe(r *rule, name string, attrs pcommon.Map, v float
 			return
 		}
 	case kindAnomaly:
-		if name != "strata.anomaly.score" || !r.matches(attrs) {
+		if name != semconv.MetricAnomalyScore || !r.matches(attrs) || !(v >= 0 && v <= 1) {
 			return
 		}
-		if watched, ok := attrs.Get("strata.anomaly.metric"); !ok || watched.Str() != r.cfg.Metric {
+		if watched, ok := attrs.Get(semconv.AttrAnomalyMetric); !ok || watched.Str() != r.cfg.Metric {
 			return
 		}
 	default:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -114,12 +115,23 @@ func cut(s string) (string, string, bool) {
 	return s, "", false
 }
 
-// point sends one gauge point.
+// point sends one gauge point; the anomaly processor's metrics come in its scope.
 func (h *harness) point(t *testing.T, name string, v float64, attrs map[string]string) {
+	scope := ""
+	if strings.HasPrefix(name, semconv.PrefixAnomaly) {
+		scope = semconv.ScopeAnomaly
+	}
+	h.pointIn(t, scope, name, v, attrs)
+}
+
+// pointIn sends one gauge point in the named scope.
+func (h *harness) pointIn(t *testing.T, scope, name string, v float64, attrs map[string]string) {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	rm.Resource().Attributes().PutStr("host.name", "web-1")
-	m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(scope)
+	m := sm.Metrics().AppendEmpty()
 	m.SetName(name)
 	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
 	dp.SetDoubleValue(v)
@@ -817,4 +829,26 @@ func BenchmarkWebhookNotifications(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notifications/s")
+}
+
+// TestForgedScoresFireNothing: an anomaly rule ignores scores outside the anomaly processor's scope (a client's) and
+// scores that are not in [0, 1].
+func TestForgedScoresFireNothing(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+evaluation_interval: 10s
+rules:
+  - {name: LoadAnomaly, kind: anomaly, metric: system.cpu.load_average.1m}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	watched := map[string]string{"strata.anomaly.metric": "system.cpu.load_average.1m"}
+	for range 3 {
+		h.pointIn(t, "github.com/evil/forger", "strata.anomaly.score", 1, watched)
+		h.point(t, "strata.anomaly.score", math.Inf(1), watched)
+		h.point(t, "strata.anomaly.score", math.NaN(), watched)
+		h.tick(10 * time.Second)
+	}
+	assert.Empty(t, am.received())
+	h.point(t, "strata.anomaly.score", 1, watched)
+	h.tick(10 * time.Second)
+	assert.Len(t, am.received(), 1, "the processor's own score fires")
 }
