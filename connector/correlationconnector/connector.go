@@ -35,6 +35,7 @@ type correlationConnector struct {
 	set         connector.Settings
 	nextMetrics consumer.Metrics
 	nextLogs    consumer.Logs // the pipelines incidents go to
+	tracesRead  bool          // a traces input that reads the spans was made (tracesIn)
 	telemetry   *metadata.TelemetryBuilder
 	now         func() time.Time
 

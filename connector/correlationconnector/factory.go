@@ -47,15 +47,30 @@ func createDefaultConfig() component.Config {
 	}
 }
 
-type tracesToMetrics struct {
+// tracesIn is the connector as a traces exporter. The collector makes one for each kind of pipeline the connector
+// feeds (traces to metrics, traces to logs), and each gets every batch of the same traces pipelines; only the first
+// made reads them, so that each span counts once.
+type tracesIn struct {
 	*sharedcomponent.Component[*correlationConnector]
+	reads bool
 }
 
-func (c tracesToMetrics) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+func (c tracesIn) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if !c.reads {
+		return nil
+	}
 	return c.Unwrap().ConsumeTraces(ctx, td)
 }
 
-func (tracesToMetrics) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+func (tracesIn) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+// newTracesIn returns the traces input of a shared connector: the first one made reads the spans.
+func newTracesIn(c *sharedcomponent.Component[*correlationConnector]) tracesIn {
+	conn := c.Unwrap()
+	reads := !conn.tracesRead
+	conn.tracesRead = true
+	return tracesIn{c, reads}
+}
 
 func shared(cfg component.Config, set connector.Settings) (*sharedcomponent.Component[*correlationConnector], error) {
 	return connectors.LoadOrStore(cfg.(*Config), func() (*correlationConnector, error) {
@@ -69,7 +84,7 @@ func createTracesToMetrics(_ context.Context, set connector.Settings, cfg compon
 		return nil, err
 	}
 	c.Unwrap().nextMetrics = next
-	return tracesToMetrics{c}, nil
+	return newTracesIn(c), nil
 }
 
 func createTracesToLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Traces, error) {
@@ -78,7 +93,7 @@ func createTracesToLogs(_ context.Context, set connector.Settings, cfg component
 		return nil, err
 	}
 	c.Unwrap().addLogs(next)
-	return tracesToMetrics{c}, nil
+	return newTracesIn(c), nil
 }
 
 type metricsIn struct {
