@@ -18,7 +18,7 @@ SOURCES := builder-config.yaml go.mod go.sum \
 	$(shell find receiver processor connector exporter internal -name '*.go' -not -name '*_test.go' \
 	  -not -path 'internal/e2e/*' 2>/dev/null)
 
-.PHONY: build run demo scenarios test test-integration bench nab generate lint check-versions validate image clean
+.PHONY: build run demo scenarios test test-integration fuzz bench nab generate lint check-versions validate image clean
 
 ## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed), the
 ## quickstart's shop simulator and the demo's shop
@@ -50,9 +50,15 @@ scenarios: build
 	./scripts/install-test-deps.sh   # the alerts go through a real Alertmanager where it is installed
 	STRATA_SCENARIOS=full STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -run 'TestScenarios' -v -timeout 90m ./test/
 
-## test: unit tests of every package and the tests of the built binary (test/)
+## test: unit tests of every package and the tests of the built binary (test/), then every fuzz target briefly
 test: build
 	STRATA_BINARY=$(abspath $(BINARY)) $(GO) test $(TESTFLAGS) ./...
+	FUZZTIME=5s ./scripts/fuzz.sh
+
+## fuzz: every fuzz target of the module for FUZZTIME each (default 1m)
+FUZZTIME ?= 1m
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
 
 ## test-integration: installs (where it may) and starts real servers (Prometheus, ...) and tests against them
 test-integration: build
