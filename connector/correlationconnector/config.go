@@ -8,6 +8,8 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/otelstrata/strata/internal/confcheck"
 )
 
 // Config is the correlation connector's configuration.
@@ -64,25 +66,25 @@ var (
 
 // Validate reports every mistake at once.
 func (cfg *Config) Validate() error {
-	var errs []error
-	if cfg.TTL <= 0 || cfg.MetricsFlushInterval <= 0 {
-		errs = append(errs, errors.New("ttl, metrics_flush_interval: must be positive"))
-	}
-	if cfg.MaxPending < 1 || cfg.MaxEdges < 1 {
-		errs = append(errs, errors.New("max_pending, max_edges: must be positive"))
-	}
 	in := cfg.Incidents
-	if in.Interval <= 0 || in.Window <= 0 || in.ResolveAfter <= 0 || in.WarmUp < 1 {
-		errs = append(errs, errors.New("incidents: interval, window, resolve_after and warm_up must be positive"))
+	errs := []error{
+		confcheck.Duration("ttl", cfg.TTL, 10*time.Millisecond, 0),
+		confcheck.Duration("metrics_flush_interval", cfg.MetricsFlushInterval, confcheck.MinInterval, 0),
+		confcheck.Int("max_pending", cfg.MaxPending, 1, 10_000_000),
+		confcheck.Int("max_edges", cfg.MaxEdges, 1, 1_000_000),
+		confcheck.Duration("incidents: interval", in.Interval, confcheck.MinInterval, 0),
+		confcheck.Duration("incidents: window", in.Window, in.Interval, 0),
+		confcheck.Duration("incidents: resolve_after", in.ResolveAfter, in.Interval, 0),
+		confcheck.Duration("incidents: confirm_within", in.ConfirmWithin, time.Millisecond, 0),
+		confcheck.Int("incidents: warm_up", in.WarmUp, 1, 1_000_000),
+		confcheck.Int("incidents: confirm", in.Confirm, 1, 1000),
+		confcheck.Open("incidents: threshold", in.Threshold, 0, 1),
+		confcheck.Int("incidents: max_open", in.MaxOpen, 1, 100_000),
+		confcheck.Int("incidents: max_entities", in.MaxEntities, 1, 10_000),
+		confcheck.Int("incidents: max_signals", in.MaxSignals, 1, 10_000_000),
 	}
-	if in.Threshold <= 0 || in.Threshold >= 1 || in.OpenScore < in.Threshold || in.OpenScore > 1 {
-		errs = append(errs, errors.New("incidents: threshold must be in (0, 1) and open_score between it and 1"))
-	}
-	if in.Confirm < 1 || in.ConfirmWithin <= 0 {
-		errs = append(errs, errors.New("incidents: confirm and confirm_within must be positive"))
-	}
-	if in.MaxOpen < 1 || in.MaxEntities < 1 || in.MaxSignals < 1 {
-		errs = append(errs, errors.New("incidents: max_open, max_entities and max_signals must be positive"))
+	if !(in.OpenScore >= in.Threshold && in.OpenScore <= 1) {
+		errs = append(errs, fmt.Errorf("incidents: open_score: %v is not between threshold and 1", in.OpenScore))
 	}
 	if len(cfg.LatencyBuckets) == 0 || !slices.IsSorted(cfg.LatencyBuckets) || cfg.LatencyBuckets[0] <= 0 {
 		errs = append(errs, fmt.Errorf("latency_buckets: must be positive and increasing, not %v", cfg.LatencyBuckets))

@@ -26,12 +26,3 @@ func TestReadmeExample(t *testing.T) {
 	require.NoError(t, confmap.NewFromStringMap(doc.Connectors["correlation"]).Unmarshal(cfg))
 	require.NoError(t, xconfmap.Validate(cfg))
 }
-
-func TestValidate(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	cfg.TTL, cfg.MaxEdges, cfg.LatencyBuckets = 0, 0, nil
-	err := cfg.Validate()
-	require.ErrorContains(t, err, "ttl, metrics_flush_interval: must be positive")
-	require.ErrorContains(t, err, "max_pending, max_edges: must be positive")
-	require.ErrorContains(t, err, "latency_buckets: must be positive and increasing")
-}

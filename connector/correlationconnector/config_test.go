@@ -1,0 +1,34 @@
+package correlationconnector
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestValidate: each mistake is named by its key, among them what passed before and failed at start (a ttl of 1ns
+// made a ticker of no period) or never fired (a NaN threshold).
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.TTL = time.Nanosecond }, "ttl: must be at least 10ms, not 1ns"},
+		{func(c *Config) { c.MetricsFlushInterval = time.Nanosecond }, "metrics_flush_interval: must be at least 100ms"},
+		{func(c *Config) { c.MaxEdges = 0 }, "max_edges: must be from 1 to 1000000, not 0"},
+		{func(c *Config) { c.MaxPending = 1e12 }, "max_pending: must be from 1 to 10000000"},
+		{func(c *Config) { c.LatencyBuckets = nil }, "latency_buckets: must be positive and increasing"},
+		{func(c *Config) { c.Incidents.Interval = 2 }, "incidents: interval: must be at least 100ms"},
+		{func(c *Config) { c.Incidents.Window = time.Second }, "incidents: window: must be at least 10s"},
+		{func(c *Config) { c.Incidents.Threshold = math.NaN() }, "incidents: threshold: NaN is not in (0, 1)"},
+		{func(c *Config) { c.Incidents.OpenScore = math.NaN() }, "incidents: open_score: NaN is not between threshold and 1"},
+		{func(c *Config) { c.Incidents.MaxSignals = 0 }, "incidents: max_signals: must be from 1"},
+	} {
+		cfg := createDefaultConfig().(*Config)
+		tc.edit(cfg)
+		assert.ErrorContains(t, cfg.Validate(), tc.want)
+	}
+	assert.NoError(t, createDefaultConfig().(*Config).Validate())
+}
