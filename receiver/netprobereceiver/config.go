@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 
+	"github.com/otelstrata/strata/internal/confcheck"
 	"github.com/otelstrata/strata/internal/jsonpath"
 	"github.com/otelstrata/strata/receiver/netprobereceiver/internal/metadata"
 )
@@ -187,15 +188,10 @@ func (t *TargetConfig) Unmarshal(conf *confmap.Conf) error {
 
 // Validate reports every problem of the configuration at once.
 func (cfg *Config) Validate() error {
-	var errs []error
-	if cfg.Interval <= 0 {
-		errs = append(errs, errors.New("interval: must be positive"))
-	}
-	if cfg.Timeout <= 0 {
-		errs = append(errs, errors.New("timeout: must be positive"))
-	}
-	if cfg.MaxConcurrency <= 0 {
-		errs = append(errs, errors.New("max_concurrency: must be positive"))
+	errs := []error{
+		confcheck.Duration("interval", cfg.Interval, confcheck.MinInterval, 0),
+		confcheck.Duration("timeout", cfg.Timeout, time.Millisecond, 0),
+		confcheck.Int("max_concurrency", cfg.MaxConcurrency, 1, maxConcurrency),
 	}
 	if len(cfg.Targets) == 0 {
 		errs = append(errs, errors.New("targets: must contain at least one target"))
@@ -216,11 +212,37 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// maxConcurrency bounds max_concurrency: each probe in flight holds a goroutine and a connection.
+const maxConcurrency = 10000
+
+// name returns the target's name, or its endpoint without a URL's password.
 func (t *TargetConfig) name() string {
 	if t.Name != "" {
 		return t.Name
 	}
-	return t.Endpoint
+	return redacted(t.Endpoint)
+}
+
+// redacted returns s with the password of a URL's user information replaced by "xxxxx", also when s is not a URL
+// Go can parse; s as it is when it holds none.
+func redacted(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return s
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	at := strings.LastIndex(authority, "@")
+	if at < 0 {
+		return s
+	}
+	user, _, hasPassword := strings.Cut(authority[:at], ":")
+	if !hasPassword {
+		return s
+	}
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // interval and timeout are the target's own, or the receiver's.
@@ -250,8 +272,10 @@ func (t *TargetConfig) validate(cfg *Config) error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if t.Interval < 0 {
-		add("interval: must be positive")
+	if t.Interval != 0 {
+		if err := confcheck.Duration("interval", t.Interval, confcheck.MinInterval, 0); err != nil {
+			add("%w", err)
+		}
 	}
 	if t.Timeout < 0 {
 		add("timeout: must be positive")
@@ -327,13 +351,16 @@ func (h *HTTPConfig) validate(endpoint string) []error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if endpoint != "" {
 		u, err := url.Parse(endpoint)
+		var urlErr *url.Error
 		switch {
+		case errors.As(err, &urlErr):
+			add("endpoint: %q is not a URL: %w", redacted(endpoint), urlErr.Err)
 		case err != nil:
-			add("endpoint: %w", err)
+			add("endpoint: %q is not a URL", redacted(endpoint))
 		case u.Scheme != "http" && u.Scheme != "https":
-			add("endpoint: %q must be an http:// or https:// URL", endpoint)
+			add("endpoint: %q must be an http:// or https:// URL", redacted(endpoint))
 		case u.Host == "":
-			add("endpoint: %q has no host", endpoint)
+			add("endpoint: %q has no host", redacted(endpoint))
 		}
 	}
 	if h.Method == "" || strings.ContainsAny(h.Method, " \t\r\n") {
@@ -364,7 +391,7 @@ func (h *HTTPConfig) validate(endpoint string) []error {
 	}
 	if h.ProxyURL != "" {
 		if u, err := url.Parse(h.ProxyURL); err != nil || u.Host == "" {
-			add("http: proxy_url: %q is not a URL", h.ProxyURL)
+			add("http: proxy_url: %q is not a URL", redacted(h.ProxyURL))
 		}
 	}
 	return errs
@@ -428,8 +455,8 @@ func (c *ICMPConfig) validate() []error {
 	if c.Count < 1 || c.Count > 100 {
 		errs = append(errs, fmt.Errorf("icmp: count: %d is not between 1 and 100", c.Count))
 	}
-	if c.PacketInterval <= 0 {
-		errs = append(errs, errors.New("icmp: packet_interval: must be positive"))
+	if err := confcheck.Duration("icmp: packet_interval", c.PacketInterval, time.Millisecond, 0); err != nil {
+		errs = append(errs, err)
 	}
 	if c.PayloadSize < 24 || c.PayloadSize > 65000 {
 		errs = append(errs, fmt.Errorf("icmp: payload_size: %d is not between 24 and 65000 (the probe carries a timestamp and a tracker)", c.PayloadSize))

@@ -129,11 +129,19 @@ func TestConfigValidate(t *testing.T) {
 	}{
 		{name: "no targets", config: map[string]any{}, wantErr: []string{"targets: must contain at least one target"}},
 		{name: "interval not positive", config: map[string]any{"interval": "0s"}, target: map[string]any{"type": "tcp", "endpoint": "a:1"},
-			wantErr: []string{"interval: must be positive"}},
+			wantErr: []string{"interval: must be at least 100ms, not 0s"}},
+		{name: "interval of nanoseconds", config: map[string]any{"interval": "2ns"}, target: map[string]any{"type": "tcp", "endpoint": "a:1", "interval": "1ns"},
+			wantErr: []string{"interval: must be at least 100ms, not 2ns", "targets[0]: interval: must be at least 100ms, not 1ns"}},
+		{name: "password not echoed", target: map[string]any{"type": "http", "endpoint": "ftp://probe:s3cret@a/"},
+			wantErr: []string{`targets[0]: endpoint: "ftp://probe:xxxxx@a/" must be an http:// or https:// URL`}},
+		{name: "password not echoed, bad port", target: map[string]any{"type": "http", "endpoint": "http://probe:s3cret@a:port/"},
+			wantErr: []string{`targets[0]: endpoint: "http://probe:xxxxx@a:port/" is not a URL: invalid port`}},
 		{name: "timeout not shorter than interval", target: map[string]any{"type": "tcp", "endpoint": "a:1", "interval": "5s", "timeout": "5s"},
 			wantErr: []string{"targets[0]: timeout: 5s must be shorter than the interval 5s"}},
 		{name: "max_concurrency", config: map[string]any{"max_concurrency": 0}, target: map[string]any{"type": "tcp", "endpoint": "a:1"},
-			wantErr: []string{"max_concurrency: must be positive"}},
+			wantErr: []string{"max_concurrency: must be from 1 to 10000, not 0"}},
+		{name: "max_concurrency huge", config: map[string]any{"max_concurrency": 1e12}, target: map[string]any{"type": "tcp", "endpoint": "a:1"},
+			wantErr: []string{"max_concurrency: must be from 1 to 10000, not 1000000000000"}},
 		{name: "unknown type", target: map[string]any{"type": "smtp", "endpoint": "a:25"},
 			wantErr: []string{`targets[0]: type: "smtp" is not one of http, tcp, tls, dns, icmp, grpc`}},
 		{name: "missing type", target: map[string]any{"endpoint": "a:25"}, wantErr: []string{"targets[0]: type: must be one of"}},
@@ -209,8 +217,24 @@ func TestConfigValidateReportsEveryProblem(t *testing.T) {
 	}).Unmarshal(cfg))
 	err := xconfmap.Validate(cfg)
 	require.Error(t, err)
-	for _, want := range []string{"interval: must be positive", "targets[0]: endpoint: must be set",
+	for _, want := range []string{"interval: must be at least 100ms", "targets[0]: endpoint: must be set",
 		"targets[1]: endpoint:", `targets[3]: name "x" is already used by targets[2]`} {
 		assert.Contains(t, err.Error(), want)
 	}
+}
+
+// TestRedacted: a URL's password never reaches an error, a log or the strata.probe.target attribute.
+func TestRedacted(t *testing.T) {
+	for in, want := range map[string]string{
+		"http://probe:s3cret@a:8080/health?x=1": "http://probe:xxxxx@a:8080/health?x=1",
+		"http://probe:s3:cr@t@a/":               "http://probe:xxxxx@a/",
+		"http://probe@a/":                       "http://probe@a/",
+		"http://a/p@th":                         "http://a/p@th",
+		"db:5432":                               "db:5432",
+		"http://probe:s3cret@a:port/":           "http://probe:xxxxx@a:port/",
+	} {
+		assert.Equal(t, want, redacted(in), in)
+	}
+	target := TargetConfig{Endpoint: "https://probe:s3cret@shop.example/health"}
+	assert.Equal(t, "https://probe:xxxxx@shop.example/health", target.name())
 }

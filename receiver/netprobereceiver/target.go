@@ -89,7 +89,7 @@ func newTarget(cfg *Config, tc *TargetConfig, defaultDNSServer string) (*target,
 	case typeHTTP:
 		u, err := url.Parse(tc.Endpoint)
 		if err != nil {
-			return nil, fmt.Errorf("target %q: endpoint: %w", t.name, err)
+			return nil, fmt.Errorf("target %q: endpoint: not a URL", t.name)
 		}
 		t.host, t.port = u.Hostname(), portOf(u)
 		t.urlFull, t.transport = u.Redacted(), "tcp"
