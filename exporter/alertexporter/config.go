@@ -3,6 +3,8 @@ package alertexporter // import "github.com/otelstrata/strata/exporter/alertexpo
 import (
 	"errors"
 	"fmt"
+	"math"
+	"net/url"
 	"slices"
 	"strings"
 	"text/template"
@@ -16,6 +18,8 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/otelstrata/strata/internal/confcheck"
 )
 
 // Config is the alert exporter's configuration.
@@ -143,8 +147,34 @@ type ReceiverConfig struct {
 	Path string `mapstructure:"path"`
 	// RoutingKey of a PagerDuty service's integration (a secret).
 	RoutingKey configopaque.String `mapstructure:"routing_key"`
+	// URL is where a slack, webhook or alertmanager receiver sends, when the URL itself is a secret (a Slack
+	// incoming webhook's always is): kept out of logs, errors and print-config. A slack receiver takes only this.
+	URL configopaque.String `mapstructure:"url"`
 	// ClientConfig is the HTTP client: endpoint, TLS, headers, auth.
 	confighttp.ClientConfig `mapstructure:",squash"`
+}
+
+// target returns where the receiver sends: its url, or its endpoint.
+func (r *ReceiverConfig) target() string {
+	if r.URL != "" {
+		return string(r.URL)
+	}
+	return r.Endpoint
+}
+
+// checkURL returns an error when target is not an http or https URL with a host; the error never shows the URL,
+// which may be a secret.
+func checkURL(target string) error {
+	u, err := url.Parse(target)
+	switch {
+	case err != nil:
+		return errors.New("url: is not a URL")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("url: must be an http:// or https:// URL, not %s://", u.Scheme)
+	case u.Host == "":
+		return errors.New("url: has no host")
+	}
+	return nil
 }
 
 // Unmarshal fills a receiver's HTTP client defaults before its keys.
@@ -164,8 +194,14 @@ var ops = []string{">", ">=", "<", "<=", "==", "!="}
 func (cfg *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if cfg.EvaluationInterval <= 0 || cfg.ResendInterval <= 0 || cfg.MaxSeries < 1 {
-		add("evaluation_interval, resend_interval and max_series must be positive")
+	for _, err := range []error{
+		confcheck.Duration("evaluation_interval", cfg.EvaluationInterval, confcheck.MinInterval, 0),
+		confcheck.Duration("resend_interval", cfg.ResendInterval, confcheck.MinInterval, 0),
+		confcheck.Int("max_series", cfg.MaxSeries, 1, 10_000_000),
+	} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if cfg.GroupWait < 0 || cfg.GroupInterval < 0 {
 		add("group_wait, group_interval: must not be negative")
@@ -198,9 +234,20 @@ func (cfg *Config) Validate() error {
 			if r.RoutingKey == "" {
 				add("receivers::%s: routing_key: must be set", name)
 			}
+		case receiverSlack:
+			if r.Endpoint != "" {
+				add("receivers::%s: endpoint: a Slack webhook URL is a secret: set it as url, which is kept out of logs and print-config", name)
+			} else if r.URL == "" {
+				add("receivers::%s: url: must be set", name)
+			}
 		default:
-			if r.Endpoint == "" {
-				add("receivers::%s: endpoint: must be set", name)
+			if (r.Endpoint == "") == (r.URL == "") {
+				add("receivers::%s: endpoint or url: exactly one must be set", name)
+			}
+		}
+		if target := r.target(); target != "" && r.Kind != receiverFile {
+			if err := checkURL(target); err != nil {
+				add("receivers::%s: %w", name, err)
 			}
 		}
 	}
@@ -223,6 +270,12 @@ func (cfg *Config) Validate() error {
 		}
 		if (r.Kind == kindThreshold || r.Kind == kindPredictive) && !slices.Contains(ops, r.Op) {
 			add("%s: op: %q is not one of %s", where, r.Op, strings.Join(ops, " "))
+		}
+		if math.IsNaN(r.Value) || r.Recovery != nil && math.IsNaN(*r.Recovery) {
+			add("%s: value, recovery: must be numbers, not NaN", where)
+		}
+		if r.Kind == kindAnomaly && r.Score != 0 && !(r.Score > 0 && r.Score <= 1) {
+			add("%s: score: %v is not in (0, 1]", where, r.Score)
 		}
 		switch r.Kind {
 		case kindPredictive:

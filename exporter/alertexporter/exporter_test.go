@@ -88,6 +88,9 @@ func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *ha
 		case receiverPagerDuty:
 			rs[name] = map[string]any{"kind": kind, "endpoint": url, "routing_key": "key-123"}
 			continue
+		case receiverSlack:
+			rs[name] = map[string]any{"kind": kind, "url": url}
+			continue
 		}
 		rs[name] = map[string]any{"kind": kind, "endpoint": url}
 	}

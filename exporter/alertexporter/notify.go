@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -134,14 +135,14 @@ func (s *sender) push(ctx context.Context, ld plog.Logs) error {
 		}
 		return nil
 	case receiverSlack:
-		return s.post(ctx, s.rc.Endpoint, s.slack(alerts), len(alerts))
+		return s.post(ctx, s.rc.target(), s.slack(alerts), len(alerts))
 	case receiverAlertmanager:
 		for i := range alerts {
 			alerts[i].Status, alerts[i].Fingerprint = "", "" // not part of the API's postable alert
 		}
-		return s.post(ctx, strings.TrimRight(s.rc.Endpoint, "/")+"/api/v2/alerts", alerts, len(alerts))
+		return s.post(ctx, strings.TrimRight(s.rc.target(), "/")+"/api/v2/alerts", alerts, len(alerts))
 	}
-	return s.post(ctx, s.rc.Endpoint, s.webhook(alerts), len(alerts))
+	return s.post(ctx, s.rc.target(), s.webhook(alerts), len(alerts))
 }
 
 // post sends a JSON body.
@@ -152,12 +153,12 @@ func (s *sender) post(ctx context.Context, endpoint string, body any, alerts int
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(data))
 	if err != nil {
-		return consumererror.NewPermanent(err)
+		return consumererror.NewPermanent(withoutSecrets(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return err
+		return withoutSecrets(err)
 	}
 	defer resp.Body.Close()
 	excerpt, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
@@ -168,6 +169,20 @@ func (s *sender) post(ctx context.Context, endpoint string, body any, alerts int
 		return consumererror.NewPermanent(fmt.Errorf("receiver %s refused %d alerts: %s: %s", s.name, alerts, resp.Status, excerpt))
 	}
 	return fmt.Errorf("receiver %s: %s: %s", s.name, resp.Status, excerpt)
+}
+
+// withoutSecrets returns err with the URL it names cut to its scheme and host: a Slack webhook's path and a URL's
+// user information are secrets, and the collector logs the errors of every retry.
+func withoutSecrets(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	shown := "the receiver's URL"
+	if u, perr := url.Parse(ue.URL); perr == nil && u.Host != "" {
+		shown = u.Scheme + "://" + u.Host + "/…"
+	}
+	return &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
 }
 
 // appendToFile appends a notification as one JSON line (a file receiver). A file that cannot be written is a
@@ -192,6 +207,9 @@ func (s *sender) appendToFile(p webhookPayload) error {
 }
 
 // pagerDutyEvent is an event of PagerDuty's Events API v2.
+// maxPagerDutyDetails bounds the custom details of a PagerDuty event, well inside the 512 KB PagerDuty takes.
+const maxPagerDutyDetails = 256 << 10
+
 type pagerDutyEvent struct {
 	RoutingKey  string            `json:"routing_key"`
 	EventAction string            `json:"event_action"`
@@ -231,13 +249,20 @@ func (s *sender) pagerDuty(a amAlert) pagerDutyEvent {
 		source = "otelcol-strata"
 	}
 	details := map[string]string{}
-	for k, v := range a.Labels {
-		details[k] = v
+	size, left := 0, 0
+	for _, kv := range []map[string]string{a.Labels, a.Annotations} {
+		for _, k := range sortedKeys(kv) {
+			if size += len(k) + len(kv[k]); size > maxPagerDutyDetails {
+				left++
+				continue
+			}
+			details[k] = kv[k]
+		}
 	}
-	for k, v := range a.Annotations {
-		details[k] = v
+	if left > 0 {
+		details["strata_truncated"] = fmt.Sprintf("%d details left out (PagerDuty takes events up to 512 KB)", left)
 	}
-	e.Payload = &pagerDutyPayload{Summary: summaryOf(a), Source: source, Severity: severity,
+	e.Payload = &pagerDutyPayload{Summary: capText(summaryOf(a), 1024), Source: capText(source, 255), Severity: severity,
 		Timestamp: a.StartsAt.Format(time.RFC3339), Component: a.Labels["service_name"], CustomDetails: details}
 	return e
 }
@@ -288,6 +313,10 @@ func (s *sender) slack(alerts []amAlert) slackMessage {
 		}
 	}
 	m := slackMessage{Text: fmt.Sprintf("%d firing, %d resolved", firing, len(alerts)-firing)}
+	if len(alerts) > maxSlackAttachments {
+		m.Text += fmt.Sprintf(" (the first %d shown)", maxSlackAttachments)
+		alerts = alerts[:maxSlackAttachments]
+	}
 	for _, a := range alerts {
 		color, state := "danger", "FIRING"
 		if a.Status == stateResolved {
@@ -295,14 +324,23 @@ func (s *sender) slack(alerts []amAlert) slackMessage {
 		}
 		var labels []string
 		for _, k := range sortedKeys(a.Labels) {
-			labels = append(labels, "`"+k+"="+a.Labels[k]+"`")
+			labels = append(labels, "`"+slackEscape(strings.ReplaceAll(k+"="+a.Labels[k], "`", "'"))+"`")
 		}
-		m.Attachments = append(m.Attachments, slackAttachment{Color: color, Title: "[" + state + "] " + a.Labels["alertname"],
-			TitleLink: a.GeneratorURL, Text: summaryOf(a) + "\n" + strings.Join(labels, " "), Footer: "otelcol-strata",
+		m.Attachments = append(m.Attachments, slackAttachment{Color: color, Title: "[" + state + "] " + slackEscape(a.Labels["alertname"]),
+			TitleLink: a.GeneratorURL, Text: slackEscape(capText(summaryOf(a), maxAnnotation)) + "\n" + strings.Join(labels, " "), Footer: "otelcol-strata",
 			Timestamp: a.StartsAt.Unix()})
 	}
 	return m
 }
+
+// maxSlackAttachments bounds the alerts of one Slack message (Slack takes up to 100 attachments).
+const maxSlackAttachments = 50
+
+// slackEscaper escapes the three characters Slack reads as control sequences: text from labels (a user name in an
+// sshd line, a KPI's JSON) must not become <!channel>, <!here> or a disguised link <https://evil|bank>.
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func slackEscape(s string) string { return slackEscaper.Replace(s) }
 
 // webhookPayload is Alertmanager's webhook JSON (version 4), so that a webhook written for Alertmanager reads ours.
 type webhookPayload struct {

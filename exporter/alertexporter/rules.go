@@ -6,6 +6,7 @@ import (
 	"sort"
 	"text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/prometheus/common/model"
@@ -86,6 +87,7 @@ func (r *rule) labelsOf(s *series) model.LabelSet {
 	ls := model.LabelSet{}
 	plain := map[string]string{}
 	for k, v := range s.attrs {
+		v = capText(v, maxLabelValue)
 		ls[model.LabelName(promLabel(k))] = model.LabelValue(v)
 		plain[promLabel(k)] = v
 	}
@@ -98,9 +100,27 @@ func (r *rule) labelsOf(s *series) model.LabelSet {
 	plain["alertname"], plain["severity"] = r.cfg.Name, severity
 	data := templateData{Labels: plain, Value: s.value}
 	for k, t := range r.labels {
-		ls[model.LabelName(promLabel(k))] = model.LabelValue(render(t, data))
+		ls[model.LabelName(promLabel(k))] = model.LabelValue(capText(render(t, data), maxLabelValue))
 	}
 	return ls
+}
+
+// The sizes an alert's texts are cut to: a 120 KB attribute must not make a 1 MB notification.
+const (
+	maxLabelValue = 1024
+	maxAnnotation = 8192
+)
+
+// capText returns s cut to at most n bytes (on a character boundary, ending in "…" when cut).
+func capText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 // annotationsOf are a series' descriptions (info) and the rule's annotations, templated over its labels and info.
@@ -111,11 +131,12 @@ func (r *rule) annotationsOf(s *series, ls model.LabelSet) map[string]string {
 	}
 	out := map[string]string{}
 	for k, v := range s.info {
+		v = capText(v, maxAnnotation)
 		plain[k], out[k] = v, v
 	}
 	data := templateData{Labels: plain, Value: s.value}
 	for k, t := range r.annotations {
-		out[k] = render(t, data)
+		out[k] = capText(render(t, data), maxAnnotation)
 	}
 	return out
 }

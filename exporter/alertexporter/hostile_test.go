@@ -1,0 +1,113 @@
+package alertexporter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+	"go.yaml.in/yaml/v3"
+)
+
+// TestValidateCatchesWhatCannotWork: what passed validate before and failed at send, or never fired.
+func TestValidateCatchesWhatCannotWork(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	var raw map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(`
+evaluation_interval: 1ns
+receivers:
+  ftp: {kind: webhook, endpoint: "ftp://files.example/alerts"}
+  slack: {kind: slack, endpoint: "https://hooks.slack.com/services/T0/B0/s3cret"}
+  both: {kind: webhook, endpoint: "http://a/", url: "http://b/"}
+  bad: {kind: alertmanager, url: "http://user:s3cret@am:port/"}
+rules:
+  - {name: A, kind: threshold, metric: m, op: ">", value: .nan, receiver: ftp}
+  - {name: B, kind: anomaly, metric: m, score: 2, receiver: ftp}
+`), &raw))
+	require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg))
+	err := cfg.Validate()
+	require.Error(t, err)
+	for _, want := range []string{
+		"evaluation_interval: must be at least 100ms, not 1ns",
+		"receivers::ftp: url: must be an http:// or https:// URL, not ftp://",
+		"receivers::slack: endpoint: a Slack webhook URL is a secret: set it as url",
+		"receivers::both: endpoint or url: exactly one must be set",
+		"receivers::bad: url: is not a URL",
+		"rules[0] (A): value, recovery: must be numbers, not NaN",
+		"rules[1] (B): score: 2 is not in (0, 1]",
+	} {
+		assert.ErrorContains(t, err, want)
+	}
+	assert.NotContains(t, err.Error(), "s3cret")
+}
+
+// TestSlackTextIsEscaped: label values from untrusted input (an sshd user name, a KPI's JSON) cannot mention
+// @channel or disguise a link in Slack.
+func TestSlackTextIsEscaped(t *testing.T) {
+	slack := newReceiverServer(t)
+	h := newHarness(t, `
+rules:
+  - {name: Login, kind: threshold, metric: logins, op: ">", value: 0, annotations: {summary: "login by {{ .Labels.user_name }}"}}
+`, map[string]string{"slack": "slack " + slack.srv.URL})
+	h.point(t, "logins", 1, map[string]string{"user.name": "<!channel> <https://evil.example|your bank> & `x`"})
+	h.tick(10 * time.Second)
+	require.Len(t, slack.received(), 1)
+	var m slackMessage
+	require.NoError(t, json.Unmarshal(slack.received()[0], &m))
+	text := m.Attachments[0].Text
+	assert.NotContains(t, text, "<!channel>")
+	assert.NotContains(t, text, "<https://")
+	assert.Contains(t, text, "login by &lt;!channel&gt; &lt;https://evil.example|your bank&gt; &amp;")
+}
+
+// TestHugeAttributeMakesASmallNotification: a 120 KB attribute is cut in the labels and annotations sent.
+func TestHugeAttributeMakesASmallNotification(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+rules:
+  - {name: Big, kind: threshold, metric: m, op: ">", value: 0, annotations: {description: "{{ .Labels.blob }} {{ .Labels.blob }}"}}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	h.point(t, "m", 1, map[string]string{"blob": strings.Repeat("é", 60000)})
+	h.tick(10 * time.Second)
+	require.Len(t, am.received(), 1)
+	assert.Less(t, len(am.received()[0]), 16<<10)
+	var alerts []amAlert
+	require.NoError(t, json.Unmarshal(am.received()[0], &alerts))
+	assert.True(t, strings.HasSuffix(alerts[0].Labels["blob"], "…"))
+	assert.LessOrEqual(t, len(alerts[0].Labels["blob"]), maxLabelValue)
+	assert.LessOrEqual(t, len(alerts[0].Annotations["description"]), maxAnnotation)
+}
+
+// TestPagerDutyEventStaysUnderItsLimit: an alert with more details than PagerDuty takes sends the first ones and
+// says how many were left out.
+func TestPagerDutyEventStaysUnderItsLimit(t *testing.T) {
+	s := &sender{rc: &ReceiverConfig{RoutingKey: "key"}}
+	a := amAlert{Labels: map[string]string{"alertname": "Big"}, Annotations: map[string]string{}}
+	for i := range 1000 {
+		a.Labels["l"+strings.Repeat("x", i%50)+string(rune('a'+i%26))+strings.Repeat("y", i/26)] = strings.Repeat("v", 1000)
+	}
+	data, err := json.Marshal(s.pagerDuty(a))
+	require.NoError(t, err)
+	assert.Less(t, len(data), 512<<10)
+	assert.Contains(t, string(data), "details left out")
+}
+
+// TestErrorsNeverShowTheURL: the collector logs every retry's error; a Slack webhook's path (its secret) and a
+// URL's password never appear in it.
+func TestErrorsNeverShowTheURL(t *testing.T) {
+	s := &sender{name: "slack", client: http.DefaultClient}
+	err := s.post(context.Background(), "http://user:pw@127.0.0.1:1/services/T0/B0/s3cret", map[string]string{}, 1)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cret")
+	assert.NotContains(t, err.Error(), "pw")
+	var ue *url.Error
+	require.True(t, errors.As(err, &ue))
+	assert.Equal(t, "http://127.0.0.1:1/…", ue.URL)
+}
