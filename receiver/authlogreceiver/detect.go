@@ -176,7 +176,7 @@ func (e *engine) observe(o *observation, fire func(*detection)) {
 	source := ""
 	if o.source.IsValid() {
 		for _, p := range e.ignoreNets {
-			if p.Contains(o.source) {
+			if p.Contains(o.source.Unmap()) {
 				return
 			}
 		}
@@ -214,6 +214,7 @@ func (e *engine) observe(o *observation, fire func(*detection)) {
 
 // sourceKey is the address, or for IPv6 its prefix of the configured length: one attacker holds a whole /64.
 func (e *engine) sourceKey(a netip.Addr) string {
+	a = a.Unmap() // ::ffff:a.b.c.d is the IPv4 address a.b.c.d, not a /64 of its own
 	if a.Is4() || e.ipv6Prefix >= 128 {
 		return a.String()
 	}

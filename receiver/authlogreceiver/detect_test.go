@@ -197,6 +197,15 @@ func TestIPv6SourcesByPrefix(t *testing.T) {
 		g.line(time.Duration(i)*time.Second, "sshd", failed("root", fmt.Sprintf("2001:db8:1:2::%x", i+1)))
 	}
 	assert.Empty(t, g.fired, "with /128, five addresses are five sources")
+
+	h := newFeeder(t, func(c *Config) {
+		c.Rules, c.Ignore = defaultRulesNamed("brute_force"), IgnoreConfig{Sources: []string{"192.0.2.0/24"}}
+	})
+	for i := range 5 { // five IPv4 sources, written as IPv4-mapped IPv6 addresses
+		h.line(time.Duration(i)*time.Second, "sshd", failed("root", fmt.Sprintf("::ffff:198.51.100.%d", i+1)))
+		h.line(time.Duration(i)*time.Second, "sshd", failed("root", "::ffff:192.0.2.7"))
+	}
+	assert.Empty(t, h.fired, "::ffff:a.b.c.d is one IPv4 source each, not one ::/64; and the ignore list holds for it")
 }
 
 func TestIgnoreLists(t *testing.T) {

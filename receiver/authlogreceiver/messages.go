@@ -113,9 +113,15 @@ func recognizeSSHD(msg string, ev *event) bool {
 		ev.kind, ev.outcome, ev.reason = kindMaxAuthExceeded, semconv.OutcomeFailure, "maximum authentication attempts exceeded"
 		ev.user, ev.invalidUser = cutInvalidUser(ev.user)
 		return true
+	case strings.HasPrefix(msg, "Disconnecting: Too many authentication failures"):
+		// Disconnecting: Too many authentication failures[ for <user>] (OpenSSH before 7.x: no address on the line)
+		user, _ := strings.CutPrefix(msg[len("Disconnecting: Too many authentication failures"):], " for ")
+		ev.kind, ev.outcome, ev.reason = kindMaxAuthExceeded, semconv.OutcomeFailure, "Too many authentication failures"
+		ev.user, ev.invalidUser = cutInvalidUser(user)
+		return true
 	case strings.HasPrefix(msg, "Disconnecting "):
 		// Disconnecting [invalid|authenticating] user <user> <ip> port <port>: Too many authentication failures
-		who, reason, ok := strings.Cut(msg[len("Disconnecting "):], ": ")
+		who, reason, ok := cutAfterPort(msg[len("Disconnecting "):])
 		if !ok || !userAddress(who, ev) {
 			return false
 		}
@@ -136,13 +142,21 @@ func recognizeSSHD(msg string, ev *event) bool {
 		ev.kind = kindDisconnected
 		return true
 	case strings.HasPrefix(msg, "Received disconnect from "):
-		// Received disconnect from <ip> port <port>:<code>: <reason>; code 3 with "Auth fail" is a failure
-		addr, reason, _ := strings.Cut(msg[len("Received disconnect from "):], ": ")
-		addr, code, _ := strings.Cut(addr, ":")
+		// Received disconnect from <ip> port <port>:<code>: <reason>, or (OpenSSH before 7.x) <ip>: <code>: <reason>;
+		// code 3 with "Auth fail" is a failure
+		rest := msg[len("Received disconnect from "):]
+		var addr, tail string
+		if a, after, ok := strings.Cut(rest, " port "); ok {
+			port, t, _ := strings.Cut(after, ":")
+			addr, tail = a+" port "+port, t
+		} else {
+			addr, tail, _ = strings.Cut(rest, ": ")
+		}
+		code, reason, _ := strings.Cut(strings.TrimPrefix(tail, " "), ": ")
 		if !addressPort(addr, ev) {
 			return false
 		}
-		ev.kind, ev.reason = kindDisconnected, strings.TrimPrefix(reason, " ")
+		ev.kind, ev.reason = kindDisconnected, reason
 		if code == "3" && strings.HasSuffix(reason, "Auth fail") {
 			ev.kind, ev.outcome = kindMaxAuthExceeded, semconv.OutcomeFailure
 		}
@@ -278,6 +292,26 @@ func userAddress(s string, ev *event) bool {
 	}
 	ev.user = s[:j]
 	return addressPort(s[j+1:], ev)
+}
+
+// cutAfterPort splits "<who> <ip> port <port>: <reason>" after the port, at the last ": " whose left side ends in
+// " <ip> port <digits>": a user name may itself hold ": " and a fake address, never after the real one.
+func cutAfterPort(s string) (who, reason string, ok bool) {
+	for end := len(s); ; {
+		i := strings.LastIndex(s[:end], ": ")
+		if i < 0 {
+			return s, "", false
+		}
+		left := s[:i]
+		if p := strings.LastIndex(left, " port "); p >= 0 && isDigits(left[p+len(" port "):]) {
+			if a := strings.LastIndexByte(left[:p], ' '); a >= 0 {
+				if _, err := netip.ParseAddr(left[a+1 : p]); err == nil {
+					return left, s[i+2:], true
+				}
+			}
+		}
+		end = i
+	}
 }
 
 // addressPort reads "<ip> port <port>[ anything]" or a bare "<ip>".

@@ -172,9 +172,15 @@ type processor struct {
 	attempts   map[attemptKey]int64
 	detections map[*RuleConfig]int64
 	lines      [5]int64 // by lineResult, not yet added to the telemetry counter
+	// cut holds the files whose last line was cut at max_log_size: the file consumer hands on the rest of such a
+	// line as the next lines, which are not lines of their own (a forged "Accepted ..." at the end of a 9 MiB line).
+	cut map[string]bool
 
 	ev event
 }
+
+// maxCutFiles bounds the files remembered in processor.cut (a glob matches a bounded number of files).
+const maxCutFiles = 10000
 
 type attemptKey struct{ outcome, method, process string }
 
@@ -215,7 +221,18 @@ func (p *processor) process(tokens [][]byte, fileAttrs map[string]any, now time.
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
 	records := sl.LogRecords()
+	file := fmt.Sprint(fileAttrs[semconv.AttrLogFilePath], fileAttrs[semconv.AttrLogFileName])
 	for _, tok := range tokens {
+		tok = bytes.TrimRight(tok, "\r\n")
+		tooLong := len(tok) >= int(p.cfg.MaxLogSize)
+		if p.cut[file] || tooLong {
+			// A line cut by the file consumer, or the rest of one: no authentication line is that long.
+			if len(tok) > 0 {
+				p.lines[lineTooLong]++
+			}
+			p.markCut(file, tooLong)
+			continue
+		}
 		p.line(tok, fileAttrs, now, records)
 	}
 	for i, n := range p.lines {
@@ -228,12 +245,7 @@ func (p *processor) process(tokens [][]byte, fileAttrs map[string]any, now time.
 }
 
 func (p *processor) line(tok []byte, fileAttrs map[string]any, now time.Time, records plog.LogRecordSlice) {
-	tok = bytes.TrimRight(tok, "\r\n")
 	if len(tok) == 0 {
-		return
-	}
-	if len(tok) >= int(p.cfg.MaxLogSize) { // cut by the file consumer: no authentication line is that long
-		p.lines[lineTooLong]++
 		return
 	}
 	if bytes.IndexByte(tok, 0) >= 0 {
@@ -283,6 +295,18 @@ func (p *processor) line(tok []byte, fileAttrs map[string]any, now time.Time, re
 		p.detections[d.rule]++
 		p.detectionRecord(records.AppendEmpty(), d, now)
 	})
+}
+
+// markCut records whether the last line of file was cut at max_log_size.
+func (p *processor) markCut(file string, cut bool) {
+	if !cut {
+		delete(p.cut, file)
+		return
+	}
+	if p.cut == nil || len(p.cut) >= maxCutFiles {
+		p.cut = map[string]bool{}
+	}
+	p.cut[file] = true
 }
 
 // passthrough sends a line that is not an authentication event as a plain log record, when configured to.
