@@ -20,6 +20,9 @@ type Config struct {
 	MaxPending int `mapstructure:"max_pending"`
 	// MaxEdges bounds the edges of the graph; beyond it the least recently updated is forgotten. Default 10000.
 	MaxEdges int `mapstructure:"max_edges"`
+	// MaxTopologyEntities bounds the services, hosts, containers, pods and endpoints the topology keeps (their
+	// names come from the data); the least recently linked is forgotten first. Default 100000.
+	MaxTopologyEntities int `mapstructure:"max_topology_entities"`
 	// MetricsFlushInterval is how often the service-graph metrics are emitted. Default 15s.
 	MetricsFlushInterval time.Duration `mapstructure:"metrics_flush_interval"`
 	// LatencyBuckets are the bounds of the duration histograms. Default Grafana Tempo's service graph buckets.
@@ -72,6 +75,7 @@ func (cfg *Config) Validate() error {
 		confcheck.Duration("metrics_flush_interval", cfg.MetricsFlushInterval, confcheck.MinInterval, 0),
 		confcheck.Int("max_pending", cfg.MaxPending, 1, 10_000_000),
 		confcheck.Int("max_edges", cfg.MaxEdges, 1, 1_000_000),
+		confcheck.Int("max_topology_entities", cfg.MaxTopologyEntities, 2, 10_000_000),
 		confcheck.Duration("incidents: interval", in.Interval, confcheck.MinInterval, 0),
 		confcheck.Duration("incidents: window", in.Window, in.Interval, 0),
 		confcheck.Duration("incidents: resolve_after", in.ResolveAfter, in.Interval, 0),

@@ -268,7 +268,8 @@ func (c *correlationConnector) report(ctx context.Context) {
 	c.mu.Lock()
 	g := c.graph
 	counts := map[string]int{"paired": g.paired, "virtual": g.virtual, "expired": g.expired, "dropped": g.dropped}
-	evicted := g.evicted
+	evicted, forgotten := g.evicted, c.engine.topo.evicted
+	c.engine.topo.evicted = 0
 	edges := int64(len(g.edges)) - c.edgesReported
 	c.edgesReported = int64(len(g.edges))
 	g.paired, g.virtual, g.expired, g.dropped, g.evicted = 0, 0, 0, 0, 0
@@ -285,6 +286,9 @@ func (c *correlationConnector) report(ctx context.Context) {
 	}
 	if evicted > 0 {
 		c.telemetry.ConnectorCorrelationEvictions.Add(ctx, int64(evicted))
+	}
+	if forgotten > 0 {
+		c.telemetry.ConnectorCorrelationTopologyEvictions.Add(ctx, int64(forgotten))
 	}
 	if edges != 0 {
 		c.telemetry.ConnectorCorrelationEdges.Add(ctx, edges)

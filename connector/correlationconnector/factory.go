@@ -34,6 +34,7 @@ func createDefaultConfig() component.Config {
 		TTL:                  2 * time.Second,
 		MaxPending:           100000,
 		MaxEdges:             10000,
+		MaxTopologyEntities:  100000,
 		MetricsFlushInterval: 15 * time.Second,
 		// Grafana Tempo's service graph buckets
 		LatencyBuckets: []time.Duration{2 * ms, 4 * ms, 6 * ms, 8 * ms, 10 * ms, 50 * ms, 100 * ms, 200 * ms, 400 * ms,

@@ -1,6 +1,7 @@
 package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
 
 import (
+	"container/list"
 	"fmt"
 	"math"
 	"sort"
@@ -81,12 +82,19 @@ type incident struct {
 type topology struct {
 	links map[entity]map[entity]bool // undirected relations
 	deps  map[entity]map[entity]bool // directed dependencies: caller → callee, service → what it runs on
+	// the entities by when they were last linked (front: latest), at most maxEntities: the names come from
+	// untrusted attributes, so the least recently linked is forgotten first
+	recent      *list.List
+	elems       map[entity]*list.Element
+	maxEntities int
+	evicted     int // entities forgotten, not yet reported
 }
 
 const maxLinks = 256
 
-func newTopology() *topology {
-	return &topology{links: map[entity]map[entity]bool{}, deps: map[entity]map[entity]bool{}}
+func newTopology(maxEntities int) *topology {
+	return &topology{links: map[entity]map[entity]bool{}, deps: map[entity]map[entity]bool{},
+		recent: list.New(), elems: map[entity]*list.Element{}, maxEntities: maxEntities}
 }
 
 // link records that a depends on b (a calls b, or a runs on b).
@@ -94,6 +102,8 @@ func (t *topology) link(a, b entity) {
 	if a == b || a.name == "" || b.name == "" {
 		return
 	}
+	t.touch(a)
+	t.touch(b)
 	add := func(m map[entity]map[entity]bool, x, y entity) {
 		s := m[x]
 		if s == nil {
@@ -107,6 +117,36 @@ func (t *topology) link(a, b entity) {
 	add(t.deps, a, b)
 	add(t.links, a, b)
 	add(t.links, b, a)
+}
+
+// touch marks e as just linked, forgetting the least recently linked entity when maxEntities are known.
+func (t *topology) touch(e entity) {
+	if el := t.elems[e]; el != nil {
+		t.recent.MoveToFront(el)
+		return
+	}
+	for t.recent.Len() >= t.maxEntities {
+		t.forget(t.recent.Remove(t.recent.Back()).(entity))
+	}
+	t.elems[e] = t.recent.PushFront(e)
+}
+
+// forget removes e and its links.
+func (t *topology) forget(e entity) {
+	delete(t.elems, e)
+	for n := range t.links[e] {
+		delete(t.links[n], e)
+		delete(t.deps[n], e)
+		if len(t.links[n]) == 0 {
+			delete(t.links, n)
+		}
+		if len(t.deps[n]) == 0 {
+			delete(t.deps, n)
+		}
+	}
+	delete(t.links, e)
+	delete(t.deps, e)
+	t.evicted++
 }
 
 // related says whether an entity is in the set or linked to one of it — directly, or through a service when one of
@@ -167,7 +207,7 @@ type engine struct {
 }
 
 func newEngine(cfg *Config) *engine {
-	return &engine{cfg: cfg, topo: newTopology(), found: map[string]int{}}
+	return &engine{cfg: cfg, topo: newTopology(cfg.MaxTopologyEntities), found: map[string]int{}}
 }
 
 // addAll adds the symptoms found together (an interval's), so that their order does not matter: those that join an

@@ -23,14 +23,15 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                          metric.Meter
-	mu                             sync.Mutex
-	registrations                  []metric.Registration
-	ConnectorCorrelationEdges      metric.Int64UpDownCounter
-	ConnectorCorrelationEvictions  metric.Int64Counter
-	ConnectorCorrelationIncidents  metric.Int64Counter
-	ConnectorCorrelationSpanHalves metric.Int64Counter
-	ConnectorCorrelationSymptoms   metric.Int64Counter
+	meter                                 metric.Meter
+	mu                                    sync.Mutex
+	registrations                         []metric.Registration
+	ConnectorCorrelationEdges             metric.Int64UpDownCounter
+	ConnectorCorrelationEvictions         metric.Int64Counter
+	ConnectorCorrelationIncidents         metric.Int64Counter
+	ConnectorCorrelationSpanHalves        metric.Int64Counter
+	ConnectorCorrelationSymptoms          metric.Int64Counter
+	ConnectorCorrelationTopologyEvictions metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -90,6 +91,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_connector_correlation_symptoms",
 		metric.WithDescription("Symptoms found, by layer. [Development]"),
 		metric.WithUnit("{symptom}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorCorrelationTopologyEvictions, err = builder.meter.Int64Counter(
+		"otelcol_connector_correlation_topology_evictions",
+		metric.WithDescription("Entities the topology forgot because max_topology_entities were known (the least recently linked first). [Development]"),
+		metric.WithUnit("{entity}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

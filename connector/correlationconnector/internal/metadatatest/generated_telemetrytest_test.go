@@ -24,6 +24,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ConnectorCorrelationIncidents.Add(context.Background(), 1)
 	tb.ConnectorCorrelationSpanHalves.Add(context.Background(), 1)
 	tb.ConnectorCorrelationSymptoms.Add(context.Background(), 1)
+	tb.ConnectorCorrelationTopologyEvictions.Add(context.Background(), 1)
 	AssertEqualConnectorCorrelationEdges(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -37,6 +38,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorCorrelationSymptoms(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualConnectorCorrelationTopologyEvictions(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 
