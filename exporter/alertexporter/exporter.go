@@ -371,6 +371,7 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 		s := e.series[k]
 		e.step(ev, k, s, s.active)
 	}
+	e.pruneFlapHistory(now)
 	if e.untracked > 0 {
 		e.set.Logger.Warn("series beyond max_series are not watched", zap.Int("points", e.untracked), zap.Int("max_series", e.cfg.MaxSeries))
 		e.untracked = 0

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -110,4 +111,30 @@ func TestErrorsNeverShowTheURL(t *testing.T) {
 	var ue *url.Error
 	require.True(t, errors.As(err, &ue))
 	assert.Equal(t, "http://127.0.0.1:1/…", ue.URL)
+}
+
+// TestFlapHistoryIsPruned: the transitions of alerts that fired and resolved long ago are forgotten, whatever
+// number of distinct series (untrusted label values) came and went.
+func TestFlapHistoryIsPruned(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+max_series: 100000
+rules:
+  - {name: Once, kind: threshold, metric: m, op: ">", value: 1}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	for i := range 1000 {
+		h.point(t, "m", 2, map[string]string{"user.name": fmt.Sprint("u", i)})
+	}
+	h.tick(10 * time.Second)
+	for i := range 1000 {
+		h.point(t, "m", 0, map[string]string{"user.name": fmt.Sprint("u", i)})
+	}
+	h.tick(10 * time.Second)
+	require.Len(t, h.e.history, 1000)
+	for range 70 { // beyond the ten-minute flapping window
+		h.tick(10 * time.Second)
+	}
+	assert.Empty(t, h.e.history)
+	assert.Empty(t, h.e.flaps)
+	assert.Empty(t, h.e.alerts)
 }

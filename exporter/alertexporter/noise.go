@@ -116,6 +116,17 @@ func (e *alertExporter) flapping(a *alert, now time.Time) bool {
 	return len(kept) >= f.Transitions
 }
 
+// pruneFlapHistory forgets the transitions of alerts whose last one is older than the flapping window: they can no
+// longer make the alert flap, and the alerts they belong to may be long gone.
+func (e *alertExporter) pruneFlapHistory(now time.Time) {
+	for fp, h := range e.history {
+		if len(h) == 0 || now.Sub(h[len(h)-1]) > e.cfg.Flapping.Window {
+			delete(e.history, fp)
+			delete(e.flaps, fp)
+		}
+	}
+}
+
 // limiter is a receiver's token bucket and the digest of what it held back.
 type limiter struct {
 	tokens float64
