@@ -12,7 +12,7 @@ import (
 
 // extremes are the values that broke the float32 model once (1e39 became +Inf and its level a negative index).
 var extremes = []float64{1e39, -1e39, math.MaxFloat64, -math.MaxFloat64, 1e30, -1e30, math.SmallestNonzeroFloat64,
-	3.5e38, 1, 0, -0.0, math.Inf(1), math.NaN()}
+	3.5e38, 1, 0, math.Copysign(0, -1), math.Inf(1), math.NaN()}
 
 // checkResult fails when a result holds a score outside [0, 1] or a NaN.
 func checkResult(t *testing.T, r Result, what string) {
