@@ -51,8 +51,16 @@ type keySpace struct {
 	horizon   int64 // the longest window of its rules: an entry quiet for longer is dropped
 	rules     []*rule
 	keys      map[string]*entry
-	// The least recently seen entry is at the tail; head is the most recent.
+	// The entries seen once (probation) and those seen again (protected), each list with its least recently seen
+	// entry at the tail. A full space evicts from probation first: an attacker whose failures keep coming outlives
+	// any number of one-off sources (a segmented LRU).
+	probation, protected entryList
+}
+
+// entryList is a doubly linked list of entries; head is the most recently seen.
+type entryList struct {
 	head, tail *entry
+	n          int
 }
 
 type rule struct {
@@ -66,6 +74,7 @@ type rule struct {
 type entry struct {
 	key        string
 	prev, next *entry
+	protected  bool // in the protected list, not probation
 	last       int64
 	states     []ruleState // by the index of the rule in the space
 }
@@ -263,60 +272,95 @@ func (s *keySpace) expire(now int64) {
 	if s.firstSeen {
 		return
 	}
-	for ent := s.tail; ent != nil && now-ent.last > s.horizon; ent = s.tail {
-		s.unlink(ent)
-		delete(s.keys, ent.key)
+	for _, l := range []*entryList{&s.probation, &s.protected} {
+		for ent := l.tail; ent != nil && now-ent.last > s.horizon; ent = l.tail {
+			l.unlink(ent)
+			delete(s.keys, ent.key)
+		}
 	}
 }
 
-func (s *keySpace) unlink(ent *entry) {
+func (l *entryList) unlink(ent *entry) {
 	if ent.prev != nil {
 		ent.prev.next = ent.next
 	} else {
-		s.head = ent.next
+		l.head = ent.next
 	}
 	if ent.next != nil {
 		ent.next.prev = ent.prev
 	} else {
-		s.tail = ent.prev
+		l.tail = ent.prev
 	}
 	ent.prev, ent.next = nil, nil
+	l.n--
 }
 
-func (s *keySpace) pushFront(ent *entry) {
-	ent.prev, ent.next = nil, s.head
-	if s.head != nil {
-		s.head.prev = ent
+func (l *entryList) pushFront(ent *entry) {
+	ent.prev, ent.next = nil, l.head
+	if l.head != nil {
+		l.head.prev = ent
 	}
-	s.head = ent
-	if s.tail == nil {
-		s.tail = ent
+	l.head = ent
+	if l.tail == nil {
+		l.tail = ent
 	}
+	l.n++
 }
 
-// entry returns the key's entry, making it (and evicting the least recently seen entry past the bound) when new.
+// list returns the list ent is in.
+func (s *keySpace) list(ent *entry) *entryList {
+	if ent.protected {
+		return &s.protected
+	}
+	return &s.probation
+}
+
+// entry returns the key's entry, making it when new. A key seen again moves to the protected list (at most three
+// quarters of the bound: beyond, its least recently seen entry goes back to probation); a new key past the bound
+// evicts the least recently seen entry of probation, or of the protected list when probation is empty.
 func (e *engine) entry(s *keySpace, key string) *entry {
 	if ent, ok := s.keys[key]; ok {
-		if s.head != ent {
-			s.unlink(ent)
-			s.pushFront(ent)
+		switch {
+		case !ent.protected:
+			s.probation.unlink(ent)
+			if s.protected.n >= max(1, e.maxKeys*3/4) {
+				demoted := s.protected.tail
+				s.protected.unlink(demoted)
+				demoted.protected = false
+				s.probation.pushFront(demoted)
+			}
+			ent.protected = true
+			s.protected.pushFront(ent)
+		case s.protected.head != ent:
+			s.protected.unlink(ent)
+			s.protected.pushFront(ent)
 		}
 		return ent
 	}
 	if len(s.keys) >= e.maxKeys {
-		old := s.tail
-		s.unlink(old)
+		old := s.probation.tail
+		if old == nil {
+			old = s.protected.tail
+		}
+		s.list(old).unlink(old)
 		delete(s.keys, old.key)
 		if e.onEvict != nil {
-			for _, r := range s.rules {
-				e.onEvict(r.cfg.Name)
+			for i, r := range s.rules {
+				if old.states[i].held() {
+					e.onEvict(r.cfg.Name)
+				}
 			}
 		}
 	}
 	ent := &entry{key: strings.Clone(key), states: make([]ruleState, len(s.rules))} // the key outlives its line
 	s.keys[ent.key] = ent
-	s.pushFront(ent)
+	s.probation.pushFront(ent)
 	return ent
+}
+
+// held reports whether a rule kept anything for the key (an eviction then loses it).
+func (st *ruleState) held() bool {
+	return len(st.times) > 0 || len(st.values) > 0 || st.first != 0 || st.fired
 }
 
 func (r *rule) observe(st *ruleState, o *observation, now int64, source string, isMain, isAfter bool) *detection {

@@ -233,7 +233,30 @@ func TestTrackedKeysAreBounded(t *testing.T) {
 	// Keys quiet for a window are dropped as time moves on.
 	f.line(time.Hour, "sshd", failed("root", "203.0.113.200"))
 	assert.Len(t, space.keys, 1)
-	assert.Same(t, space.head, space.tail)
+	assert.Equal(t, 1, space.probation.n+space.protected.n)
+}
+
+// TestAttackerOutlivesOneOffSources: an attacker seen twice (two attempts of one connection) is kept while 100,000
+// one-off sources pass through a space bounded at 1,000 keys, and flagged at its fifth failure (fail2ban bans it
+// too); evictions are counted only for the rules that held something for the key.
+func TestAttackerOutlivesOneOffSources(t *testing.T) {
+	f := newFeeder(t, func(c *Config) { c.Rules, c.MaxTrackedKeys = defaultRulesNamed("brute_force"), 1000 })
+	at := time.Duration(0)
+	f.line(at, "sshd", failed("root", "203.0.113.66"))
+	for i := range 100_000 {
+		if i%25_000 == 0 { // four more failures of the attacker, spread among the others
+			f.line(at, "sshd", failed("root", "203.0.113.66"))
+		}
+		ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		f.line(at, "sshd", fmt.Sprintf("Did not receive identification string from %s port 22", ip)) // counted by no rule
+		f.line(at, "sshd", failed("admin", ip.String()))
+		at += time.Millisecond
+	}
+	require.Equal(t, []string{"brute_force"}, f.rules(), "the attacker's fifth failure")
+	assert.Equal(t, "203.0.113.66", f.fired[0].source)
+	space := f.engine.spaces[0]
+	assert.Len(t, space.keys, 1000)
+	assert.Len(t, f.evicted, 100_000+1-1000, "one eviction a one-off source, for the one rule that held it")
 }
 
 // defaultRulesNamed is the default rules with only the named ones enabled.
