@@ -3,17 +3,21 @@ package kpireceiver // import "github.com/otelstrata/strata/receiver/kpireceiver
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 
+	"github.com/otelstrata/strata/internal/confcheck"
 	"github.com/otelstrata/strata/internal/jsonpath"
 	"github.com/otelstrata/strata/receiver/kpireceiver/internal/metadata"
 )
@@ -196,8 +200,8 @@ var (
 func (cfg *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if cfg.Interval <= 0 {
-		add("interval: must be positive")
+	if err := confcheck.Duration("interval", cfg.Interval, confcheck.MinInterval, 0); err != nil {
+		errs = append(errs, err)
 	}
 	if cfg.Timeout <= 0 || cfg.Timeout >= cfg.Interval && cfg.Interval > 0 {
 		add("timeout: must be positive and shorter than the interval")
@@ -227,6 +231,9 @@ func (cfg *Config) Validate() error {
 		sourceNames[s.Name] = true
 		if s.Interval < 0 || s.Timeout < 0 {
 			add("%s: interval, timeout: must not be negative", where)
+		}
+		if s.Interval > 0 && s.Interval < confcheck.MinInterval {
+			add("%s: interval: must be at least %s, not %s", where, confcheck.MinInterval, s.Interval)
 		}
 		if iv, to := s.interval(cfg), s.timeout(cfg); to >= iv {
 			add("%s: timeout: %s must be shorter than the interval %s", where, to, iv)
@@ -259,7 +266,10 @@ func (cfg *Config) Validate() error {
 		if k.Target != nil && k.Target.Direction != "" && k.Target.Direction != "at_least" && k.Target.Direction != "at_most" {
 			add("%s: target: direction: %q is not at_least or at_most", where, k.Target.Direction)
 		}
-		if k.Ratio && k.Target != nil && (k.Target.Value <= 0 || k.Target.Value >= 1) {
+		switch {
+		case k.Target != nil && (math.IsNaN(k.Target.Value) || math.IsInf(k.Target.Value, 0)):
+			add("%s: target: value: must be a finite number, not %v", where, k.Target.Value)
+		case k.Ratio && k.Target != nil && (k.Target.Value <= 0 || k.Target.Value >= 1):
 			add("%s: target: value: a ratio's target must be between 0 and 1, not %v", where, k.Target.Value)
 		}
 	}
@@ -288,6 +298,8 @@ func (q *SQLConfig) validate(where string, ids map[string]string) []error {
 	}
 	if q.DSN == "" {
 		add("%s: sql: dsn: must be set", where)
+	} else if err := checkDSN(q.Driver, string(q.DSN)); err != nil {
+		add("%s: sql: dsn: %w", where, err)
 	}
 	if q.MaxOpenConnections < 1 || q.MaxIdleConnections < 0 || q.MaxIdleConnections > q.MaxOpenConnections {
 		add("%s: sql: max_open_connections must be positive and max_idle_connections between 0 and it", where)
@@ -448,6 +460,24 @@ var (
 	leadingComments = regexp.MustCompile(`^(\s+|--[^\n]*\n|/\*(?s:.*?)\*/)*`)
 	stringLiterals  = regexp.MustCompile(`'(?:[^']|'')*'`)
 )
+
+// checkDSN returns an error when the driver cannot parse dsn; the error never shows the DSN (a secret).
+func checkDSN(driver, dsn string) error {
+	var err error
+	switch driver {
+	case "postgres":
+		_, err = pgconn.ParseConfig(dsn)
+		for inner := errors.Unwrap(err); inner != nil; inner = errors.Unwrap(inner) {
+			err = inner // pgconn's outer error quotes the connection string
+		}
+	case "mysql":
+		_, err = mysql.ParseDSN(dsn)
+	}
+	if err != nil {
+		return fmt.Errorf("the %s driver cannot read it: %v", driver, err)
+	}
+	return nil
+}
 
 // checkReadOnly rejects what is certainly not one read-only query: another statement after a semicolon, or a
 // statement that does not start with SELECT or WITH. Queries also run in a read-only transaction where the driver

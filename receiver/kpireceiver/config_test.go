@@ -102,6 +102,10 @@ kpis:
 		{"comment then write", "sql: SELECT count(*) AS orders, sum(failed) AS failed FROM orders", "sql: \"-- hi\\nUPDATE orders SET failed = 0\"", "not UPDATE"},
 		{"driver", "dsn: file:shop.db", "driver: oracle\n      dsn: file:shop.db", `driver: "oracle" is not one of sqlite, postgres, mysql`},
 		{"no dsn", "dsn: file:shop.db", "dsn: \"\"", "sql: dsn: must be set"},
+		{"bad postgres dsn", "dsn: file:shop.db", "driver: postgres\n      dsn: \"postgres://kpi:s3cret@db:port/shop\"", "sql: dsn: the postgres driver cannot read it"},
+		{"bad mysql dsn", "dsn: file:shop.db", "driver: mysql\n      dsn: \"kpi:s3cret@tcp(db:3306\"", "sql: dsn: the mysql driver cannot read it"},
+		{"nan target", "expr: (orders - failed) / orders}", "expr: (orders - failed) / orders, target: {value: .nan}}", "target: value: must be a finite number, not NaN"},
+		{"interval of nanoseconds", "sources:", "interval: 2ns\ntimeout: 1ns\nmax_backoff: 1s\nsources:", "interval: must be at least 100ms, not 2ns"},
 		{"pool", "dsn: file:shop.db", "dsn: file:shop.db\n      max_open_connections: 1\n      max_idle_connections: 3", "max_idle_connections between 0 and it"},
 		{"last without tracking", "FROM orders\n", "FROM orders WHERE id > $last\n", "$last needs tracking_column"},
 		{"tracking without last", "          values:", "          tracking_column: id\n          values:", "must say $last where the position goes"},
@@ -128,6 +132,7 @@ kpis:
 			err := xconfmap.Validate(cfg)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+			assert.NotContains(t, err.Error(), "s3cret", "a DSN is a secret")
 		})
 	}
 }
