@@ -35,7 +35,9 @@ func readmeExample(t testing.TB, i int) map[string]any {
 	var doc struct {
 		Receivers map[string]map[string]any `yaml:"receivers"`
 	}
-	require.NoError(t, yaml.Unmarshal(blocks[i][1], &doc))
+	// ${env:NAME} as the collector expands it, with a value of the variable's kind
+	example := regexp.MustCompile(`\$\{env:[A-Z_]+\}`).ReplaceAll(blocks[i][1], []byte("example"))
+	require.NoError(t, yaml.Unmarshal(example, &doc))
 	raw, ok := doc.Receivers["kpi"]
 	require.True(t, ok, "README example %d has no kpi receiver", i)
 	return raw
