@@ -15,7 +15,7 @@ TESTFLAGS ?= -race -timeout 45m
 # What the distribution is built from: the manifest, our module, and the non-test Go files of our components and of
 # what they share in internal/ (internal/e2e is test tooling, not part of the binary).
 SOURCES := builder-config.yaml go.mod go.sum \
-	$(shell find receiver processor connector exporter internal -name '*.go' -not -name '*_test.go' \
+	$(shell find receiver processor connector exporter converter internal -name '*.go' -not -name '*_test.go' \
 	  -not -path 'internal/e2e/*' 2>/dev/null)
 
 .PHONY: build run demo scenarios test test-integration fuzz bench nab generate lint check-versions validate image clean

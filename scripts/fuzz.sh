@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzztime=${FUZZTIME:-1m}
-grep -rl --include='*_test.go' -E '^func Fuzz[A-Z][A-Za-z0-9_]*\(' receiver processor connector exporter internal |
+grep -rl --include='*_test.go' -E '^func Fuzz[A-Z][A-Za-z0-9_]*\(' receiver processor connector exporter converter internal |
   sort | while read -r file; do
     pkg=./$(dirname "$file")
     for target in $(sed -n -E 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' "$file"); do
