@@ -191,26 +191,7 @@ func TestIntegrationSideBySideWithFail2ban(t *testing.T) {
 	theirs := matchedLines(string(out))
 	require.NotEmpty(t, theirs, "fail2ban matched nothing:\n%s", out)
 
-	// Ours, over the same file.
-	cfg := createDefaultConfig().(*Config)
-	tel := componenttest.NewTelemetry()
-	t.Cleanup(func() { _ = tel.Shutdown(t.Context()) })
-	telemetry, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
-	require.NoError(t, err)
-	proc, err := newProcessor(cfg, receivertest.NewNopSettings(metadata.Type), telemetry)
-	require.NoError(t, err)
-	tokens := make([][]byte, len(syslog))
-	for i, l := range syslog {
-		tokens[i] = []byte(l)
-	}
-	ld := proc.process(tokens, nil, time.Now())
-	ours := map[string]string{} // failure line -> its event kind
-	for _, lr := range ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
-		if lr.EventName() == semconv.EventAuth && attr(lr, "strata.auth.outcome") == "failure" {
-			ours[lr.Body().Str()] = attr(lr, "strata.auth.event")
-		}
-	}
-
+	ours := failureEvents(t, syslog)
 	for _, line := range theirs {
 		assert.Contains(t, ours, line, "fail2ban counts this line as a failure, the receiver does not")
 	}
@@ -234,6 +215,59 @@ func TestIntegrationSideBySideWithFail2ban(t *testing.T) {
 		}
 	}
 	assert.Equal(t, len(theirs), counted, "brute_force counts exactly fail2ban's failures")
+}
+
+// failureEvents runs lines through a receiver with the default configuration and returns its failure events: the
+// line of each, with its event kind.
+func failureEvents(t *testing.T, lines []string) map[string]string {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(t.Context()) })
+	telemetry, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
+	require.NoError(t, err)
+	proc, err := newProcessor(cfg, receivertest.NewNopSettings(metadata.Type), telemetry)
+	require.NoError(t, err)
+	tokens := make([][]byte, len(lines))
+	for i, l := range lines {
+		tokens[i] = []byte(l)
+	}
+	ld := proc.process(tokens, nil, time.Now())
+	ours := map[string]string{}
+	for _, lr := range ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().All() {
+		if lr.EventName() == semconv.EventAuth && attr(lr, "strata.auth.outcome") == "failure" {
+			ours[lr.Body().Str()] = attr(lr, "strata.auth.event")
+		}
+	}
+	return ours
+}
+
+// TestIntegrationCorpusBesideFail2ban reads testdata/sshd-corpus.log — real-format sshd lines of every failure form
+// seen on exposed hosts, the older OpenSSH forms and IPv6 among them — with fail2ban-regex and Debian's sshd filter
+// (its default mode, normal) and with the receiver: every line fail2ban counts as a failure is a failure event. Mode
+// aggressive also counts connections closed before authenticating, which the receiver reports as closed_preauth and
+// disconnected events without an outcome (a brute force would count each attempt twice): those are logged.
+func TestIntegrationCorpusBesideFail2ban(t *testing.T) {
+	fail2ban := e2e.RequireProgram(t, "fail2ban-regex")
+	corpus := filepath.Join("testdata", "sshd-corpus.log")
+	raw, err := os.ReadFile(corpus)
+	require.NoError(t, err)
+	ours := failureEvents(t, strings.Split(strings.TrimSpace(string(raw)), "\n"))
+	for _, mode := range []string{"normal", "aggressive"} {
+		out, err := exec.Command(fail2ban, "--print-all-matched", corpus, "/etc/fail2ban/filter.d/sshd.conf[mode="+mode+"]").CombinedOutput()
+		require.NoError(t, err, string(out))
+		theirs := matchedLines(string(out))
+		require.NotEmpty(t, theirs, "fail2ban matched nothing:\n%s", out)
+		for _, line := range theirs {
+			switch _, ok := ours[line]; {
+			case !ok && mode == "normal":
+				t.Errorf("fail2ban counts this line as a failure, the receiver does not: %s", line)
+			case !ok:
+				t.Logf("mode %s: fail2ban counts this line as a failure, the receiver as no outcome: %s", mode, line)
+			}
+		}
+		t.Logf("mode %s: fail2ban counted %d failure lines, the receiver %d failure events", mode, len(theirs), len(ours))
+	}
 }
 
 // matchedLines reads the "Matched line(s)" block of fail2ban-regex --print-all-matched.
