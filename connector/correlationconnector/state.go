@@ -63,7 +63,10 @@ func (e *engine) unmarshal(data []byte) error {
 		inc := &incident{id: si.ID, opened: si.Opened, last: si.Last, symptoms: si.Symptoms, traceID: si.TraceID,
 			sequence: si.Sequence, emitted: si.Emitted, entities: map[entity]*evidence{}}
 		for _, se := range si.Entities {
-			ev := &evidence{entity: entity{se.Kind, se.Name}, onset: se.Onset, score: se.Score, layers: map[string]bool{},
+			if len(inc.entities) >= e.cfg.Incidents.MaxEntities {
+				break
+			}
+			ev := &evidence{entity: entity{se.Kind, se.Name}, onset: se.Onset, score: min(max(se.Score, 0), 1), layers: map[string]bool{},
 				signals: se.Signals, detail: se.Detail}
 			for _, l := range se.Layers {
 				ev.layers[l] = true

@@ -37,7 +37,7 @@ func (e *alertExporter) marshalAlerts() ([]byte, error) {
 	return json.Marshal(saved)
 }
 
-// restoreAlerts takes back saved alerts whose rule still exists.
+// restoreAlerts takes back saved alerts, pending or firing, whose rule still exists: at most max_series of them.
 func (e *alertExporter) restoreAlerts(data []byte) error {
 	var saved []savedAlert
 	if err := json.Unmarshal(data, &saved); err != nil {
@@ -49,8 +49,11 @@ func (e *alertExporter) restoreAlerts(data []byte) error {
 	}
 	for _, s := range saved {
 		r := rules[s.Rule]
-		if r == nil {
+		if r == nil || s.State != statePending && s.State != stateFiring {
 			continue
+		}
+		if len(e.alerts) >= e.cfg.MaxSeries {
+			break
 		}
 		ls := model.LabelSet{}
 		for k, v := range s.Labels {

@@ -1,0 +1,35 @@
+package alertexporter
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// FuzzRestoreAlerts reads any bytes as the saved alerts: they are refused or restored (pending or firing, of rules
+// that exist, at most max_series), and the next evaluations resolve, resend and save them without a panic.
+func FuzzRestoreAlerts(f *testing.F) {
+	f.Add([]byte(`[{"Rule":"High","Labels":{"alertname":"High","severity":"warning","host_name":"web-1"},` +
+		`"Annotations":{"summary":"high"},"State":"firing","ActiveAt":"2026-11-27T11:59:00Z","StartsAt":"2026-11-27T12:00:00Z",` +
+		`"LastTrue":"2026-11-27T12:00:00Z","LastSent":"2026-11-27T12:00:00Z","Value":3}]`))
+	f.Add([]byte(`[{"Rule":"High","State":"resolved"},{"Rule":"High","State":"pending","Value":1e308},{"Rule":"gone","State":"firing"}]`))
+	f.Add([]byte(`[{"Rule":"High","Labels":{"":""},"State":"firing","StartsAt":"0001-01-01T00:00:00Z"}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		am := newReceiverServer(t)
+		h := newHarness(t, `
+max_series: 10
+rules:
+  - {name: High, kind: threshold, metric: m, op: ">", value: 1}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+		if h.e.restoreAlerts(data) != nil {
+			return
+		}
+		require.LessOrEqual(t, len(h.e.alerts), 10)
+		for range 3 {
+			h.tick(time.Minute)
+		}
+		_, err := h.e.marshalAlerts()
+		require.NoError(t, err)
+	})
+}
