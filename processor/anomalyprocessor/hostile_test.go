@@ -3,6 +3,7 @@ package anomalyprocessor
 import (
 	"context"
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -145,4 +148,31 @@ func TestForeignScoresAreRemoved(t *testing.T) {
 			{Value: 1, Attributes: attribute.NewSet(attribute.String("outcome", "skipped"), attribute.String("reason", "foreign_score"))},
 		}, metricdatatest.IgnoreTimestamp())
 	}
+}
+
+// TestMillionSeriesStayBounded: a million distinct series (untrusted attribute values) keep the processor at
+// max_series models, forgetting the least recently seen, and counted.
+func TestMillionSeriesStayBounded(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxSeries = 1000
+	h := newHarness(t, cfg, nil)
+	const n = 1_000_000
+	at := time.Now()
+	for start := 0; start < n; start += 10_000 {
+		md := pmetric.NewMetrics()
+		m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("http.server.active_requests")
+		dps := m.SetEmptyGauge().DataPoints()
+		for i := start; i < start+10_000; i++ {
+			dp := dps.AppendEmpty()
+			dp.SetTimestamp(pcommon.NewTimestampFromTime(at))
+			dp.SetDoubleValue(1)
+			dp.Attributes().PutStr("user.name", strconv.Itoa(i))
+		}
+		_, err := h.p.processMetrics(context.Background(), md)
+		require.NoError(t, err)
+	}
+	assert.Len(t, h.p.series, 1000)
+	assert.Equal(t, 1000, h.p.lru.Len())
+	metadatatest.AssertEqualProcessorAnomalyEvictions(t, h.tel, []metricdata.DataPoint[int64]{{Value: n - 1000}}, metricdatatest.IgnoreTimestamp())
 }
