@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -137,4 +139,30 @@ rules:
 	assert.Empty(t, h.e.history)
 	assert.Empty(t, h.e.flaps)
 	assert.Empty(t, h.e.alerts)
+}
+
+// TestMillionSeriesStayBounded: a million distinct label values keep the rules' series at max_series; the rest are
+// not watched.
+func TestMillionSeriesStayBounded(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+max_series: 1000
+rules:
+  - {name: High, kind: threshold, metric: m, op: ">", value: 1}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	const n = 1_000_000
+	for start := 0; start < n; start += 10_000 {
+		md := pmetric.NewMetrics()
+		m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("m")
+		dps := m.SetEmptyGauge().DataPoints()
+		for i := start; i < start+10_000; i++ {
+			dp := dps.AppendEmpty()
+			dp.SetDoubleValue(0)
+			dp.Attributes().PutStr("user.name", strconv.Itoa(i))
+		}
+		require.NoError(t, h.e.ConsumeMetrics(context.Background(), md))
+	}
+	assert.Len(t, h.e.series, 1000)
+	assert.Equal(t, n-1000, h.e.untracked)
 }
