@@ -2,6 +2,7 @@ package kpireceiver
 
 import (
 	"context"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -37,5 +38,29 @@ func FuzzHTTPAnswer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		body.Store(&data)
 		_, _ = src.get(context.Background())
+	})
+}
+
+// FuzzSQLValues reads any text and bytes as a database's column values (numbers, bucket bounds) and as a saved
+// position: each is a number, an error, or a position that goes back to storage, never a panic.
+func FuzzSQLValues(f *testing.F) {
+	f.Add("12.5", []byte(`{"type":"int","value":"42"}`), 1e39)
+	f.Add("+Inf", []byte(`{"type":"time","value":"2026-11-27T12:00:00.123456789Z"}`), math.Copysign(0, -1))
+	f.Add("NaN", []byte(`{"type":"float","value":"1e400"}`), 0.1)
+	f.Add("0x1p-2", []byte(`{"type":"string","value":"2026-11-27 12:00:00"}`), 5.0)
+	bounds := []float64{0.1, 1, 10}
+	f.Fuzz(func(t *testing.T, text string, stored []byte, x float64) {
+		for _, v := range []any{text, []byte(text), x, int64(x), x > 0, nil} {
+			_, _ = toFloat(v)
+			_, _ = bucketIndex(bounds, v)
+		}
+		p, err := decodePosition(stored)
+		if err != nil {
+			return
+		}
+		_ = positionLess(p, parsePosition(text))
+		if _, err := encodePosition(p); err != nil {
+			t.Fatalf("a position read from storage cannot be kept again: %v", err)
+		}
 	})
 }
