@@ -1,7 +1,10 @@
 package alertexporter
 
 import (
+	"math"
+	"strings"
 	"testing"
+	"text/template"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -31,5 +34,22 @@ rules:
 		}
 		_, err := h.e.marshalAlerts()
 		require.NoError(t, err)
+	})
+}
+
+// FuzzTemplates renders any template that parses (as Validate parses them) over any label value and value: a
+// template renders or falls back to its source, never panics, and what it renders is cut to its size.
+func FuzzTemplates(f *testing.F) {
+	f.Add(`latency of {{ .Labels.service_name }} is {{ .Value }} s`, "<!channel>", 2.5)
+	f.Add(`{{ index .Labels "x" }} {{ printf "%.2f" .Value }}`, "\xff", math.Inf(1))
+	f.Add(`{{ range $k, $v := .Labels }}{{ $k }}={{ $v }} {{ end }}`, strings.Repeat("a", 5000), math.NaN())
+	f.Add(`{{ .Labels.x.y }}{{ len .Value }}`, "", 0.0)
+	f.Fuzz(func(t *testing.T, source, label string, value float64) {
+		tmpl, err := template.New("summary").Option("missingkey=zero").Parse(source)
+		if err != nil {
+			return
+		}
+		out := capText(render(tmpl, templateData{Labels: map[string]string{"service_name": label, "x": label}, Value: value}), maxAnnotation)
+		require.LessOrEqual(t, len(out), maxAnnotation)
 	})
 }
