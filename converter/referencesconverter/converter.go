@@ -10,9 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -43,7 +43,7 @@ func (converter) Convert(_ context.Context, conf *confmap.Conf) error {
 	var errs []error
 	for _, class := range []string{"receivers", "processors", "exporters", "connectors", "extensions"} {
 		section, _ := raw[class].(map[string]any)
-		for _, id := range sortedKeys(section) {
+		for _, id := range slices.Sorted(maps.Keys(section)) {
 			if !used[class][id] {
 				continue
 			}
@@ -93,7 +93,7 @@ func usedComponents(service map[string]any) map[string]map[string]bool {
 func walk(v any, path string, f func(path, key string, value any)) {
 	switch node := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(node) {
+		for _, k := range slices.Sorted(maps.Keys(node)) {
 			f(path+"::"+k, k, node[k])
 			walk(node[k], path+"::"+k, f)
 		}
@@ -123,14 +123,5 @@ func set(v any) map[string]bool {
 			out[s] = true
 		}
 	}
-	return out
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
