@@ -123,7 +123,7 @@ const MaxValue = 1e30
 
 // maxStrangeness bounds a point's strangeness (in robust sigmas): a value far from a series that never moved is
 // certainly anomalous, and its excess must stay a finite float32 in the tail.
-const maxStrangeness = 1e9
+const maxStrangeness = 1e30
 
 // Update takes the next point of the series and scores it. Points must come in time order; the caller drops
 // duplicates and points out of order (and counts them). A NaN or an infinity is not learned and scores 0; a value
