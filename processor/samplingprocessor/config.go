@@ -3,6 +3,7 @@ package samplingprocessor // import "github.com/otelstrata/strata/processor/samp
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,8 @@ import (
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
+
+	"github.com/otelstrata/strata/internal/confcheck"
 )
 
 // Config is the sampling processor's configuration.
@@ -166,21 +169,25 @@ func (cfg *Config) Validate() error {
 		add("rules: at most %d condition and attribute rules", maxMatchers)
 	}
 	if b := cfg.Budget; b != nil {
-		if (b.TracesPerSecond > 0) == (b.SpansPerSecond > 0) || b.TracesPerSecond < 0 || b.SpansPerSecond < 0 {
+		if (b.TracesPerSecond > 0) == (b.SpansPerSecond > 0) || !finite(b.TracesPerSecond) || !finite(b.SpansPerSecond) ||
+			b.TracesPerSecond < 0 || b.SpansPerSecond < 0 {
 			add("budget: exactly one of traces_per_second and spans_per_second must be set, and positive")
 		}
-		if b.AdjustmentInterval <= 0 || b.Weight <= 0 || b.Weight > 1 || b.MaxKeys < 1 {
-			add("budget: adjustment_interval and max_keys must be positive, weight in (0, 1]")
+		if b.AdjustmentInterval < confcheck.MinInterval || !(b.Weight > 0 && b.Weight <= 1) || b.MaxKeys < 1 {
+			add("budget: adjustment_interval must be at least %s, max_keys positive, weight in (0, 1]", confcheck.MinInterval)
 		}
 	}
 	if _, ok := severities[strings.ToUpper(cfg.Logs.KeepSeverity)]; !ok {
 		add("logs: keep_severity: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", cfg.Logs.KeepSeverity)
 	}
-	if cfg.Logs.Rate < 0 || cfg.Logs.Rate > 1 || cfg.Logs.MaxPerTrace < 1 {
+	if !(cfg.Logs.Rate >= 0 && cfg.Logs.Rate <= 1) || cfg.Logs.MaxPerTrace < 1 {
 		add("logs: rate must be between 0 and 1 and max_per_trace positive")
 	}
 	if cfg.Metrics.Interval < 0 || cfg.Metrics.MaxSeries < 1 || cfg.Metrics.Mode != "last" && cfg.Metrics.Mode != "aggregate" {
 		add("metrics: interval must not be negative, max_series positive, mode last or aggregate")
+	}
+	if cfg.Metrics.Interval > 0 && cfg.Metrics.Interval < confcheck.MinInterval {
+		add("metrics: interval: must be at least %s, not %s", confcheck.MinInterval, cfg.Metrics.Interval)
 	}
 	return errors.Join(errs...)
 }
@@ -197,7 +204,7 @@ func (r *RuleConfig) validate() error {
 		if r.Threshold <= 0 && r.Quantile == 0 {
 			return errors.New("a latency rule needs a threshold or a quantile")
 		}
-		if r.Threshold < 0 || r.Quantile < 0 || r.Quantile >= 1 || r.Factor < 0 || r.MinSamples < 0 {
+		if r.Threshold < 0 || !(r.Quantile >= 0 && r.Quantile < 1) || !(r.Factor >= 0) || math.IsInf(r.Factor, 0) || r.MinSamples < 0 {
 			return errors.New("threshold must not be negative, quantile must be in (0, 1), factor and min_samples not negative")
 		}
 	case ruleCondition:
@@ -214,12 +221,15 @@ func (r *RuleConfig) validate() error {
 			return errors.New("an attribute rule needs key and values")
 		}
 	case ruleProbability:
-		if r.Probability <= 0 || r.Probability > 1 {
+		if !(r.Probability > 0 && r.Probability <= 1) {
 			return fmt.Errorf("probability: %v is not in (0, 1]", r.Probability)
 		}
 	}
 	return nil
 }
+
+// finite reports whether x is neither NaN nor infinite.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // parseConditions parses OTTL span conditions with the standard converters, as the filter processor does.
 func parseConditions(conditions []string, set component.TelemetrySettings) (*ottl.ConditionSequence[*ottlspan.TransformContext], error) {
