@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/internal/jsonpath"
+	"github.com/otelstrata/strata/internal/confcheck"
 	"github.com/otelstrata/strata/receiver/authlogreceiver/internal/metadata"
 )
 
@@ -163,11 +164,13 @@ func (cfg *Config) Validate() error {
 	if cfg.IPv6Prefix < 1 || cfg.IPv6Prefix > 128 {
 		add("ipv6_prefix: %d is not between 1 and 128", cfg.IPv6Prefix)
 	}
-	if cfg.MaxTrackedKeys < 1 {
-		add("max_tracked_keys: must be positive")
-	}
-	if cfg.MetricsInterval <= 0 {
-		add("metrics_interval: must be positive")
+	for _, err := range []error{
+		confcheck.Int("max_tracked_keys", cfg.MaxTrackedKeys, 1, 10_000_000),
+		confcheck.Duration("metrics_interval", cfg.MetricsInterval, confcheck.MinInterval, 0),
+	} {
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	for i, s := range cfg.Ignore.Sources {
 		if _, err := parsePrefix(s); err != nil {

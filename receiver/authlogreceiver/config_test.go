@@ -81,6 +81,8 @@ func TestConfigValidate(t *testing.T) {
 		{"bad timezone", map[string]any{"timezone": "Mars/Olympus"}, []string{"timezone: unknown time zone Mars/Olympus"}},
 		{"bad unrecognized", map[string]any{"unrecognized": "keep"}, []string{`unrecognized: "keep" is not drop or passthrough`}},
 		{"bad ipv6 prefix", map[string]any{"ipv6_prefix": 0}, []string{"ipv6_prefix: 0 is not between 1 and 128"}},
+		{"bounds", map[string]any{"max_tracked_keys": 1e12, "metrics_interval": "1ns"},
+			[]string{"max_tracked_keys: must be from 1 to 10000000", "metrics_interval: must be at least 100ms, not 1ns"}},
 		{"bad ignore CIDR", map[string]any{"ignore": map[string]any{"sources": []any{"10.0.0.0/33"}}},
 			[]string{`ignore: sources[0]: "10.0.0.0/33" is not an IP address or CIDR prefix`}},
 		{"bad json path", map[string]any{"json": map[string]any{"user": "a..b"}}, []string{`json: user: "a..b" is not a dot-separated path`}},

@@ -37,7 +37,7 @@ type testReceiver struct {
 func startReceiver(t *testing.T, raw map[string]any, host component.Host) *testReceiver {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	base := map[string]any{"start_at": "beginning", "poll_interval": "20ms", "metrics_interval": "50ms"}
+	base := map[string]any{"start_at": "beginning", "poll_interval": "20ms", "metrics_interval": "100ms"}
 	for k, v := range raw {
 		base[k] = v
 	}
