@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -414,4 +415,40 @@ rules:
 		"root/" + traceIDOf(2).String()[:4]: "drop by drop-rest",
 		"late/" + traceIDOf(2).String()[:4]: "drop by drop-rest",
 	}, decisions)
+}
+
+// TestMillionTracesStayBounded: a million traces of distinct ids, services and routes (untrusted values; 200,000
+// under the race detector, which makes a million take minutes) keep the buffered traces, the decision cache, the
+// budget's keys and the latency quantiles' keys within their bounds.
+func TestMillionTracesStayBounded(t *testing.T) {
+	h := newHarness(t, `
+decision_wait: 1s
+max_traces: 1000
+decision_cache: 2000
+rules:
+  - {name: slow, type: latency, quantile: 0.95, min_samples: 10}
+budget:
+  traces_per_second: 100
+  keys: [service.name, http.route]
+  max_keys: 500
+`)
+	n := uint64(1_000_000)
+	if raceEnabled {
+		n = 200_000
+	}
+	for start := uint64(0); start < n; start += 10_000 {
+		spans := make([]span, 0, 10_000)
+		for i := start; i < start+10_000; i++ {
+			spans = append(spans, span{trace: i + 1, id: 1, service: "svc-" + strconv.FormatUint(i%50_000, 10), name: "GET",
+				attrs: map[string]any{"http.route": "/r/" + strconv.FormatUint(i, 10)}})
+		}
+		h.send(t, spans...)
+		h.decideAfter(100 * time.Millisecond)
+	}
+	h.decideAfter(2 * time.Second)
+	assert.LessOrEqual(t, len(h.p.traces), 1000)
+	assert.LessOrEqual(t, len(h.p.decisions.newer)+len(h.p.decisions.older), 2000)
+	assert.LessOrEqual(t, len(h.p.budget.ema), 500+1, "max_keys and the key of the rest")
+	assert.LessOrEqual(t, len(h.p.budget.counts), 500+1)
+	assert.LessOrEqual(t, len(h.p.latency.byKey), h.p.latency.maxKeys)
 }
