@@ -213,25 +213,36 @@ func validateExample(t *testing.T, config string) {
 	assert.NoError(t, err, out)
 }
 
-// TestValidateRejects checks that `validate` fails on broken configs and names what is wrong.
+// TestValidateRejects checks that `validate` fails on broken configs and names what is wrong, never showing a
+// password.
 func TestValidateRejects(t *testing.T) {
 	for _, tc := range []struct {
 		file string
+		args []string // more flags
 		want []string // every one must appear in the output
 	}{
-		{"unknown_key.yaml", []string{"'receivers'", `"otlp"`, "invalid keys: bogus_option"}},
-		{"bad_type.yaml", []string{"'processors'", `"batch"`, "'timeout'", "invalid duration"}},
-		{"missing_required.yaml", []string{"exporters::otlp_grpc", "endpoint"}},
-		{"unknown_component.yaml", []string{"'receivers'", `unknown type: "nosuchreceiver"`}},
-		{"undefined_reference.yaml", []string{"service::pipelines::traces", "otlp/missing", "not configured"}},
-		{"bad_yaml.yaml", []string{"not valid YAML", "line 3"}},
+		{"unknown_key.yaml", nil, []string{"'receivers'", `"otlp"`, "invalid keys: bogus_option"}},
+		{"bad_type.yaml", nil, []string{"'processors'", `"batch"`, "'timeout'", "invalid duration"}},
+		{"missing_required.yaml", nil, []string{"exporters::otlp_grpc", "endpoint"}},
+		{"unknown_component.yaml", nil, []string{"'receivers'", `unknown type: "nosuchreceiver"`}},
+		{"undefined_reference.yaml", nil, []string{"service::pipelines::traces", "otlp/missing", "not configured"}},
+		{"bad_yaml.yaml", nil, []string{"not valid YAML", "line 3"}},
+		// references, found by Strata's converter before the components' own Validate
+		{"cannot_work.yaml", nil, []string{`processors::anomaly::storage: "file_storage/typo" is not an extension`,
+			"exporters::otlp_http::tls::ca_file: /nonexistent/ca.pem: no such file or directory"}},
+		// with the references mended, the components' own Validate
+		{"cannot_work.yaml", []string{"--set=processors::anomaly::storage=file_storage", "--set=exporters::otlp_http::tls::ca_file="},
+			[]string{"ttl: must be at least 10ms, not 1ns", "threshold: NaN is not in (0, 1)", "max_concurrency: must be from 1 to 10000",
+				"targets[0]: interval: must be at least 100ms, not 1ns", `"ftp://probe:xxxxx@shop.example/health" must be an http:// or https:// URL`,
+				"receivers::ops: url: must be an http:// or https:// URL, not ftp://", "value, recovery: must be numbers, not NaN"}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
-			out, err := run(t, "validate", "--config="+filepath.Join("testdata", "invalid", tc.file))
+			out, err := run(t, append([]string{"validate", "--config=" + filepath.Join("testdata", "invalid", tc.file)}, tc.args...)...)
 			require.Error(t, err, "validate accepted %s:\n%s", tc.file, out)
 			for _, w := range tc.want {
 				assert.Contains(t, out, w)
 			}
+			assert.NotContains(t, out, "s3cret", "validate never shows a password")
 		})
 	}
 }
