@@ -17,8 +17,8 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 
-	"github.com/otelstrata/strata/internal/jsonpath"
 	"github.com/otelstrata/strata/internal/confcheck"
+	"github.com/otelstrata/strata/internal/jsonpath"
 	"github.com/otelstrata/strata/receiver/authlogreceiver/internal/metadata"
 )
 
