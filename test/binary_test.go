@@ -277,6 +277,10 @@ func TestValidateReadmeExamples(t *testing.T) {
 	t.Setenv("ONCALL_TOKEN", "example-token")
 	t.Setenv("PAGERDUTY_ROUTING_KEY", "example-key")
 	block := regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	// the files the examples name are the user's (a CA of their own): here, one that exists, as validate checks
+	tlsFile := regexp.MustCompile(`((?:ca_file|cert_file|key_file|client_ca_file):)\s*[^\s,}]+`)
+	pem := filepath.Join(t.TempDir(), "example.pem")
+	require.NoError(t, os.WriteFile(pem, []byte("an example's file"), 0o600))
 	found := 0
 	for _, readme := range readmes {
 		data, err := os.ReadFile(readme)
@@ -288,7 +292,7 @@ func TestValidateReadmeExamples(t *testing.T) {
 			found++
 			t.Run(fmt.Sprintf("%s#%d", readme, i), func(t *testing.T) {
 				config := filepath.Join(t.TempDir(), "config.yaml")
-				require.NoError(t, os.WriteFile(config, b[1], 0o600))
+				require.NoError(t, os.WriteFile(config, tlsFile.ReplaceAll(b[1], []byte("${1} "+pem)), 0o600))
 				out, err := run(t, "validate", "--config="+config)
 				assert.NoError(t, err, out)
 			})
