@@ -228,7 +228,7 @@ func (e *extent) update(x float32, margin, move float64) (score float64, doubled
 	if e.n == 0 {
 		e.lo, e.hi = x, x
 	}
-	width := float64(e.hi) - float64(e.lo)
+	width := float64(e.hi - e.lo) // finite: values are within ±MaxValue
 	beyond := max(float64(x)-float64(e.hi), float64(e.lo)-float64(x))
 	switch {
 	case width == 0 || e.n < extentAfter || margin == 0 || beyond <= margin*width:
@@ -241,13 +241,13 @@ func (e *extent) update(x float32, margin, move float64) (score float64, doubled
 	if e.n < math.MaxUint32 {
 		e.n++
 	}
-	return score, width > 0 && float64(e.hi)-float64(e.lo) > 2*width
+	return score, width > 0 && float64(e.hi-e.lo) > 2*width
 }
 
 // level is which of n equal levels of the range x is in.
 func (e *extent) level(x float32, n int) int {
-	if r := float64(e.hi) - float64(e.lo); r > 0 {
-		if l := (float64(x) - float64(e.lo)) / r * float64(n); l > 0 { // false for NaN too
+	if r := e.hi - e.lo; r > 0 {
+		if l := float64(x-e.lo) / float64(r) * float64(n); l > 0 { // false for NaN too
 			return min(int(l), n-1)
 		}
 	}
