@@ -148,7 +148,8 @@ type ReceiverConfig struct {
 	// RoutingKey of a PagerDuty service's integration (a secret).
 	RoutingKey configopaque.String `mapstructure:"routing_key"`
 	// URL is where a slack, webhook or alertmanager receiver sends, when the URL itself is a secret (a Slack
-	// incoming webhook's always is): kept out of logs, errors and print-config. A slack receiver takes only this.
+	// incoming webhook's always is): kept out of logs, errors and print-config. A slack receiver takes only this; a
+	// pagerduty receiver takes it as its endpoint.
 	URL configopaque.String `mapstructure:"url"`
 	// ClientConfig is the HTTP client: endpoint, TLS, headers, auth.
 	confighttp.ClientConfig `mapstructure:",squash"`

@@ -124,7 +124,7 @@ func (s *sender) push(ctx context.Context, ld plog.Logs) error {
 	case receiverFile:
 		return s.appendToFile(s.webhook(alerts))
 	case receiverPagerDuty: // one event per request
-		endpoint := s.rc.Endpoint
+		endpoint := s.rc.target()
 		if endpoint == "" {
 			endpoint = pagerDutyEvents
 		}
