@@ -21,12 +21,7 @@ func TestMain(m *testing.M) {
 	if addrs := os.Getenv(targetServerEnv); addrs != "" {
 		serveTargets(addrs)
 	}
-	var err error
-	if binary, err = e2e.Binary(repoRoot); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
+	e2e.MainWithBinary(m, &binary)
 }
 
 // BenchmarkQuickstartStartup is the time from exec to a healthy health_check on the quickstart configuration,

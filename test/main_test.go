@@ -1,8 +1,6 @@
 package test
 
 import (
-	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -16,13 +14,9 @@ const repoRoot = ".."
 // binary is the built distribution (see e2e.Binary).
 var binary string
 
+// TestMain runs the tests only when $STRATA_BINARY names the built distribution (`make test` sets it).
 func TestMain(m *testing.M) {
-	var err error
-	if binary, err = e2e.Binary(repoRoot); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
+	e2e.MainWithBinary(m, &binary)
 }
 
 // run runs the binary with args to completion and returns its combined output.

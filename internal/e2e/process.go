@@ -92,21 +92,36 @@ func RequireProgram(t testing.TB, program string) string {
 	return ""
 }
 
-// Binary returns the built distribution: $STRATA_BINARY (set by the Makefile), else root/_build/otelcol-strata after
-// `make -C root build` (make rebuilds only when a source is newer than the binary, so this costs nothing when fresh).
-func Binary(root string) (string, error) {
-	if b := os.Getenv("STRATA_BINARY"); b != "" {
-		if _, err := os.Stat(b); err != nil {
-			return "", fmt.Errorf("STRATA_BINARY: %w", err)
-		}
-		return b, nil
+// BinaryEnv names the variable that holds the built distribution's path; the Makefile sets it.
+const BinaryEnv = "STRATA_BINARY"
+
+// Binary returns the built distribution named by $STRATA_BINARY, or "" when it is not set: the tests of the binary
+// run only when asked, so `go test ./...` never starts a build of the distribution.
+func Binary() (string, error) {
+	b := os.Getenv(BinaryEnv)
+	if b == "" {
+		return "", nil
 	}
-	cmd := exec.Command("make", "-C", root, "build")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("make build: %w", err)
+	if _, err := os.Stat(b); err != nil {
+		return "", fmt.Errorf("%s: %w", BinaryEnv, err)
 	}
-	return filepath.Abs(filepath.Join(root, "_build", "otelcol-strata"))
+	return filepath.Abs(b)
+}
+
+// MainWithBinary runs a package's tests when $STRATA_BINARY names the built distribution, and otherwise says how
+// to run them and passes; it stores the binary's path in *binary first.
+func MainWithBinary(m *testing.M, binary *string) {
+	b, err := Binary()
+	switch {
+	case err != nil:
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	case b == "":
+		fmt.Printf("skipped: these tests run the built distribution; `make test` runs them, or set %s=_build/otelcol-strata\n", BinaryEnv)
+		os.Exit(0)
+	}
+	*binary = b
+	os.Exit(m.Run())
 }
 
 // StartCollector starts binary on configs (merged in order, as the collector merges several --config flags).
