@@ -1,28 +1,20 @@
 package samplingprocessor
 
 import (
-	"os"
-	"regexp"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/otelstrata/strata/internal/readmetest"
 )
 
 // TestReadmeExample runs the README's example: a health check with an error is dropped (the drop rule comes
 // first), an error, a slow trace and a gold customer's are kept by their rules, and the rest go to the budget.
 func TestReadmeExample(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
-	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
-	require.Len(t, blocks, 1)
-	var doc struct {
-		Processors map[string]map[string]any `yaml:"processors"`
-	}
-	require.NoError(t, yaml.Unmarshal(blocks[0][1], &doc))
-	text, err := yaml.Marshal(doc.Processors["sampling"])
+	text, err := yaml.Marshal(readmetest.Example(t, "processors", 1, 0, "sampling"))
 	require.NoError(t, err)
 
 	h := newHarness(t, string(text))

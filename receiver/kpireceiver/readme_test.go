@@ -4,17 +4,13 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"regexp"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/xconfmap"
-	"go.yaml.in/yaml/v3"
 
+	"github.com/otelstrata/strata/internal/readmetest"
 	"github.com/otelstrata/strata/receiver/kpireceiver/internal/metadata"
 )
 
@@ -28,26 +24,14 @@ const (
 // readmeExample is the kpi receiver of the README's i-th YAML example, as parsed YAML.
 func readmeExample(t testing.TB, i int) map[string]any {
 	t.Helper()
-	readme, err := os.ReadFile("README.md")
-	require.NoError(t, err)
-	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllSubmatch(readme, -1)
-	require.Len(t, blocks, 3)
-	var doc struct {
-		Receivers map[string]map[string]any `yaml:"receivers"`
-	}
-	// ${env:NAME} as the collector expands it, with a value of the variable's kind
-	example := regexp.MustCompile(`\$\{env:[A-Z_]+\}`).ReplaceAll(blocks[i][1], []byte("example"))
-	require.NoError(t, yaml.Unmarshal(example, &doc))
-	raw, ok := doc.Receivers["kpi"]
-	require.True(t, ok, "README example %d has no kpi receiver", i)
-	return raw
+	return readmetest.Example(t, "receivers", 3, i, "kpi")
 }
 
+// exampleConfig is raw over the default configuration, validated.
 func exampleConfig(t testing.TB, raw map[string]any) *Config {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg))
-	require.NoError(t, xconfmap.Validate(cfg))
+	readmetest.Load(t, raw, cfg)
 	return cfg
 }
 
