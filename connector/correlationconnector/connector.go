@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/storageclient"
 )
 
@@ -48,8 +49,7 @@ type correlationConnector struct {
 
 	client storage.Client
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop *clock.Loop // expires, flushes the graph and evaluates incidents
 }
 
 func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
@@ -88,30 +88,11 @@ func (c *correlationConnector) Start(ctx context.Context, host component.Host) e
 			c.set.Logger.Warn("the saved incidents could not be restored", zap.Error(err))
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancel = cancel
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		expire := time.NewTicker(min(c.cfg.TTL/2, time.Second))
-		defer expire.Stop()
-		flush := time.NewTicker(c.cfg.MetricsFlushInterval)
-		defer flush.Stop()
-		interval := time.NewTicker(c.cfg.Incidents.Interval)
-		defer interval.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-expire.C:
-				c.expire(ctx)
-			case <-flush.C:
-				c.flush(ctx)
-			case <-interval.C:
-				c.tick(ctx)
-			}
-		}
-	}()
+	c.loop = clock.Start(clock.Real{},
+		clock.Task{Every: min(c.cfg.TTL/2, time.Second), Run: func(ctx context.Context, _ time.Time) { c.expire(ctx) }},
+		clock.Task{Every: c.cfg.MetricsFlushInterval, Run: func(ctx context.Context, _ time.Time) { c.flush(ctx) }},
+		clock.Task{Every: c.cfg.Incidents.Interval, Run: func(ctx context.Context, _ time.Time) { c.tick(ctx) }},
+	)
 	return nil
 }
 
@@ -125,12 +106,11 @@ func (c *correlationConnector) prepare() error {
 
 // Shutdown stops and emits the graph one last time.
 func (c *correlationConnector) Shutdown(ctx context.Context) error {
-	if c.cancel == nil {
+	if c.loop == nil {
 		return nil
 	}
-	c.cancel()
-	c.wg.Wait()
-	c.cancel = nil
+	c.loop.Stop()
+	c.loop = nil
 	c.flush(ctx)
 	c.telemetry.Shutdown()
 	if c.client != nil {

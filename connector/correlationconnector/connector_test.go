@@ -26,20 +26,20 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files from what the code emits now")
 
-type clock struct{ t time.Time }
+type testClock struct{ t time.Time }
 
-func (c *clock) now() time.Time { return c.t }
+func (c *testClock) now() time.Time { return c.t }
 
 type harness struct {
 	c     *correlationConnector
-	clock *clock
+	clock *testClock
 	sink  *consumertest.MetricsSink
 	tel   *componenttest.Telemetry
 }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
-	h := &harness{clock: &clock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}, sink: new(consumertest.MetricsSink), tel: componenttest.NewTelemetry()}
+	h := &harness{clock: &testClock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}, sink: new(consumertest.MetricsSink), tel: componenttest.NewTelemetry()}
 	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
 	cfg := createDefaultConfig().(*Config)
 	require.NoError(t, cfg.Validate())

@@ -64,7 +64,7 @@ rules:
 	require.NoError(t, err)
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, e.Shutdown(context.Background())) }()
-	h := &harness{e: e, clock: &clock{time.Now()}}
+	h := &harness{e: e, clock: &testClock{time.Now()}}
 	e.now = h.clock.now
 
 	h.point(t, "system.filesystem.utilization", 0.99, map[string]string{"mountpoint": "/var"})

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/internal/storageclient"
 )
@@ -53,8 +54,7 @@ type alertExporter struct {
 
 	senders map[string]*sender
 	client  storage.Client
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	loop    *clock.Loop // evaluates the rules every evaluation_interval
 }
 
 func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error) {
@@ -133,32 +133,16 @@ func (e *alertExporter) Start(ctx context.Context, host component.Host) error {
 		}
 		e.senders[name] = s
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		ticker := time.NewTicker(e.cfg.EvaluationInterval)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-ticker.C:
-				e.evaluate(runCtx)
-			}
-		}
-	}()
+	e.loop = clock.Start(clock.Real{}, clock.Task{Every: e.cfg.EvaluationInterval, Run: func(ctx context.Context, _ time.Time) {
+		e.evaluate(ctx)
+	}})
 	return nil
 }
 
 // Shutdown stops evaluating and lets the senders deliver what is queued (their queues drain or persist).
 func (e *alertExporter) Shutdown(ctx context.Context) error {
-	if e.cancel != nil {
-		e.cancel()
-		e.wg.Wait()
-		e.cancel = nil
-	}
+	e.loop.Stop()
+	e.loop = nil
 	err := e.stopSenders(ctx)
 	if e.client != nil {
 		err = errors.Join(err, e.save(ctx), e.client.Close(ctx))

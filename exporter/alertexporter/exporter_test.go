@@ -63,14 +63,14 @@ func (r *receiverServer) received() [][]byte {
 	return append([][]byte(nil), r.bodies...)
 }
 
-type clock struct{ t time.Time }
+type testClock struct{ t time.Time }
 
-func (c *clock) now() time.Time { return c.t }
+func (c *testClock) now() time.Time { return c.t }
 
 // harness is an exporter on a test clock, started, with receivers pointing at the given servers.
 type harness struct {
 	e     *alertExporter
-	clock *clock
+	clock *testClock
 }
 
 func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *harness {
@@ -102,7 +102,7 @@ func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *ha
 	set := exportertest.NewNopSettings(metadata.Type)
 	e, err := newAlertExporter(cfg, set)
 	require.NoError(t, err)
-	h := &harness{e: e, clock: &clock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
+	h := &harness{e: e, clock: &testClock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
 	e.now = h.clock.now
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
@@ -744,7 +744,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 		set.ID = component.NewID(metadata.Type)
 		e, err := newAlertExporter(cfg, set)
 		require.NoError(t, err)
-		h := &harness{e: e, clock: &clock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
+		h := &harness{e: e, clock: &testClock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
 		e.now = h.clock.now
 		require.NoError(t, e.Start(context.Background(), storagetest.NewStorageHost().WithFileBackedStorageExtension("file_storage", dir)))
 		return h

@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/internal/anomaly"
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/metrickey"
 	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/internal/storageclient"
@@ -68,8 +69,7 @@ type anomalyProcessor struct {
 	lru    *list.List // front: most recently seen
 	client storage.Client
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	loop *clock.Loop // saves the models every save_interval
 }
 
 func newProcessor(cfg *Config, set processor.Settings) *anomalyProcessor {
@@ -98,33 +98,17 @@ func (p *anomalyProcessor) Start(ctx context.Context, host component.Host) error
 		// A model that cannot be read is learned again: that is no reason not to start.
 		p.set.Logger.Warn("the saved anomaly models could not be restored; they are learned again", zap.Error(err))
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	p.cancel = cancel
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		ticker := time.NewTicker(p.cfg.SaveInterval)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case <-ticker.C:
-				if err := p.save(runCtx); err != nil {
-					p.set.Logger.Warn("saving the anomaly models failed", zap.Error(err))
-				}
-			}
+	p.loop = clock.Start(clock.Real{}, clock.Task{Every: p.cfg.SaveInterval, Run: func(ctx context.Context, _ time.Time) {
+		if err := p.save(ctx); err != nil {
+			p.set.Logger.Warn("saving the anomaly models failed", zap.Error(err))
 		}
-	}()
+	}})
 	return nil
 }
 
 // Shutdown saves the models one last time.
 func (p *anomalyProcessor) Shutdown(ctx context.Context) error {
-	if p.cancel != nil {
-		p.cancel()
-		p.wg.Wait()
-	}
+	p.loop.Stop()
 	var err error
 	if p.client != nil {
 		err = errors.Join(p.save(ctx), p.client.Close(ctx))

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/metrickey"
 )
 
@@ -27,9 +28,8 @@ type downsampler struct {
 	series map[metrickey.Key]*heldSeries
 	order  []metrickey.Key // first-seen order, so that the output keeps the input's order
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	p      *sampler
+	loop *clock.Loop // flushes every interval
+	p    *sampler
 }
 
 type heldSeries struct {
@@ -43,27 +43,13 @@ func newDownsampler(cfg MetricsConfig, next consumer.Metrics) *downsampler {
 
 func (ds *downsampler) start(p *sampler) {
 	ds.p = p
-	ctx, cancel := context.WithCancel(context.Background())
-	ds.cancel = cancel
-	ds.wg.Add(1)
-	go func() {
-		defer ds.wg.Done()
-		ticker := time.NewTicker(ds.cfg.Interval)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-				ds.flush(context.Background())
-			}
-		}
-	}()
+	ds.loop = clock.Start(clock.Real{}, clock.Task{Every: ds.cfg.Interval, Run: func(context.Context, time.Time) {
+		ds.flush(context.Background())
+	}})
 }
 
 func (ds *downsampler) stop(ctx context.Context) {
-	ds.cancel()
-	ds.wg.Wait()
+	ds.loop.Stop()
 	ds.flush(ctx)
 }
 

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/receiver/authlogreceiver/internal/metadata"
 )
@@ -41,8 +42,7 @@ type authlogReceiver struct {
 
 	manager *fileconsumer.Manager
 	storage storage.Client
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	loop    *clock.Loop // sends the metrics every metrics_interval
 }
 
 func newReceiver(cfg *Config, set receiver.Settings) (*authlogReceiver, error) {
@@ -73,14 +73,10 @@ func (r *authlogReceiver) Start(ctx context.Context, host component.Host) error 
 	if err := r.manager.Start(r.storage); err != nil {
 		return err
 	}
-	runCtx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
 	if r.metrics != nil {
-		r.wg.Add(1)
-		go func() {
-			defer r.wg.Done()
-			r.sendMetricsEvery(runCtx)
-		}()
+		r.loop = clock.Start(clock.Real{}, clock.Task{Every: r.cfg.MetricsInterval, Run: func(ctx context.Context, _ time.Time) {
+			r.sendMetrics(ctx)
+		}})
 	}
 	return nil
 }
@@ -92,9 +88,8 @@ func (r *authlogReceiver) Shutdown(ctx context.Context) error {
 	if r.manager != nil {
 		errs = append(errs, r.manager.Stop())
 	}
-	if r.cancel != nil {
-		r.cancel()
-		r.wg.Wait()
+	if r.loop != nil {
+		r.loop.Stop()
 		r.sendMetrics(ctx)
 	}
 	if r.storage != nil {
@@ -127,19 +122,6 @@ func (r *authlogReceiver) consume(ctx context.Context, tokens [][]byte, attrs ma
 		r.set.Logger.Error("the next consumer refused authentication events", zap.Int("records", ld.LogRecordCount()), zap.Error(err))
 	}
 	return nil
-}
-
-func (r *authlogReceiver) sendMetricsEvery(ctx context.Context) {
-	ticker := time.NewTicker(r.cfg.MetricsInterval)
-	defer ticker.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-			r.sendMetrics(ctx)
-		}
-	}
 }
 
 func (r *authlogReceiver) sendMetrics(ctx context.Context) {

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/internal/storageclient"
 	"github.com/otelstrata/strata/receiver/kpireceiver/internal/metadata"
@@ -70,8 +71,9 @@ type kpiReceiver struct {
 	// when it starts and when it ends, not at every evaluation.
 	lastReason map[string]string
 
-	cancel context.CancelFunc
+	cancel context.CancelFunc // stops the sources' polls
 	wg     sync.WaitGroup
+	loop   *clock.Loop // evaluates the KPIs every interval
 }
 
 func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (*kpiReceiver, error) {
@@ -86,7 +88,7 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (*kp
 	return &kpiReceiver{cfg: cfg, set: set, next: next, obsrecv: obsrecv, store: newValueStore(), lastReason: map[string]string{}}, nil
 }
 
-// Start opens the receiver and starts one goroutine per source and one for the KPIs.
+// Start opens the receiver, starts one goroutine per source and evaluates the KPIs every interval.
 func (r *kpiReceiver) Start(ctx context.Context, host component.Host) error {
 	if err := r.open(ctx, host); err != nil {
 		return err
@@ -100,11 +102,12 @@ func (r *kpiReceiver) Start(ctx context.Context, host component.Host) error {
 			r.runSource(runCtx, s)
 		}()
 	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		r.runKPIs(runCtx)
-	}()
+	mb := metadata.NewMetricsBuilder(r.cfg.MetricsBuilderConfig, r.set, metadata.WithStartTime(pcommon.NewTimestampFromTime(r.start)))
+	r.loop = clock.Start(clock.Real{}, clock.Task{Every: r.cfg.Interval, Run: func(ctx context.Context, now time.Time) {
+		if md := r.evaluate(ctx, mb, now); md.DataPointCount() > 0 {
+			r.consume(md)
+		}
+	}})
 	return nil
 }
 
@@ -196,6 +199,8 @@ func (r *kpiReceiver) Shutdown(ctx context.Context) error {
 		r.wg.Wait()
 		r.cancel = nil
 	}
+	r.loop.Stop()
+	r.loop = nil
 	err := r.closeAll(ctx)
 	if r.telemetry != nil {
 		r.telemetry.Shutdown()
@@ -361,23 +366,6 @@ func (r *kpiReceiver) consume(md pmetric.Metrics) {
 	r.obsrecv.EndMetricsOp(ctx, metadata.Type.String(), md.DataPointCount(), err)
 	if err != nil {
 		r.set.Logger.Warn("the next consumer refused KPI metrics", zap.Int("data_points", md.DataPointCount()), zap.Error(err))
-	}
-}
-
-// runKPIs evaluates every KPI at the receiver's interval.
-func (r *kpiReceiver) runKPIs(ctx context.Context) {
-	ticker := time.NewTicker(r.cfg.Interval)
-	defer ticker.Stop()
-	mb := metadata.NewMetricsBuilder(r.cfg.MetricsBuilderConfig, r.set, metadata.WithStartTime(pcommon.NewTimestampFromTime(r.start)))
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-ticker.C:
-			if md := r.evaluate(ctx, mb, now); md.DataPointCount() > 0 {
-				r.consume(md)
-			}
-		}
 	}
 }
 
