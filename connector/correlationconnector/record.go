@@ -12,21 +12,22 @@ import (
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
-// incidentRecord writes an incident as the event contract says (docs/events.md) and returns its state.
+// incidentRecord writes an incident into r as the event contract says (docs/events.md), advances the incident's
+// sequence and returns the record's state.
 func incidentRecord(r plog.LogRecord, inc *incident, now time.Time) string {
-	state := "update"
+	state := semconv.IncidentUpdate
 	switch {
 	case inc.resolved:
-		state = "resolved"
+		state = semconv.IncidentResolved
 	case inc.sequence == 0:
-		state = "open"
+		state = semconv.IncidentOpen
 	}
 	inc.sequence++
 	r.SetEventName(semconv.EventIncident)
 	r.SetTimestamp(pcommon.NewTimestampFromTime(now))
 	r.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
 	r.SetSeverityNumber(plog.SeverityNumberWarn)
-	if state == "resolved" {
+	if state == semconv.IncidentResolved {
 		r.SetSeverityNumber(plog.SeverityNumberInfo)
 	}
 	a := r.Attributes()

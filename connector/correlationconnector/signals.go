@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelstrata/strata/internal/anomaly"
+	"github.com/otelstrata/strata/internal/points"
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
@@ -219,10 +220,7 @@ func (w *watcher) flushFound() {
 }
 
 func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, now time.Time) {
-	v := dp.DoubleValue()
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		v = float64(dp.IntValue())
-	}
+	v := points.Value(dp)
 	at := dp.Timestamp().AsTime()
 	if at.IsZero() || at.After(now) {
 		at = now
@@ -306,11 +304,7 @@ func (w *watcher) logs(ld plog.Logs, now time.Time) {
 		res := w.resourceEntities(rl.Resource().Attributes())
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, r := range sl.LogRecords().All() {
-				name := r.EventName()
-				if v, ok := r.Attributes().Get(semconv.AttrEventName); ok && name == "" {
-					name = v.AsString()
-				}
-				if name == semconv.EventDetection {
+				if semconv.EventName(r) == semconv.EventDetection {
 					w.detection(r, res, now)
 					continue
 				}

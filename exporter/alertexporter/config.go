@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/otelstrata/strata/internal/confcheck"
+	"github.com/otelstrata/strata/internal/semconv"
 )
 
 // Config is the alert exporter's configuration.
@@ -290,7 +291,7 @@ func (cfg *Config) Validate() error {
 			if r.Count < 1 || r.Window <= 0 {
 				add("%s: count, window: must be positive", where)
 			}
-			if _, ok := severities[strings.ToUpper(r.MinSeverity)]; r.MinSeverity != "" && !ok {
+			if _, ok := semconv.LogSeverities[strings.ToUpper(r.MinSeverity)]; r.MinSeverity != "" && !ok {
 				add("%s: min_severity: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", where, r.MinSeverity)
 			}
 		case kindComposite:

@@ -23,6 +23,7 @@ import (
 
 	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
 	"github.com/otelstrata/strata/internal/clock"
+	"github.com/otelstrata/strata/internal/points"
 	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/internal/storageclient"
 )
@@ -298,7 +299,7 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 						continue
 					}
 					if s := e.track(r, attrs); s != nil {
-						s.last, s.active, s.info = now, get(semconv.AttrIncidentState) != "resolved", info
+						s.last, s.active, s.info = now, get(semconv.AttrIncidentState) != semconv.IncidentResolved, info
 					}
 				}
 			}
@@ -314,11 +315,8 @@ func (e *alertExporter) logRules(resource pcommon.Map, rec plog.LogRecord, now t
 		if r.cfg.Kind != kindLog {
 			continue
 		}
-		name := rec.EventName()
-		if v, ok := rec.Attributes().Get(semconv.AttrEventName); ok && name == "" {
-			name = v.AsString()
-		}
-		if r.cfg.EventName != "" && name != r.cfg.EventName || rec.SeverityNumber() < severities[strings.ToUpper(r.cfg.MinSeverity)] ||
+		if r.cfg.EventName != "" && semconv.EventName(rec) != r.cfg.EventName ||
+			rec.SeverityNumber() < semconv.LogSeverities[strings.ToUpper(r.cfg.MinSeverity)] ||
 			!r.matches(rec.Attributes()) {
 			continue
 		}
@@ -586,10 +584,6 @@ func eachNumber(m pmetric.Metric, f func(pcommon.Map, float64)) {
 		return
 	}
 	for _, dp := range dps.All() {
-		v := dp.DoubleValue()
-		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-			v = float64(dp.IntValue())
-		}
-		f(dp.Attributes(), v)
+		f(dp.Attributes(), points.Value(dp))
 	}
 }

@@ -8,11 +8,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
-	"go.opentelemetry.io/collector/pdata/plog"
 )
-
-// severities are the names of min_severity, with the lowest OTLP severity number of each range.
-var severities = map[string]plog.SeverityNumber{"TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17, "FATAL": 21}
 
 // maxHistory bounds the points a predictive series keeps (least squares) and the records a log series keeps.
 const maxHistory = 512

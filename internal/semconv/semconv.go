@@ -3,12 +3,26 @@
 // start with "strata.".
 package semconv // import "github.com/otelstrata/strata/internal/semconv"
 
+import "go.opentelemetry.io/collector/pdata/plog"
+
 // Event names, set as the log record's event name and as its event.name attribute.
 const (
 	EventAuth      = "strata.auth"
 	EventDetection = "strata.security.detection"
 	EventIncident  = "strata.incident"
 )
+
+// EventName returns a log record's event name: its EventName field, or else its event.name attribute (as records
+// from older SDKs carry it).
+func EventName(r plog.LogRecord) string {
+	if name := r.EventName(); name != "" {
+		return name
+	}
+	if v, ok := r.Attributes().Get(AttrEventName); ok {
+		return v.AsString()
+	}
+	return ""
+}
 
 // OpenTelemetry semantic-convention attributes.
 const (
@@ -64,7 +78,7 @@ const (
 // Strata's own attributes of incidents (correlation connector).
 const (
 	AttrIncidentID         = "strata.incident.id"
-	AttrIncidentState      = "strata.incident.state" // open, update, resolved
+	AttrIncidentState      = "strata.incident.state" // IncidentOpen, IncidentUpdate or IncidentResolved
 	AttrIncidentOpened     = "strata.incident.opened"
 	AttrIncidentSymptoms   = "strata.incident.symptoms"   // how many symptoms it grouped
 	AttrIncidentServices   = "strata.incident.services"   // affected services
@@ -74,6 +88,38 @@ const (
 	AttrIncidentCandidates = "strata.incident.candidates" // ranked: entity, kind, score, layer, evidence, onset
 	AttrIncidentTraceID    = "strata.incident.trace_id"   // an exemplar trace
 )
+
+// The states of an incident record.
+const (
+	IncidentOpen     = "open"     // the first record of an incident
+	IncidentUpdate   = "update"   // a change while it is open
+	IncidentResolved = "resolved" // its last record
+)
+
+// DetectionSeverities are the severities of detections, lowest first, with the log severity number of each.
+var DetectionSeverities = []struct {
+	Name   string
+	Number plog.SeverityNumber
+}{
+	{"info", plog.SeverityNumberInfo}, {"low", plog.SeverityNumberInfo4}, {"medium", plog.SeverityNumberWarn},
+	{"high", plog.SeverityNumberError}, {"critical", plog.SeverityNumberFatal},
+}
+
+// DetectionSeverity returns the log severity number of a detection's severity, and whether the name is one.
+func DetectionSeverity(name string) (plog.SeverityNumber, bool) {
+	for _, s := range DetectionSeverities {
+		if s.Name == name {
+			return s.Number, true
+		}
+	}
+	return plog.SeverityNumberUnspecified, false
+}
+
+// LogSeverities are OpenTelemetry's severity names, each with the lowest severity number of its range.
+var LogSeverities = map[string]plog.SeverityNumber{
+	"TRACE": plog.SeverityNumberTrace, "DEBUG": plog.SeverityNumberDebug, "INFO": plog.SeverityNumberInfo,
+	"WARN": plog.SeverityNumberWarn, "ERROR": plog.SeverityNumberError, "FATAL": plog.SeverityNumberFatal,
+}
 
 // The anomaly processor's metrics (scores and bands beside each watched series) and the scope it adds them in. The
 // components that act on scores read only those in this scope, and the processor removes from its input every

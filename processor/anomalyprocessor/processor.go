@@ -27,6 +27,7 @@ import (
 	"github.com/otelstrata/strata/internal/anomaly"
 	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/metrickey"
+	"github.com/otelstrata/strata/internal/points"
 	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/internal/storageclient"
 	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadata"
@@ -292,7 +293,7 @@ func eachValue(m pmetric.Metric, quantile float64, f func(any, pcommon.Map, pcom
 	case pmetric.MetricTypeGauge:
 		dps := m.Gauge().DataPoints()
 		for i := range dps.Len() {
-			f(dps.At(i), dps.At(i).Attributes(), dps.At(i).Timestamp(), "value", value{x: number(dps.At(i))})
+			f(dps.At(i), dps.At(i).Attributes(), dps.At(i).Timestamp(), "value", value{x: points.Value(dps.At(i))})
 		}
 	case pmetric.MetricTypeSum:
 		sum := m.Sum()
@@ -303,7 +304,7 @@ func eachValue(m pmetric.Metric, quantile float64, f func(any, pcommon.Map, pcom
 		}
 		dps := sum.DataPoints()
 		for i := range dps.Len() {
-			f(dps.At(i), dps.At(i).Attributes(), dps.At(i).Timestamp(), statistic, value{x: number(dps.At(i)), cumulative: rate})
+			f(dps.At(i), dps.At(i).Attributes(), dps.At(i).Timestamp(), statistic, value{x: points.Value(dps.At(i)), cumulative: rate})
 		}
 	case pmetric.MetricTypeHistogram:
 		cumulative := m.Histogram().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
@@ -384,13 +385,6 @@ func pointCount(m pmetric.Metric) int {
 		return m.Summary().DataPoints().Len()
 	}
 	return 0
-}
-
-func number(dp pmetric.NumberDataPoint) float64 {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		return float64(dp.IntValue())
-	}
-	return dp.DoubleValue()
 }
 
 // outputs are the score and band gauges added to one resource, in a scope of the processor's.

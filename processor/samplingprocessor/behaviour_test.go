@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/otelstrata/strata/internal/points"
 	"github.com/otelstrata/strata/processor/samplingprocessor/internal/metadatatest"
 )
 
@@ -384,7 +385,7 @@ func downsampled(sink *consumertest.MetricsSink) map[string]float64 {
 				} else {
 					dp = m.Sum().DataPoints().At(0)
 				}
-				values[m.Name()+"/"+host.Str()] = math.Round(number(dp)*1000) / 1000
+				values[m.Name()+"/"+host.Str()] = math.Round(points.Value(dp)*1000) / 1000
 			}
 		}
 	}

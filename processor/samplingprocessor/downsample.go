@@ -15,6 +15,7 @@ import (
 
 	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/metrickey"
+	"github.com/otelstrata/strata/internal/points"
 )
 
 // downsampler keeps one point per series per interval: the last one, or in aggregate mode the average of a
@@ -243,7 +244,7 @@ func merge(held, next pmetric.Metric, n int) {
 	switch held.Type() {
 	case pmetric.MetricTypeGauge:
 		h, x := held.Gauge().DataPoints().At(0), next.Gauge().DataPoints().At(0)
-		avg := (number(h)*float64(n) + number(x)) / float64(n+1)
+		avg := (points.Value(h)*float64(n) + points.Value(x)) / float64(n+1)
 		x.CopyTo(h)
 		h.SetDoubleValue(avg)
 	case pmetric.MetricTypeSum:
@@ -254,7 +255,7 @@ func merge(held, next pmetric.Metric, n int) {
 			x.CopyTo(h)
 			h.SetIntValue(total)
 		} else {
-			total := number(h) + number(x)
+			total := points.Value(h) + points.Value(x)
 			x.CopyTo(h)
 			h.SetDoubleValue(total)
 		}
@@ -280,11 +281,4 @@ func merge(held, next pmetric.Metric, n int) {
 		}
 		h.SetTimestamp(x.Timestamp())
 	}
-}
-
-func number(dp pmetric.NumberDataPoint) float64 {
-	if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-		return float64(dp.IntValue())
-	}
-	return dp.DoubleValue()
 }

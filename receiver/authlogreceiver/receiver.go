@@ -348,18 +348,13 @@ func (p *processor) authRecord(lr plog.LogRecord, line string, fileAttrs map[str
 	putFileAttrs(attrs, fileAttrs)
 }
 
-// severities of detection records, by the rule's severity.
-var detectionSeverity = map[string]plog.SeverityNumber{
-	"info": plog.SeverityNumberInfo, "low": plog.SeverityNumberInfo4, "medium": plog.SeverityNumberWarn,
-	"high": plog.SeverityNumberError, "critical": plog.SeverityNumberFatal,
-}
-
 func (p *processor) detectionRecord(lr plog.LogRecord, d *detection, now time.Time) {
 	r := d.rule
 	lr.SetEventName(semconv.EventDetection)
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(d.time))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
-	lr.SetSeverityNumber(detectionSeverity[r.Severity])
+	severity, _ := semconv.DetectionSeverity(r.Severity)
+	lr.SetSeverityNumber(severity)
 	lr.SetSeverityText(r.Severity)
 	lr.Body().SetStr(d.summary())
 	attrs := lr.Attributes()

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/otelstrata/strata/internal/semconv"
 )
 
 // Rule kinds.
@@ -26,8 +28,6 @@ var ruleKinds = []string{kindThreshold, kindDistinct, kindSequence, kindFirstSee
 
 // Fields events are grouped and counted by.
 var keyFields = []string{"source", "user", "target_user", "host", "group"}
-
-var severities = []string{"info", "low", "medium", "high", "critical"}
 
 // RuleConfig is one detection rule.
 type RuleConfig struct {
@@ -193,8 +193,12 @@ func (r *RuleConfig) validate() error {
 	if !slices.Contains(ruleKinds, r.Kind) {
 		add("kind: %q is not one of %s", r.Kind, strings.Join(ruleKinds, ", "))
 	}
-	if !slices.Contains(severities, r.Severity) {
-		add("severity: %q is not one of %s", r.Severity, strings.Join(severities, ", "))
+	if _, ok := semconv.DetectionSeverity(r.Severity); !ok {
+		names := make([]string, len(semconv.DetectionSeverities))
+		for i, s := range semconv.DetectionSeverities {
+			names[i] = s.Name
+		}
+		add("severity: %q is not one of %s", r.Severity, strings.Join(names, ", "))
 	}
 	if len(r.GroupBy) == 0 {
 		add("group_by: must name at least one of %s", strings.Join(keyFields, ", "))

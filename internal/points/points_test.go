@@ -1,0 +1,17 @@
+package points
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+func TestValue(t *testing.T) {
+	dp := pmetric.NewNumberDataPoint()
+	dp.SetIntValue(-7)
+	assert.Equal(t, -7.0, Value(dp))
+	dp.SetDoubleValue(2.5)
+	assert.Equal(t, 2.5, Value(dp))
+	assert.Equal(t, 0.0, Value(pmetric.NewNumberDataPoint()), "a point without a value")
+}
