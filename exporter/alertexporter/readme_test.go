@@ -3,12 +3,12 @@ package alertexporter
 import (
 	"testing"
 
-	"github.com/otelstrata/strata/internal/readmetest"
+	"github.com/otelstrata/strata/internal/conftest"
 )
 
 // TestReadmeExamples validates the alert exporter of each README example.
 func TestReadmeExamples(t *testing.T) {
-	for _, ex := range readmetest.Examples(t, "exporters", 3) {
-		readmetest.Load(t, ex["alert"], createDefaultConfig())
+	for _, ex := range conftest.ReadmeExamples(t, "exporters", 3) {
+		conftest.Load(t, ex["alert"], createDefaultConfig())
 	}
 }

@@ -20,7 +20,9 @@ func (t *manualTicker) Chan() <-chan time.Time { return t.c }
 func (t *manualTicker) Stop()                  { t.stopped.Store(true) }
 
 // manualClock hands out one manual ticker per period.
-type manualClock struct{ tickers map[time.Duration]*manualTicker }
+type manualClock struct {
+	tickers map[time.Duration]*manualTicker
+}
 
 func (c *manualClock) Now() time.Time { return time.Unix(0, 0) }
 func (c *manualClock) NewTicker(d time.Duration) Ticker {

@@ -263,29 +263,3 @@ func TestConditionsSelectPoints(t *testing.T) {
 	require.NoError(t, h.consume(context.Background(), gauge("system.cpu.utilization", t0, map[string]float64{"a": 1, "b": 2})))
 	assert.Equal(t, map[string]float64{"system.cpu.utilization/value/a": 0}, scores(h.sink.AllMetrics()[0]))
 }
-
-func TestValidate(t *testing.T) {
-	for _, tc := range []struct {
-		edit func(*Config)
-		want string
-	}{
-		{func(c *Config) { c.Include = []string{"["} }, `"[" is not a pattern`},
-		{func(c *Config) { c.Conditions = []string{"attributes[ =="} }, "conditions:"},
-		{func(c *Config) { c.Quantile = 1 }, "quantile: 1 is not in (0, 1)"},
-		{func(c *Config) { c.Emit = "some" }, `emit: "some" is not all or anomalous`},
-		{func(c *Config) { c.Threshold = 0 }, "threshold: 0 is not in (0, 1)"},
-		{func(c *Config) { c.Threshold = math.NaN() }, "threshold: NaN is not in (0, 1)"},
-		{func(c *Config) { c.Quantile = math.NaN() }, "quantile: NaN is not in (0, 1)"},
-		{func(c *Config) { c.Risk = math.NaN() }, "risk in (0, 0.5)"},
-		{func(c *Config) { c.MaxClockSkew = 0 }, "max_clock_skew: must be positive"},
-		{func(c *Config) { c.MaxSeries = 0 }, "max_series: must be positive"},
-		{func(c *Config) { c.Risk = 0.7 }, "risk in (0, 0.5)"},
-		{func(c *Config) { c.RangeMargin = -0.1 }, "range_margin: -0.1 is not 0 or more"},
-		{func(c *Config) { id := component.MustNewID("file_storage"); c.Storage = &id; c.SaveInterval = 0 }, "save_interval: must be positive"},
-	} {
-		cfg := createDefaultConfig().(*Config)
-		tc.edit(cfg)
-		assert.ErrorContains(t, cfg.Validate(), tc.want)
-	}
-	assert.NoError(t, createDefaultConfig().(*Config).Validate())
-}

@@ -1,36 +1,22 @@
 package samplingprocessor
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/otelstrata/strata/internal/conftest"
 )
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-
-	sub, err := cm.Sub(component.MustNewID("sampling").String())
-	require.NoError(t, err)
-	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, sub.Unmarshal(cfg))
-	require.NoError(t, xconfmap.Validate(cfg))
-	assert.Equal(t, createDefaultConfig(), cfg)
-
-	sub, err = cm.Sub(component.MustNewIDWithName("sampling", "full").String())
-	require.NoError(t, err)
-	cfg = createDefaultConfig().(*Config)
-	require.NoError(t, sub.Unmarshal(cfg))
-	require.NoError(t, xconfmap.Validate(cfg))
+	assert.Equal(t, createDefaultConfig(), conftest.Named(t, "sampling", createDefaultConfig()))
+	cfg := conftest.Named(t, "sampling/full", createDefaultConfig())
 	assert.Equal(t, &Config{
 		DecisionWait: 5 * time.Second, TraceTimeout: time.Minute, MaxTraces: 1000, MaxSpans: 20000, DecisionCache: 5000, DryRun: true,
 		Rules: []RuleConfig{

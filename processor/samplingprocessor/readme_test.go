@@ -8,13 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/otelstrata/strata/internal/readmetest"
+	"github.com/otelstrata/strata/internal/conftest"
 )
 
 // TestReadmeExample runs the README's example: a health check with an error is dropped (the drop rule comes
 // first), an error, a slow trace and a gold customer's are kept by their rules, and the rest go to the budget.
 func TestReadmeExample(t *testing.T) {
-	text, err := yaml.Marshal(readmetest.Example(t, "processors", 1, 0, "sampling"))
+	text, err := yaml.Marshal(conftest.ReadmeExample(t, "processors", 1, 0, "sampling"))
 	require.NoError(t, err)
 
 	h := newHarness(t, string(text))

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/otelstrata/strata/internal/readmetest"
+	"github.com/otelstrata/strata/internal/conftest"
 	"github.com/otelstrata/strata/receiver/kpireceiver/internal/metadata"
 )
 
@@ -24,14 +24,14 @@ const (
 // readmeExample is the kpi receiver of the README's i-th YAML example, as parsed YAML.
 func readmeExample(t testing.TB, i int) map[string]any {
 	t.Helper()
-	return readmetest.Example(t, "receivers", 3, i, "kpi")
+	return conftest.ReadmeExample(t, "receivers", 3, i, "kpi")
 }
 
 // exampleConfig is raw over the default configuration, validated.
 func exampleConfig(t testing.TB, raw map[string]any) *Config {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
-	readmetest.Load(t, raw, cfg)
+	conftest.Load(t, raw, cfg)
 	return cfg
 }
 

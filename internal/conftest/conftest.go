@@ -1,15 +1,17 @@
-// Package readmetest reads the YAML examples of a component's README.md, so that each component's tests can check
-// that every example it documents is a valid configuration.
-package readmetest
+// Package conftest loads the configurations a component documents and tests — the YAML examples of its README.md
+// and the named instances of its testdata/config.yaml — and fails the test unless each is valid.
+package conftest
 
 import (
 	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 	"go.yaml.in/yaml/v3"
 )
@@ -19,10 +21,10 @@ var (
 	envRef    = regexp.MustCompile(`\$\{env:[A-Z_][A-Z0-9_]*\}`)
 )
 
-// Examples returns, for each YAML block of README.md in the working directory, the configurations of its components
+// ReadmeExamples returns, for each YAML block of README.md in the working directory, the configurations of its components
 // of one kind ("receivers", "processors", "connectors" or "exporters") by component ID. It fails the test unless
 // the README has exactly want blocks. A ${env:NAME} reference reads as the word "example", as a set variable would.
-func Examples(t testing.TB, kind string, want int) []map[string]map[string]any {
+func ReadmeExamples(t testing.TB, kind string, want int) []map[string]map[string]any {
 	t.Helper()
 	readme, err := os.ReadFile("README.md")
 	require.NoError(t, err)
@@ -44,12 +46,26 @@ func Examples(t testing.TB, kind string, want int) []map[string]map[string]any {
 	return examples
 }
 
-// Example returns the configuration of component id in the README's i-th YAML example (see Examples).
-func Example(t testing.TB, kind string, want, i int, id string) map[string]any {
+// ReadmeExample returns the configuration of component id in the README's i-th YAML example (see ReadmeExamples).
+func ReadmeExample(t testing.TB, kind string, want, i int, id string) map[string]any {
 	t.Helper()
-	raw, ok := Examples(t, kind, want)[i][id]
+	raw, ok := ReadmeExamples(t, kind, want)[i][id]
 	require.True(t, ok, "README example %d has no %s %q", i, kind, id)
 	return raw
+}
+
+// Named returns the default configuration cfg with the instance id (such as "sampling/full") of
+// testdata/config.yaml unmarshalled over it, and fails the test unless the result is valid.
+func Named[C component.Config](t testing.TB, id string, cfg C) C {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	require.NoError(t, err)
+	_, ok := cm.ToStringMap()[id]
+	require.True(t, ok, "testdata/config.yaml has no %s", id)
+	sub, err := cm.Sub(id)
+	require.NoError(t, err)
+	Load(t, sub.ToStringMap(), cfg)
+	return cfg
 }
 
 // Load unmarshals raw over cfg, a component's default configuration, and fails the test unless the result is valid.
