@@ -6,7 +6,25 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/collector/component"
+
+	"github.com/otelstrata/strata/internal/conftest"
 )
+
+func TestLoadConfig(t *testing.T) {
+	assert.Equal(t, createDefaultConfig(), conftest.Named(t, "correlation", createDefaultConfig()))
+	storage := component.MustNewID("file_storage")
+	ms := time.Millisecond
+	assert.Equal(t, &Config{
+		TTL: 5 * time.Second, MaxPending: 5000, MaxEdges: 2000, MaxTopologyEntities: 50000,
+		MetricsFlushInterval: 30 * time.Second, LatencyBuckets: []time.Duration{10 * ms, 100 * ms, time.Second},
+		VirtualNodeAttributes: []string{"peer.service", "db.system"}, Storage: &storage,
+		Incidents: IncidentsConfig{
+			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
+			Window: 10 * time.Minute, ResolveAfter: 10 * time.Minute, MaxOpen: 20, MaxEntities: 30, MaxSignals: 5000,
+		},
+	}, conftest.Named(t, "correlation/full", createDefaultConfig()))
+}
 
 // TestValidate: each mistake is named by its key, among them what passed before and failed at start (a ttl of 1ns
 // made a ticker of no period) or never fired (a NaN threshold).

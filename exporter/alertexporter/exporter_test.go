@@ -360,34 +360,6 @@ func TestRefusalsArePermanentFailuresRetried(t *testing.T) {
 	assert.Len(t, srv.received(), 3)
 }
 
-func TestValidate(t *testing.T) {
-	cfg := createDefaultConfig().(*Config)
-	var raw map[string]any
-	require.NoError(t, yaml.Unmarshal([]byte(`
-receiver: nowhere
-receivers: {am: {kind: smoke-signal}}
-rules:
-  - {name: A, kind: guess, metric: m}
-  - {name: B, kind: threshold, op: "~", value: 1}
-  - {name: C, kind: absent, metric: m, absent_for: 1s}
-  - {name: D, kind: threshold, metric: m, op: ">", value: 1, annotations: {summary: "{{ .Labels.x "}}
-`), &raw))
-	require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg))
-	err := cfg.Validate()
-	require.Error(t, err)
-	for _, want := range []string{
-		"receivers::am: kind must be one of alertmanager, webhook, file, slack, pagerduty",
-		`receiver: "nowhere" is not one of the receivers`,
-		`rules[0] (A): kind: "guess" is not one of threshold, anomaly, absent, incident`,
-		"rules[1] (B): metric: must be set",
-		`rules[1] (B): op: "~" is not one of`,
-		"rules[2] (C): absent_for: 1s is shorter than evaluation_interval 10s",
-		"rules[3] (D): template of annotations::summary",
-	} {
-		assert.ErrorContains(t, err, want)
-	}
-}
-
 // TestFileReceiver appends each notification as a line of webhook JSON.
 func TestFileReceiver(t *testing.T) {
 	path := t.TempDir() + "/alerts/alerts.jsonl"
