@@ -7,13 +7,22 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
+	"github.com/otelstrata/strata/internal/conftest"
 )
+
+// TestCreateDefaultConfig checks the defaults against the README's tables of options, and that they alone make a
+// valid configuration.
+func TestCreateDefaultConfig(t *testing.T) {
+	assert.GreaterOrEqual(t, conftest.DocumentedDefaults(t, createDefaultConfig), 16, "options checked against the README")
+	assert.NoError(t, xconfmap.Validate(createDefaultConfig()))
+}
 
 // TestEachSpanCountsOnce builds the connector as the demo and gateway layouts do — a traces exporter feeding a
 // metrics pipeline (the service graph) and a logs pipeline (incidents) — and sends each batch to both traces inputs,

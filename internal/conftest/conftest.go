@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
@@ -18,6 +20,8 @@ import (
 
 var (
 	yamlBlock = regexp.MustCompile("(?s)```yaml\n(.*?)```")
+	// optionRow is a row of an options table: | `key` | `default` | ...
+	optionRow = regexp.MustCompile("(?m)^\\| `([a-z_][a-z0-9_.]*)` \\| `([^`]+)`")
 	envRef    = regexp.MustCompile(`\$\{env:[A-Z_][A-Z0-9_]*\}`)
 )
 
@@ -73,4 +77,44 @@ func Load(t testing.TB, raw map[string]any, cfg component.Config) {
 	t.Helper()
 	require.NoError(t, confmap.NewFromStringMap(raw).Unmarshal(cfg))
 	require.NoError(t, xconfmap.Validate(cfg))
+}
+
+// DocumentedDefaults checks the defaults that README.md's option tables give (rows of the form | `key` | `value` |,
+// nested keys dotted) against the component's default configuration: each documented value, set over a new
+// default configuration, must leave it unchanged. Rows whose key the default configuration does not have at that
+// path (options of a list's elements, metrics) are not checked; it returns how many rows were.
+func DocumentedDefaults(t testing.TB, createDefault func() component.Config) int {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	defaults := confmap.New()
+	require.NoError(t, defaults.Marshal(createDefault()))
+	checked := 0
+	for _, row := range optionRow.FindAllSubmatch(readme, -1) {
+		key, value := strings.ReplaceAll(string(row[1]), ".", confmap.KeyDelimiter), row[2]
+		if !defaults.IsSet(key) {
+			continue
+		}
+		var v any
+		if err := yaml.Unmarshal(value, &v); err != nil {
+			t.Errorf("README.md: the default of %s, %s, is not YAML: %v", row[1], value, err)
+			continue
+		}
+		nested := map[string]any{}
+		parts := strings.Split(key, confmap.KeyDelimiter)
+		m := nested
+		for _, p := range parts[:len(parts)-1] {
+			m[p] = map[string]any{}
+			m = m[p].(map[string]any)
+		}
+		m[parts[len(parts)-1]] = v
+		cfg := createDefault()
+		if err := confmap.NewFromStringMap(nested).Unmarshal(cfg); err != nil {
+			t.Errorf("README.md: the default of %s, %s: %v", row[1], value, err)
+			continue
+		}
+		assert.Equal(t, createDefault(), cfg, "README.md documents %s's default as %s", row[1], value)
+		checked++
+	}
+	return checked
 }

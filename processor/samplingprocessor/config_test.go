@@ -29,7 +29,7 @@ func TestLoadConfig(t *testing.T) {
 	}, cfg)
 }
 
-func TestValidateErrors(t *testing.T) {
+func TestValidate(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{`rules: [{name: x, type: sometimes}]`, `rules[0] (x): type: "sometimes" is not one of error, latency, condition, attribute, probability, always`},
 		{`rules: [{name: x, type: condition, conditions: ['name == ']}]`, `rules[0] (x): conditions: `},

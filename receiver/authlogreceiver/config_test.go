@@ -1,7 +1,6 @@
 package authlogreceiver
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -9,25 +8,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 
+	"github.com/otelstrata/strata/internal/conftest"
 	"github.com/otelstrata/strata/receiver/authlogreceiver/internal/metadata"
 )
 
-func loadConfig(t *testing.T, id component.ID) *Config {
-	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(id.String())
-	require.NoError(t, err)
-	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, sub.Unmarshal(cfg))
-	return cfg
-}
-
 func TestLoadDefaultConfig(t *testing.T) {
-	cfg := loadConfig(t, component.NewID(metadata.Type))
+	cfg := conftest.Named(t, component.NewID(metadata.Type).String(), createDefaultConfig().(*Config))
 	assert.Equal(t, createDefaultConfig(), cfg)
 	assert.NoError(t, xconfmap.Validate(cfg))
 	assert.Equal(t, []string{"/var/log/auth.log", "/var/log/secure"}, cfg.Include)
@@ -36,7 +24,7 @@ func TestLoadDefaultConfig(t *testing.T) {
 }
 
 func TestLoadCustomConfig(t *testing.T) {
-	cfg := loadConfig(t, component.NewIDWithName(metadata.Type, "custom"))
+	cfg := conftest.Named(t, component.NewIDWithName(metadata.Type, "custom").String(), createDefaultConfig().(*Config))
 	require.NoError(t, xconfmap.Validate(cfg))
 
 	storage := component.MustNewID("file_storage")
@@ -69,7 +57,7 @@ func TestLoadCustomConfig(t *testing.T) {
 	}, byName["vpn_login_burst"])
 }
 
-func TestConfigValidate(t *testing.T) {
+func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		raw     map[string]any

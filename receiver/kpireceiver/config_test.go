@@ -1,7 +1,6 @@
 package kpireceiver
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,27 +11,15 @@ import (
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/otelstrata/strata/internal/conftest"
 	"github.com/otelstrata/strata/receiver/kpireceiver/internal/metadata"
 )
 
-func loadConfig(t *testing.T, id component.ID) *Config {
-	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(id.String())
-	require.NoError(t, err)
-	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, sub.Unmarshal(cfg))
-	require.NoError(t, xconfmap.Validate(cfg))
-	return cfg
-}
-
 func TestLoadConfigDefaults(t *testing.T) {
-	cfg := loadConfig(t, component.NewID(metadata.Type))
+	cfg := conftest.Named(t, component.NewID(metadata.Type).String(), createDefaultConfig().(*Config))
 	assert.Equal(t, 10*time.Second, cfg.Interval)
 	assert.Equal(t, 5*time.Second, cfg.Timeout)
 	assert.Equal(t, 5*time.Minute, cfg.MaxBackoff)
@@ -48,7 +35,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 }
 
 func TestLoadConfigFull(t *testing.T) {
-	cfg := loadConfig(t, component.MustNewIDWithName("kpi", "full"))
+	cfg := conftest.Named(t, component.MustNewIDWithName("kpi", "full").String(), createDefaultConfig().(*Config))
 	storage := component.MustNewID("file_storage")
 	assert.Equal(t, &storage, cfg.Storage)
 	assert.Equal(t, 500, cfg.MaxRows)
@@ -77,7 +64,7 @@ func TestLoadConfigFull(t *testing.T) {
 }
 
 // TestValidateErrors checks that each mistake is reported, naming where it is.
-func TestValidateErrors(t *testing.T) {
+func TestValidate(t *testing.T) {
 	base := `
 sources:
   - name: shop

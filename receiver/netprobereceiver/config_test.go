@@ -1,7 +1,6 @@
 package netprobereceiver
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -11,22 +10,11 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 
+	"github.com/otelstrata/strata/internal/conftest"
 	"github.com/otelstrata/strata/receiver/netprobereceiver/internal/metadata"
 )
-
-func loadConfig(t *testing.T, id component.ID) *Config {
-	t.Helper()
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	require.NoError(t, err)
-	sub, err := cm.Sub(id.String())
-	require.NoError(t, err)
-	cfg := createDefaultConfig().(*Config)
-	require.NoError(t, sub.Unmarshal(cfg))
-	return cfg
-}
 
 // withDefaults is a target with the defaults every option that is left out keeps.
 func withDefaults(f func(*TargetConfig)) TargetConfig {
@@ -104,7 +92,7 @@ func TestLoadConfig(t *testing.T) {
 		},
 	} {
 		t.Run(tc.id.String(), func(t *testing.T) {
-			cfg := loadConfig(t, tc.id)
+			cfg := conftest.Named(t, tc.id.String(), createDefaultConfig().(*Config))
 			assert.Equal(t, tc.want, cfg)
 			assert.NoError(t, xconfmap.Validate(cfg))
 		})
@@ -120,7 +108,7 @@ func TestConfigUnknownKey(t *testing.T) {
 	assert.Contains(t, err.Error(), "sned")
 }
 
-func TestConfigValidate(t *testing.T) {
+func TestValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		config  map[string]any

@@ -1,0 +1,16 @@
+package samplingprocessor
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
+
+	"github.com/otelstrata/strata/internal/conftest"
+)
+
+// TestCreateDefaultConfig checks the defaults against the README's tables of options, and that they alone make a valid configuration.
+func TestCreateDefaultConfig(t *testing.T) {
+	assert.GreaterOrEqual(t, conftest.DocumentedDefaults(t, createDefaultConfig), 12, "options checked against the README")
+	assert.NoError(t, xconfmap.Validate(createDefaultConfig()))
+}
