@@ -27,7 +27,7 @@ import (
 const (
 	metricRequests     = "traces_service_graph_request_total"
 	metricFailed       = "traces_service_graph_request_failed_total"
-	metricServerLatecy = "traces_service_graph_request_server_seconds"
+	metricServerLatency = "traces_service_graph_request_server_seconds"
 	metricClientLatecy = "traces_service_graph_request_client_seconds"
 )
 
@@ -333,7 +333,7 @@ func (c *correlationConnector) metrics() pmetric.Metrics {
 	}
 	requests := sum(metricRequests, "Requests between two nodes of the service graph.")
 	failed := sum(metricFailed, "Failed requests between two nodes of the service graph.")
-	server := hist(metricServerLatecy, "Durations of requests between two nodes, as the server measured them.")
+	server := hist(metricServerLatency, "Durations of requests between two nodes, as the server measured them.")
 	client := hist(metricClientLatecy, "Durations of requests between two nodes, as the client measured them.")
 	labels := func(m pcommon.Map, k edgeKey) {
 		m.PutStr("client", k.client)

@@ -16,10 +16,10 @@ import (
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
-// rateKey is a figure the connector watches over intervals: a service's latency and error rate (its server spans),
+// figureKey is a figure the connector watches over intervals: a service's latency and error rate (its server spans),
 // the latency and error rate of calls to an endpoint (client spans: what callers wait for, which a server's own spans
 // do not show when its process is too starved to read requests), a service's error logs.
-type rateKey struct {
+type figureKey struct {
 	entity entity
 	signal string
 }
@@ -32,8 +32,8 @@ const (
 	signalErrorLogs   = "error logs"
 )
 
-// rate accumulates an interval of a figure and keeps its model.
-type rate struct {
+// figure accumulates one interval of a watched figure (latency, errors) and keeps its model.
+type figure struct {
 	count, errors float64
 	sum           float64 // durations, seconds
 	traceID       string  // an exemplar: a failed or the slowest span of the interval
@@ -44,11 +44,11 @@ type rate struct {
 
 // watcher turns what passes into symptoms for the engine. It is used under the connector's lock.
 type watcher struct {
-	cfg    *Config
-	eng    *engine
-	rates  map[rateKey]*rate
-	detCfg anomaly.Config
-	found  []symptom // of the request being read, added together at its end
+	cfg     *Config
+	eng     *engine
+	figures map[figureKey]*figure
+	detCfg  anomaly.Config
+	found   []symptom // of the request being read, added together at its end
 }
 
 func newWatcher(cfg *Config, eng *engine) *watcher {
@@ -56,18 +56,18 @@ func newWatcher(cfg *Config, eng *engine) *watcher {
 	d.WarmUp = cfg.Incidents.WarmUp
 	d.Seasonal = false // intervals of seconds: no daily profile to learn within an incident's reach
 	d.Sequence = false // nor a rhythm: a figure is a symptom when it is clearly worse, not when it moves anew
-	return &watcher{cfg: cfg, eng: eng, rates: map[rateKey]*rate{}, detCfg: d}
+	return &watcher{cfg: cfg, eng: eng, figures: map[figureKey]*figure{}, detCfg: d}
 }
 
-func (w *watcher) rateOf(e entity, signal string) *rate {
-	k := rateKey{e, signal}
-	r := w.rates[k]
+func (w *watcher) figureOf(e entity, signal string) *figure {
+	k := figureKey{e, signal}
+	r := w.figures[k]
 	if r == nil {
-		if len(w.rates) >= w.cfg.Incidents.MaxSignals {
+		if len(w.figures) >= w.cfg.Incidents.MaxSignals {
 			return nil
 		}
-		r = &rate{detector: anomaly.New(w.detCfg)}
-		w.rates[k] = r
+		r = &figure{detector: anomaly.New(w.detCfg)}
+		w.figures[k] = r
 	}
 	return r
 }
@@ -99,15 +99,15 @@ func (w *watcher) span(span ptrace.Span, service string) {
 	failed := span.Status().Code() == ptrace.StatusCodeError
 	switch span.Kind() {
 	case ptrace.SpanKindServer, ptrace.SpanKindConsumer:
-		w.observe(w.rateOf(svc, signalLatency), d, failed, span.TraceID())
-		w.observe(w.rateOf(svc, signalErrorRate), d, failed, span.TraceID())
+		w.observe(w.figureOf(svc, signalLatency), d, failed, span.TraceID())
+		w.observe(w.figureOf(svc, signalErrorRate), d, failed, span.TraceID())
 	case ptrace.SpanKindClient, ptrace.SpanKindProducer:
 		for _, k := range []string{"peer.service", "server.address"} {
 			if v, ok := span.Attributes().Get(k); ok && v.AsString() != "" {
 				ep := entity{kindEndpoint, v.AsString()}
 				w.eng.topo.link(svc, ep)
-				w.observe(w.rateOf(ep, signalLatency), d, failed, span.TraceID())
-				r := w.rateOf(ep, signalClientError)
+				w.observe(w.figureOf(ep, signalLatency), d, failed, span.TraceID())
+				r := w.figureOf(ep, signalClientError)
 				w.observe(r, d, failed, span.TraceID())
 				if r != nil && failed && looksLikeNetwork(span) {
 					r.network = true
@@ -118,7 +118,7 @@ func (w *watcher) span(span ptrace.Span, service string) {
 	}
 }
 
-func (w *watcher) observe(r *rate, seconds float64, failed bool, id pcommon.TraceID) {
+func (w *watcher) observe(r *figure, seconds float64, failed bool, id pcommon.TraceID) {
 	if r == nil {
 		return
 	}
@@ -156,7 +156,7 @@ const minErrors = 3
 // at least 5 % and twice its expected value, from at least minErrors failures) is a symptom.
 func (w *watcher) interval(now time.Time) {
 	var found []symptom
-	for k, r := range w.rates {
+	for k, r := range w.figures {
 		if r.count == 0 && k.signal != signalErrorLogs {
 			continue
 		}
@@ -309,7 +309,7 @@ func (w *watcher) logs(ld plog.Logs, now time.Time) {
 					continue
 				}
 				if r.SeverityNumber() >= plog.SeverityNumberError && len(res) > 0 && res[len(res)-1].kind == kindService {
-					if rt := w.rateOf(res[len(res)-1], signalErrorLogs); rt != nil {
+					if rt := w.figureOf(res[len(res)-1], signalErrorLogs); rt != nil {
 						rt.count++
 					}
 				}

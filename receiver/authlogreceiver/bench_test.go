@@ -59,14 +59,14 @@ func benchLines(n int) []string {
 	return lines
 }
 
-func newBenchProcessor(b *testing.B) *processor {
+func newBenchLineHandler(b *testing.B) *lineHandler {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Timezone = "UTC"
 	tel := componenttest.NewTelemetry()
 	b.Cleanup(func() { _ = tel.Shutdown(b.Context()) })
 	telemetry, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
 	require.NoError(b, err)
-	p, err := newProcessor(cfg, receivertest.NewNopSettings(metadata.Type), telemetry)
+	p, err := newLineHandler(cfg, receivertest.NewNopSettings(metadata.Type), telemetry)
 	require.NoError(b, err)
 	return p
 }
@@ -75,7 +75,7 @@ func newBenchProcessor(b *testing.B) *processor {
 // every default detection rule, on one goroutine, without building log records.
 func BenchmarkParseAndDetect(b *testing.B) {
 	lines := benchLines(100000)
-	p := newBenchProcessor(b)
+	p := newBenchLineHandler(b)
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	var ev event
 	detections := 0
@@ -86,7 +86,7 @@ func BenchmarkParseAndDetect(b *testing.B) {
 			if !ok || !recognize(env.process, env.msg, &ev) {
 				continue
 			}
-			p.engine.observe(&observation{event: &ev, time: env.time, host: env.host, process: env.process}, func(*detection) { detections++ })
+			p.detector.observe(&observation{event: &ev, time: env.time, host: env.host, process: env.process}, func(*detection) { detections++ })
 		}
 	}
 	b.ReportMetric(float64(len(lines)*b.N)/b.Elapsed().Seconds(), "lines/s")
@@ -99,7 +99,7 @@ func BenchmarkProcess(b *testing.B) {
 	for i, l := range lines {
 		tokens[i] = []byte(l)
 	}
-	p := newBenchProcessor(b)
+	p := newBenchLineHandler(b)
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -120,7 +120,7 @@ func BenchmarkMemoryPerSource(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		e := newEngine(cfg, nil)
+		e := newDetector(cfg, nil)
 		var ev event
 		for i := range n {
 			ip := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})

@@ -29,13 +29,13 @@ type detection struct {
 	first, last time.Time
 }
 
-// engine runs the detection rules over observations. It is not safe for concurrent use.
+// detector runs the detection rules over observations. It is not safe for concurrent use.
 //
-// The engine is bound by memory latency (a busy attack log names tens of thousands of sources), so state is laid
+// The detector is bound by memory latency (a busy attack log names tens of thousands of sources), so state is laid
 // out for few cold cache lines a line: rules that count by the same fields share a key space, where one map lookup
 // finds one entry holding every such rule's state for the key; times are Unix nanoseconds in rings of at most
 // threshold; distinct values are a small slice of at most 4 × threshold.
-type engine struct {
+type detector struct {
 	spaces      []*keySpace
 	ipv6Prefix  int
 	ignoreNets  []netip.Prefix
@@ -148,8 +148,8 @@ func (m *matcher) matches(o *observation, kind, outcome uint64) bool {
 		in(m.processes, o.process) && in(m.targets, o.targetUser) && in(m.groups, o.group)
 }
 
-func newEngine(cfg *Config, onEvict func(rule string)) *engine {
-	e := &engine{ipv6Prefix: cfg.IPv6Prefix, ignoreUsers: map[string]bool{}, maxKeys: cfg.MaxTrackedKeys, onEvict: onEvict}
+func newDetector(cfg *Config, onEvict func(rule string)) *detector {
+	e := &detector{ipv6Prefix: cfg.IPv6Prefix, ignoreUsers: map[string]bool{}, maxKeys: cfg.MaxTrackedKeys, onEvict: onEvict}
 	for _, s := range cfg.Ignore.Sources {
 		p, _ := parsePrefix(s) // Validate checked it
 		e.ignoreNets = append(e.ignoreNets, p)
@@ -178,7 +178,7 @@ func newEngine(cfg *Config, onEvict func(rule string)) *engine {
 }
 
 // observe runs every rule over o and calls fire for each detection.
-func (e *engine) observe(o *observation, fire func(*detection)) {
+func (e *detector) observe(o *observation, fire func(*detection)) {
 	if o.user != "" && e.ignoreUsers[o.user] {
 		return
 	}
@@ -222,7 +222,7 @@ func (e *engine) observe(o *observation, fire func(*detection)) {
 }
 
 // sourceKey is the address, or for IPv6 its prefix of the configured length: one attacker holds a whole /64.
-func (e *engine) sourceKey(a netip.Addr) string {
+func (e *detector) sourceKey(a netip.Addr) string {
 	a = a.Unmap() // ::ffff:a.b.c.d is the IPv4 address a.b.c.d, not a /64 of its own
 	if a.Is4() || e.ipv6Prefix >= 128 {
 		return a.String()
@@ -318,7 +318,7 @@ func (s *keySpace) list(ent *entry) *entryList {
 // entry returns the key's entry, making it when new. A key seen again moves to the protected list (at most three
 // quarters of the bound: beyond, its least recently seen entry goes back to probation); a new key past the bound
 // evicts the least recently seen entry of probation, or of the protected list when probation is empty.
-func (e *engine) entry(s *keySpace, key string) *entry {
+func (e *detector) entry(s *keySpace, key string) *entry {
 	if ent, ok := s.keys[key]; ok {
 		switch {
 		case !ent.protected:

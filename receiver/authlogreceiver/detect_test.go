@@ -12,12 +12,12 @@ import (
 
 var t0 = time.Date(2026, 11, 24, 18, 0, 0, 0, time.UTC)
 
-// feed runs raw sshd lines, one a given interval apart from t0, through a default engine and returns what fired.
+// feed runs raw sshd lines, one a given interval apart from t0, through a default detector and returns what fired.
 type feeder struct {
-	t       *testing.T
-	engine  *engine
-	fired   []*detection
-	evicted []string
+	t        *testing.T
+	detector *detector
+	fired    []*detection
+	evicted  []string
 }
 
 func newFeeder(t *testing.T, change func(*Config)) *feeder {
@@ -27,7 +27,7 @@ func newFeeder(t *testing.T, change func(*Config)) *feeder {
 	}
 	require.NoError(t, cfg.Validate())
 	f := &feeder{t: t}
-	f.engine = newEngine(cfg, func(rule string) { f.evicted = append(f.evicted, rule) })
+	f.detector = newDetector(cfg, func(rule string) { f.evicted = append(f.evicted, rule) })
 	return f
 }
 
@@ -35,7 +35,7 @@ func (f *feeder) line(at time.Duration, process, msg string) {
 	f.t.Helper()
 	var ev event
 	require.True(f.t, recognize(process, msg, &ev), msg)
-	f.engine.observe(&observation{event: &ev, time: t0.Add(at), host: "web-1", process: process}, func(d *detection) {
+	f.detector.observe(&observation{event: &ev, time: t0.Add(at), host: "web-1", process: process}, func(d *detection) {
 		f.fired = append(f.fired, d)
 	})
 }
@@ -226,7 +226,7 @@ func TestTrackedKeysAreBounded(t *testing.T) {
 		ip := netip.AddrFrom4([4]byte{198, 51, byte(i / 256), byte(i % 256)})
 		f.line(time.Duration(i)*time.Millisecond, "sshd", failed("root", ip.String()))
 	}
-	space := f.engine.spaces[0]
+	space := f.detector.spaces[0]
 	assert.Len(t, space.keys, 100)
 	assert.Len(t, f.evicted, 900)
 
@@ -254,7 +254,7 @@ func TestAttackerOutlivesOneOffSources(t *testing.T) {
 	}
 	require.Equal(t, []string{"brute_force"}, f.rules(), "the attacker's fifth failure")
 	assert.Equal(t, "203.0.113.66", f.fired[0].source)
-	space := f.engine.spaces[0]
+	space := f.detector.spaces[0]
 	assert.Len(t, space.keys, 1000)
 	assert.Len(t, f.evicted, 100_000+1-1000, "one eviction a one-off source, for the one rule that held it")
 }

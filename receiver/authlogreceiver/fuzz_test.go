@@ -50,19 +50,19 @@ func FuzzLine(f *testing.F) {
 	f.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	telemetry, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
 	require.NoError(f, err)
-	var processors []*processor
+	var handlers []*lineHandler
 	for _, format := range formats {
 		cfg := createDefaultConfig().(*Config)
 		cfg.Timezone, cfg.Format, cfg.Unrecognized = "UTC", format, unrecognizedPassthrough
 		cfg.JSON.Timestamp, cfg.JSON.User, cfg.JSON.SourceAddress, cfg.JSON.Outcome = "ts", "user.email", "client.ip", "result"
 		cfg.JSON.SourcePort, cfg.JSON.Event, cfg.JSON.Message = "port", "event", "msg"
-		p, err := newProcessor(cfg, receivertest.NewNopSettings(metadata.Type), telemetry)
+		p, err := newLineHandler(cfg, receivertest.NewNopSettings(metadata.Type), telemetry)
 		require.NoError(f, err)
-		processors = append(processors, p)
+		handlers = append(handlers, p)
 	}
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, line string) {
-		for _, p := range processors {
+		for _, p := range handlers {
 			for range 3 { // the same line again reaches the detections' thresholds
 				p.process([][]byte{[]byte(line)}, map[string]any{"log.file.name": "auth.log"}, now)
 			}

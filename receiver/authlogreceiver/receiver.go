@@ -36,9 +36,9 @@ type authlogReceiver struct {
 	obsrecv   *receiverhelper.ObsReport
 	telemetry *metadata.TelemetryBuilder
 
-	// mu guards the processor: the file consumer reads several files at once.
-	mu   sync.Mutex
-	proc *processor
+	// mu guards the line handler: the file consumer reads several files at once.
+	mu    sync.Mutex
+	lines *lineHandler
 
 	manager *fileconsumer.Manager
 	storage storage.Client
@@ -61,7 +61,7 @@ func (r *authlogReceiver) Start(ctx context.Context, host component.Host) error 
 	if r.telemetry, err = metadata.NewTelemetryBuilder(r.set.TelemetrySettings); err != nil {
 		return err
 	}
-	if r.proc, err = newProcessor(r.cfg, r.set, r.telemetry); err != nil {
+	if r.lines, err = newLineHandler(r.cfg, r.set, r.telemetry); err != nil {
 		return err
 	}
 	if r.storage, err = adapter.GetStorageClient(ctx, host, r.cfg.Storage, r.set.ID); err != nil {
@@ -110,7 +110,7 @@ func (r *authlogReceiver) Shutdown(ctx context.Context) error {
 // returns, so the records are sent before it does.
 func (r *authlogReceiver) consume(ctx context.Context, tokens [][]byte, attrs map[string]any, _ int64, _ []int64) error {
 	r.mu.Lock()
-	ld := r.proc.process(tokens, attrs, time.Now())
+	ld := r.lines.process(tokens, attrs, time.Now())
 	r.mu.Unlock()
 	if r.logs == nil || ld.LogRecordCount() == 0 {
 		return nil
@@ -129,7 +129,7 @@ func (r *authlogReceiver) sendMetrics(ctx context.Context) {
 		return
 	}
 	r.mu.Lock()
-	md := r.proc.metrics(time.Now())
+	md := r.lines.metrics(time.Now())
 	r.mu.Unlock()
 	if md.DataPointCount() == 0 {
 		return
@@ -142,12 +142,12 @@ func (r *authlogReceiver) sendMetrics(ctx context.Context) {
 	}
 }
 
-// processor turns lines into records and runs the detections; it keeps the counters the metrics report.
-type processor struct {
+// lineHandler turns lines into records and runs the detections; it keeps the counters the metrics report.
+type lineHandler struct {
 	cfg       *Config
 	loc       *time.Location
 	json      jsonLines
-	engine    *engine
+	detector  *detector
 	telemetry *metadata.TelemetryBuilder
 	mb        *metadata.MetricsBuilder
 
@@ -161,7 +161,7 @@ type processor struct {
 	ev event
 }
 
-// maxCutFiles bounds the files remembered in processor.cut (a glob matches a bounded number of files).
+// maxCutFiles bounds the files remembered in lineHandler.cut (a glob matches a bounded number of files).
 const maxCutFiles = 10000
 
 type attemptKey struct{ outcome, method, process string }
@@ -181,24 +181,24 @@ var lineResults = [5]metadata.AttributeLineResult{
 	metadata.AttributeLineResultMalformed, metadata.AttributeLineResultBinary, metadata.AttributeLineResultTooLong,
 }
 
-func newProcessor(cfg *Config, set receiver.Settings, telemetry *metadata.TelemetryBuilder) (*processor, error) {
+func newLineHandler(cfg *Config, set receiver.Settings, telemetry *metadata.TelemetryBuilder) (*lineHandler, error) {
 	loc, err := time.LoadLocation(cfg.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err)
 	}
-	p := &processor{
+	p := &lineHandler{
 		cfg: cfg, loc: loc, json: jsonLines{cfg: &cfg.JSON}, telemetry: telemetry,
 		mb:       metadata.NewMetricsBuilder(cfg.MetricsBuilderConfig, set),
 		attempts: map[attemptKey]int64{}, detections: map[*RuleConfig]int64{},
 	}
-	p.engine = newEngine(cfg, func(rule string) {
+	p.detector = newDetector(cfg, func(rule string) {
 		telemetry.ReceiverAuthlogEvictions.Add(context.Background(), 1, metric.WithAttributes(attribute.String("security_rule.name", rule)))
 	})
 	return p, nil
 }
 
 // process reads a batch of lines of one file.
-func (p *processor) process(tokens [][]byte, fileAttrs map[string]any, now time.Time) plog.Logs {
+func (p *lineHandler) process(tokens [][]byte, fileAttrs map[string]any, now time.Time) plog.Logs {
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
@@ -226,7 +226,7 @@ func (p *processor) process(tokens [][]byte, fileAttrs map[string]any, now time.
 	return ld
 }
 
-func (p *processor) line(tok []byte, fileAttrs map[string]any, now time.Time, records plog.LogRecordSlice) {
+func (p *lineHandler) line(tok []byte, fileAttrs map[string]any, now time.Time, records plog.LogRecordSlice) {
 	if len(tok) == 0 {
 		return
 	}
@@ -273,14 +273,14 @@ func (p *processor) line(tok []byte, fileAttrs map[string]any, now time.Time, re
 	if ev.outcome != "" {
 		p.attempts[attemptKey{ev.outcome, ev.method, env.process}] += int64(ev.count)
 	}
-	p.engine.observe(&observation{event: ev, time: t, host: env.host, process: env.process}, func(d *detection) {
+	p.detector.observe(&observation{event: ev, time: t, host: env.host, process: env.process}, func(d *detection) {
 		p.detections[d.rule]++
 		p.detectionRecord(records.AppendEmpty(), d, now)
 	})
 }
 
 // markCut records whether the last line of file was cut at max_log_size.
-func (p *processor) markCut(file string, cut bool) {
+func (p *lineHandler) markCut(file string, cut bool) {
 	if !cut {
 		delete(p.cut, file)
 		return
@@ -292,7 +292,7 @@ func (p *processor) markCut(file string, cut bool) {
 }
 
 // passthrough sends a line that is not an authentication event as a plain log record, when configured to.
-func (p *processor) passthrough(line string, fileAttrs map[string]any, env envelope, now time.Time, records plog.LogRecordSlice) {
+func (p *lineHandler) passthrough(line string, fileAttrs map[string]any, env envelope, now time.Time, records plog.LogRecordSlice) {
 	if p.cfg.Unrecognized != unrecognizedPassthrough {
 		return
 	}
@@ -308,7 +308,7 @@ func (p *processor) passthrough(line string, fileAttrs map[string]any, env envel
 	putStr(attrs, semconv.AttrProcessExecutableName, env.process)
 }
 
-func (p *processor) authRecord(lr plog.LogRecord, line string, fileAttrs map[string]any, env envelope, ev *event, t, now time.Time) {
+func (p *lineHandler) authRecord(lr plog.LogRecord, line string, fileAttrs map[string]any, env envelope, ev *event, t, now time.Time) {
 	lr.SetEventName(semconv.EventAuth)
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
@@ -348,7 +348,7 @@ func (p *processor) authRecord(lr plog.LogRecord, line string, fileAttrs map[str
 	putFileAttrs(attrs, fileAttrs)
 }
 
-func (p *processor) detectionRecord(lr plog.LogRecord, d *detection, now time.Time) {
+func (p *lineHandler) detectionRecord(lr plog.LogRecord, d *detection, now time.Time) {
 	r := d.rule
 	lr.SetEventName(semconv.EventDetection)
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(d.time))
@@ -410,7 +410,7 @@ func (d *detection) summary() string {
 }
 
 // metrics is the cumulative counters as metrics.
-func (p *processor) metrics(now time.Time) pmetric.Metrics {
+func (p *lineHandler) metrics(now time.Time) pmetric.Metrics {
 	ts := pcommon.NewTimestampFromTime(now)
 	for k, n := range p.attempts {
 		p.mb.RecordStrataAuthAttemptsDataPoint(ts, n, metadata.MapAttributeStrataAuthOutcome[k.outcome], k.method, k.process)

@@ -263,7 +263,7 @@ func (m *MatchConfig) empty() bool {
 // maxThreshold bounds the events a key keeps in memory.
 const maxThreshold = 1000
 
-// maxRules bounds the enabled rules (the engine marks a line's matching rules in a 64-bit set).
+// maxRules bounds the enabled rules (the detector marks a line's matching rules in a 64-bit set).
 const maxRules = 64
 
 // eventKinds are the values of strata.auth.event.

@@ -226,7 +226,7 @@ func failureEvents(t *testing.T, lines []string) map[string]string {
 	t.Cleanup(func() { _ = tel.Shutdown(t.Context()) })
 	telemetry, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
 	require.NoError(t, err)
-	proc, err := newProcessor(cfg, receivertest.NewNopSettings(metadata.Type), telemetry)
+	proc, err := newLineHandler(cfg, receivertest.NewNopSettings(metadata.Type), telemetry)
 	require.NoError(t, err)
 	tokens := make([][]byte, len(lines))
 	for i, l := range lines {
