@@ -146,7 +146,7 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 		if v, ok := rs.Resource().Attributes().Get("service.name"); ok && v.AsString() != "" {
 			service = v.AsString()
 		}
-		c.watcher.resourceEntities(rs.Resource().Attributes()) // what the service runs on
+		c.watcher.resource(rs.Resource().Attributes()) // links the service to what it runs on
 		sss := rs.ScopeSpans()
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
@@ -156,15 +156,7 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 			}
 		}
 	}
-	for _, e := range c.graph.edges { // the graph is the services' dependencies
-		if e.key.conn == connectionDirect || e.key.conn == connectionMessaging {
-			c.engine.topo.link(entity{kindService, e.key.client}, entity{kindService, e.key.server})
-		}
-	}
-	for address, svc := range c.graph.answered { // calls to an address depend on the service that answers there
-		c.engine.topo.link(entity{kindEndpoint, address}, entity{kindService, svc})
-	}
-	c.graph.answered = nil
+	c.graph.dependencies(c.engine.topo.link)
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)

@@ -160,6 +160,20 @@ func (g *graph) peerOf(attrs pcommon.Map, kind ptrace.SpanKind) (string, string)
 
 // expire closes the halves whose TTL passed: a client half with a peer becomes an edge to that virtual node; the
 // others are counted as expired.
+// dependencies reports to link what depends on what: a service on each service it calls directly or by
+// messaging, and an address called on the service that answered there since the last report.
+func (g *graph) dependencies(link func(from, to entity)) {
+	for _, e := range g.edges {
+		if e.key.conn == connectionDirect || e.key.conn == connectionMessaging {
+			link(entity{kindService, e.key.client}, entity{kindService, e.key.server})
+		}
+	}
+	for address, svc := range g.answered {
+		link(entity{kindEndpoint, address}, entity{kindService, svc})
+	}
+	g.answered = nil
+}
+
 func (g *graph) expire(now time.Time) {
 	for g.head < len(g.expiry) && !g.expiry[g.head].expires.After(now) {
 		h := g.expiry[g.head]

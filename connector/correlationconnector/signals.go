@@ -72,8 +72,8 @@ func (w *watcher) figureOf(e entity, signal string) *figure {
 	return r
 }
 
-// resourceEntities are the entities a resource names, most specific first, and links the service to the rest.
-func (w *watcher) resourceEntities(attrs pcommon.Map) []entity {
+// resourceEntities returns the entities a resource names, most specific first.
+func resourceEntities(attrs pcommon.Map) []entity {
 	var es []entity
 	for _, x := range []struct{ key, kind string }{
 		{"container.id", kindContainer}, {"k8s.pod.name", kindPod}, {"host.name", kindHost}, {"service.name", kindService},
@@ -82,10 +82,17 @@ func (w *watcher) resourceEntities(attrs pcommon.Map) []entity {
 			es = append(es, entity{x.kind, v.AsString()})
 		}
 	}
+	return es
+}
+
+// resource returns the entities a resource names, most specific first, and links its service to the container,
+// pod and host it runs on.
+func (w *watcher) resource(attrs pcommon.Map) []entity {
+	es := resourceEntities(attrs)
 	if len(es) > 1 && es[len(es)-1].kind == kindService {
 		svc := es[len(es)-1]
 		for _, e := range es[:len(es)-1] {
-			w.eng.topo.link(svc, e) // the service runs on its container, pod and host
+			w.eng.topo.link(svc, e)
 		}
 	}
 	return es
@@ -195,7 +202,7 @@ func (w *watcher) interval(now time.Time) {
 // metrics turns the anomaly processor's scores, failed probes and KPIs below target into symptoms.
 func (w *watcher) metrics(md pmetric.Metrics, now time.Time) {
 	for _, rm := range md.ResourceMetrics().All() {
-		res := w.resourceEntities(rm.Resource().Attributes())
+		res := w.resource(rm.Resource().Attributes())
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
 				if m.Type() != pmetric.MetricTypeGauge {
@@ -268,7 +275,7 @@ func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, n
 // application figure (a request duration, not a CPU), the service when one is named: the host a service runs on
 // does not make its requests slow by itself being slow.
 func (w *watcher) subject(attrs pcommon.Map, res []entity, service bool) entity {
-	own := w.resourceEntities(attrs)
+	own := w.resource(attrs)
 	for _, es := range [][]entity{own, res} {
 		if service && len(es) > 0 && es[len(es)-1].kind == kindService {
 			return es[len(es)-1]
@@ -301,7 +308,7 @@ func layerOf(metric string) string {
 // logs turns security detections into symptoms, and counts error logs per service.
 func (w *watcher) logs(ld plog.Logs, now time.Time) {
 	for _, rl := range ld.ResourceLogs().All() {
-		res := w.resourceEntities(rl.Resource().Attributes())
+		res := w.resource(rl.Resource().Attributes())
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, r := range sl.LogRecords().All() {
 				if semconv.EventName(r) == semconv.EventDetection {
