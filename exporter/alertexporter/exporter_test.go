@@ -342,8 +342,9 @@ rules:
 // TestRefusalsArePermanentFailuresRetried: a 4xx is not retried (the same alert would be refused again); a 5xx is.
 func TestRefusalsArePermanentFailuresRetried(t *testing.T) {
 	srv := newReceiverServer(t)
-	s := &sender{name: "am", cfg: createDefaultConfig().(*Config), rc: &ReceiverConfig{Kind: receiverAlertmanager}, client: srv.srv.Client()}
-	s.rc.Endpoint = srv.srv.URL
+	rc := &ReceiverConfig{Kind: receiverAlertmanager}
+	rc.Endpoint = srv.srv.URL
+	s := &sender{notifier: newNotifier("am", "", rc, srv.srv.Client())}
 	ld := plog.NewLogs()
 	r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
 	r.Body().SetStr(`{"labels":{"alertname":"X"},"startsAt":"2026-11-27T12:00:00Z"}`)
@@ -790,11 +791,11 @@ func BenchmarkWebhookNotifications(b *testing.B) {
 	srv := newReceiverServer(b)
 	rc := &ReceiverConfig{Kind: receiverWebhook}
 	rc.Endpoint = srv.srv.URL
-	s := &sender{name: "hook", cfg: createDefaultConfig().(*Config), rc: rc, client: srv.srv.Client()}
+	s := &sender{notifier: newNotifier("hook", "", rc, srv.srv.Client())}
 	a := &alert{labels: model.LabelSet{"alertname": "X", "severity": "warning", "host_name": "web-1"}, state: stateFiring,
 		startsAt: time.Now(), annotations: map[string]string{"summary": "X on web-1"}}
 	a.fingerprint = a.labels.Fingerprint()
-	data, err := json.Marshal(s.amAlert(a))
+	data, err := json.Marshal(amAlertOf(a, ""))
 	require.NoError(b, err)
 	ld := plog.NewLogs()
 	ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty().Body().SetStr(string(data))

@@ -57,12 +57,11 @@ rules:
 // TestPagerDutyEventStaysUnderItsLimit: an alert with more details than PagerDuty takes sends the first ones and
 // says how many were left out.
 func TestPagerDutyEventStaysUnderItsLimit(t *testing.T) {
-	s := &sender{rc: &ReceiverConfig{RoutingKey: "key"}}
 	a := amAlert{Labels: map[string]string{"alertname": "Big"}, Annotations: map[string]string{}}
 	for i := range 1000 {
 		a.Labels["l"+strings.Repeat("x", i%50)+string(rune('a'+i%26))+strings.Repeat("y", i/26)] = strings.Repeat("v", 1000)
 	}
-	data, err := json.Marshal(s.pagerDuty(a))
+	data, err := json.Marshal(pagerDutyEventOf("key", a))
 	require.NoError(t, err)
 	assert.Less(t, len(data), 512<<10)
 	assert.Contains(t, string(data), "details left out")
@@ -71,8 +70,8 @@ func TestPagerDutyEventStaysUnderItsLimit(t *testing.T) {
 // TestErrorsNeverShowTheURL: the collector logs every retry's error; a Slack webhook's path (its secret) and a
 // URL's password never appear in it.
 func TestErrorsNeverShowTheURL(t *testing.T) {
-	s := &sender{name: "slack", client: http.DefaultClient}
-	err := s.post(context.Background(), "http://user:pw@127.0.0.1:1/services/T0/B0/s3cret", map[string]string{}, 1)
+	p := poster{receiver: "slack", client: http.DefaultClient}
+	err := p.post(context.Background(), "http://user:pw@127.0.0.1:1/services/T0/B0/s3cret", map[string]string{}, 1)
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "s3cret")
 	assert.NotContains(t, err.Error(), "pw")

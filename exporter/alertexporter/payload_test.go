@@ -30,8 +30,7 @@ func TestGoldenPayloads(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.ExternalURL = "http://collector.example"
 	for _, kind := range []string{receiverAlertmanager, receiverWebhook, receiverSlack, receiverPagerDuty} {
-		s := &sender{name: "r", cfg: cfg, rc: &ReceiverConfig{Kind: kind, RoutingKey: "key-123"}}
-		alerts := []amAlert{s.amAlert(firing), s.amAlert(resolved)}
+		alerts := []amAlert{amAlertOf(firing, cfg.ExternalURL), amAlertOf(resolved, cfg.ExternalURL)}
 		var body any
 		switch kind {
 		case receiverAlertmanager:
@@ -40,11 +39,11 @@ func TestGoldenPayloads(t *testing.T) {
 			}
 			body = alerts
 		case receiverWebhook:
-			body = s.webhook(alerts)
+			body = webhookPayloadOf("r", cfg.ExternalURL, alerts)
 		case receiverSlack:
-			body = s.slack(alerts)
+			body = slackMessageOf(alerts)
 		case receiverPagerDuty:
-			body = []pagerDutyEvent{s.pagerDuty(alerts[0]), s.pagerDuty(alerts[1])}
+			body = []pagerDutyEvent{pagerDutyEventOf("key-123", alerts[0]), pagerDutyEventOf("key-123", alerts[1])}
 		}
 		got, err := json.MarshalIndent(body, "", "  ")
 		require.NoError(t, err)
