@@ -135,6 +135,32 @@ const (
 
 var receiverKinds = []string{receiverAlertmanager, receiverWebhook, receiverFile, receiverSlack, receiverPagerDuty}
 
+// InhibitRuleConfig suppresses the notifications of target alerts while a source alert fires, as Alertmanager's
+// inhibit rules do.
+type InhibitRuleConfig struct {
+	// SourceMatch and TargetMatch are label values the source and target alerts have.
+	SourceMatch map[string]string `mapstructure:"source_match"`
+	TargetMatch map[string]string `mapstructure:"target_match"`
+	// Equal are labels the source and the target must have the same values of.
+	Equal []string `mapstructure:"equal"`
+}
+
+// FlappingConfig detects alerts that fire and resolve again and again.
+type FlappingConfig struct {
+	// Transitions within Window make an alert flapping: its notifications stop until it has been stable for Window.
+	// 0 turns detection off. Default 4 in 10m.
+	Transitions int           `mapstructure:"transitions"`
+	Window      time.Duration `mapstructure:"window"`
+}
+
+// RateLimitConfig bounds the notifications a receiver gets: a token bucket; notifications beyond it are folded
+// into one digest, sent as soon as a token is there again, instead of being dropped.
+type RateLimitConfig struct {
+	// PerMinute notifications, with bursts of Burst. 0 (default): no limit.
+	PerMinute float64 `mapstructure:"per_minute"`
+	Burst     int     `mapstructure:"burst"`
+}
+
 // pagerDutyEvents is PagerDuty's Events API v2.
 const pagerDutyEvents = "https://events.pagerduty.com/v2/enqueue"
 

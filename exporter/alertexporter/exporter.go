@@ -46,12 +46,13 @@ type alertExporter struct {
 	alerts map[model.Fingerprint]*alert
 	start  time.Time
 	// untracked counts points of series beyond max_series since the last log line
-	untracked   int
-	history     map[model.Fingerprint][]time.Time // recent transitions of each alert (flap detection)
-	flaps       map[model.Fingerprint]bool        // alerts held as flapping
-	limiters    map[string]*limiter
-	groupsByKey map[string]*group
-	digested    int // notifications folded into digests since the last log line
+	untracked int
+
+	// the notification path (stage.go)
+	flap   *flapDetector
+	group  *grouper
+	limit  *rateLimiter
+	stages []stage
 
 	senders map[string]*sender
 	client  storage.Client
@@ -60,8 +61,12 @@ type alertExporter struct {
 
 func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error) {
 	e := &alertExporter{cfg: cfg, set: set, now: time.Now, series: map[seriesKey]*series{}, alerts: map[model.Fingerprint]*alert{},
-		history: map[model.Fingerprint][]time.Time{}, flaps: map[model.Fingerprint]bool{}, limiters: map[string]*limiter{},
-		groupsByKey: map[string]*group{}}
+		flap: newFlapDetector(cfg.Flapping, set.Logger),
+		group: &grouper{by: cfg.GroupBy, wait: cfg.GroupWait, interval: cfg.GroupInterval,
+			forgetAfter: 2 * max(cfg.GroupInterval, cfg.ResendInterval), groups: map[string]*group{}},
+		limit: &rateLimiter{cfg: cfg.RateLimit, buckets: map[string]*limiter{}},
+	}
+	e.stages = []stage{&inhibitor{rules: cfg.InhibitRules, byIncident: cfg.InhibitByIncident, alerts: e.alerts}, e.flap, e.group, e.limit}
 	for i := range cfg.Rules {
 		rc := &cfg.Rules[i]
 		r := &rule{cfg: rc, receiver: rc.Receiver, labels: map[string]*template.Template{}, annotations: map[string]*template.Template{}}
@@ -353,36 +358,28 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 		s := e.series[k]
 		e.step(ev, k, s, s.active)
 	}
-	e.pruneFlapHistory(now)
+	e.flap.prune(now)
 	if e.untracked > 0 {
 		e.set.Logger.Warn("series beyond max_series are not watched", zap.Int("points", e.untracked), zap.Int("max_series", e.cfg.MaxSeries))
 		e.untracked = 0
 	}
-	// Inhibition, once every alert has its state of this evaluation; then the rate limit of each receiver: what it
-	// may get now (with the digest of what it held back), in groups.
+	// Every alert has its state of this evaluation: what each receiver is to get goes through the stages.
 	var batches []batch
 	for name := range e.cfg.Receivers {
-		var sendable []*alert
-		for _, a := range ev.byReceiver[name] {
-			if !e.inhibited(a) {
-				sendable = append(sendable, a)
-			}
+		notes := [][]*alert{ev.byReceiver[name]}
+		for _, s := range e.stages {
+			notes = s.run(name, notes, now)
 		}
-		for _, g := range e.groups(name, sendable, now) {
-			if admitted := e.admit(name, g, now); len(admitted) > 0 {
-				batches = append(batches, batch{name, admitted})
-			}
-		}
-		if e.cfg.RateLimit.PerMinute > 0 { // a digest waiting for a token goes out with the next evaluation that has one
-			if digest := e.admit(name, nil, now); len(digest) > 0 {
-				batches = append(batches, batch{name, digest})
+		for _, n := range notes {
+			if len(n) > 0 {
+				batches = append(batches, batch{name, n})
 			}
 		}
 	}
-	e.forgetGroups(now)
-	if e.digested > 0 {
-		e.set.Logger.Info("notifications beyond the rate limit folded into a digest", zap.Int("alerts", e.digested))
-		e.digested = 0
+	e.group.forget(now)
+	if e.limit.digested > 0 {
+		e.set.Logger.Info("notifications beyond the rate limit folded into a digest", zap.Int("alerts", e.limit.digested))
+		e.limit.digested = 0
 	}
 	e.mu.Unlock()
 	for _, t := range ev.transitions {
@@ -486,16 +483,10 @@ func (e *alertExporter) step(ev *evaluation, k seriesKey, s *series, holds bool)
 		ev.transitions = append(ev.transitions, transition{r.cfg.Name, entered, ls.String()})
 	}
 	if entered == stateFiring || entered == stateResolved {
-		flapping := e.flapping(a, ev.now)
-		if flapping && !e.flaps[fp] {
-			e.set.Logger.Warn("alert flapping: its notifications are held until it is stable", zap.String("labels", ls.String()))
-		}
-		e.flaps[fp] = flapping
+		e.flap.transition(a, ev.now)
 	}
-	if e.flaps[fp] && len(e.history[fp]) > 0 && ev.now.Sub(e.history[fp][len(e.history[fp])-1]) >= e.cfg.Flapping.Window {
-		delete(e.flaps, fp) // stable again
-	}
-	if send && !e.flaps[fp] {
+	e.flap.settle(fp, ev.now)
+	if send {
 		ev.byReceiver[r.receiver] = append(ev.byReceiver[r.receiver], a.snapshot())
 	}
 	if a.state == stateResolved || a.state == "" {

@@ -97,12 +97,12 @@ rules:
 		h.point(t, "m", 0, map[string]string{"user.name": fmt.Sprint("u", i)})
 	}
 	h.tick(10 * time.Second)
-	require.Len(t, h.e.history, 1000)
+	require.Len(t, h.e.flap.history, 1000)
 	for range 70 { // beyond the ten-minute flapping window
 		h.tick(10 * time.Second)
 	}
-	assert.Empty(t, h.e.history)
-	assert.Empty(t, h.e.flaps)
+	assert.Empty(t, h.e.flap.history)
+	assert.Empty(t, h.e.flap.flaps)
 	assert.Empty(t, h.e.alerts)
 }
 
