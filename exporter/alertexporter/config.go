@@ -220,17 +220,12 @@ var ops = []string{">", ">=", "<", "<=", "==", "!="}
 
 // Validate reports every mistake at once, naming the rule or receiver.
 func (cfg *Config) Validate() error {
-	var errs []error
-	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for _, err := range []error{
+	errs := []error{
 		confcheck.Duration("evaluation_interval", cfg.EvaluationInterval, confcheck.MinInterval, 0),
 		confcheck.Duration("resend_interval", cfg.ResendInterval, confcheck.MinInterval, 0),
 		confcheck.Int("max_series", cfg.MaxSeries, 1, 10_000_000),
-	} {
-		if err != nil {
-			errs = append(errs, err)
-		}
 	}
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if cfg.GroupWait < 0 || cfg.GroupInterval < 0 {
 		add("group_wait, group_interval: must not be negative")
 	}
@@ -249,34 +244,8 @@ func (cfg *Config) Validate() error {
 		add("receivers: must contain at least one receiver")
 	}
 	for name, r := range cfg.Receivers {
-		if r == nil || !slices.Contains(receiverKinds, r.Kind) {
-			add("receivers::%s: kind must be one of %s", name, strings.Join(receiverKinds, ", "))
-			continue
-		}
-		switch r.Kind {
-		case receiverFile:
-			if r.Path == "" {
-				add("receivers::%s: path: must be set", name)
-			}
-		case receiverPagerDuty:
-			if r.RoutingKey == "" {
-				add("receivers::%s: routing_key: must be set", name)
-			}
-		case receiverSlack:
-			if r.Endpoint != "" {
-				add("receivers::%s: endpoint: a Slack webhook URL is a secret: set it as url, which is kept out of logs and print-config", name)
-			} else if r.URL == "" {
-				add("receivers::%s: url: must be set", name)
-			}
-		default:
-			if (r.Endpoint == "") == (r.URL == "") {
-				add("receivers::%s: endpoint or url: exactly one must be set", name)
-			}
-		}
-		if target := r.target(); target != "" && r.Kind != receiverFile {
-			if err := checkURL(target); err != nil {
-				add("receivers::%s: %w", name, err)
-			}
+		if err := r.validate(); err != nil {
+			add("receivers::%s: %w", name, err)
 		}
 	}
 	if cfg.Receiver != "" && cfg.Receivers[cfg.Receiver] == nil {
@@ -290,66 +259,117 @@ func (cfg *Config) Validate() error {
 			add("%s: name: must be set and unique", where)
 		}
 		names[r.Name] = true
-		if !slices.Contains(ruleKinds, r.Kind) {
-			add("%s: kind: %q is not one of %s", where, r.Kind, strings.Join(ruleKinds, ", "))
-		}
-		if (r.Kind == kindThreshold || r.Kind == kindAnomaly || r.Kind == kindAbsent || r.Kind == kindPredictive) && r.Metric == "" {
-			add("%s: metric: must be set", where)
-		}
-		if (r.Kind == kindThreshold || r.Kind == kindPredictive) && !slices.Contains(ops, r.Op) {
-			add("%s: op: %q is not one of %s", where, r.Op, strings.Join(ops, " "))
-		}
-		if math.IsNaN(r.Value) || r.Recovery != nil && math.IsNaN(*r.Recovery) {
-			add("%s: value, recovery: must be numbers, not NaN", where)
-		}
-		if r.Kind == kindAnomaly && r.Score != 0 && !(r.Score > 0 && r.Score <= 1) {
-			add("%s: score: %v is not in (0, 1]", where, r.Score)
-		}
-		switch r.Kind {
-		case kindPredictive:
-			if r.Horizon <= 0 || r.Window <= 0 {
-				add("%s: horizon, window: must be positive", where)
-			}
-			if r.Method != "" && r.Method != "linear" && r.Method != "holt" {
-				add("%s: method: %q is not linear or holt", where, r.Method)
-			}
-		case kindLog:
-			if r.Count < 1 || r.Window <= 0 {
-				add("%s: count, window: must be positive", where)
-			}
-			if _, ok := semconv.LogSeverities[strings.ToUpper(r.MinSeverity)]; r.MinSeverity != "" && !ok {
-				add("%s: min_severity: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", where, r.MinSeverity)
-			}
-		case kindComposite:
-			if _, err := compileComposite(r.Expr, cfg.Rules); err != nil {
-				add("%s: expr: %w", where, err)
-			}
-		}
-		if r.For < 0 || r.KeepFiringFor < 0 || r.AbsentFor < 0 {
-			add("%s: for, keep_firing_for, absent_for: must not be negative", where)
-		}
-		if r.Kind == kindAbsent && r.AbsentFor > 0 && r.AbsentFor < cfg.EvaluationInterval {
-			add("%s: absent_for: %s is shorter than evaluation_interval %s: the rule could not tell a gap from a wait", where, r.AbsentFor, cfg.EvaluationInterval)
-		}
-		receiver := r.Receiver
-		if receiver == "" {
-			receiver = cfg.Receiver
-		}
-		if receiver == "" && len(cfg.Receivers) == 1 {
-			for name := range cfg.Receivers {
-				receiver = name
-			}
-		}
-		if cfg.Receivers[receiver] == nil {
-			add("%s: receiver: %q is not one of the receivers (and no default receiver is set)", where, receiver)
-		}
-		for k, v := range mergeMaps(r.Labels, r.Annotations) {
-			if _, err := template.New(k).Option("missingkey=zero").Parse(v); err != nil {
-				add("%s: template of %s: %w", where, k, err)
-			}
+		for _, err := range r.validate(cfg) {
+			add("%s: %w", where, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// defaultReceiver is the receiver of rules that name none: the configured one, or the only one.
+func (cfg *Config) defaultReceiver() string {
+	if cfg.Receiver != "" {
+		return cfg.Receiver
+	}
+	for name := range cfg.Receivers {
+		if len(cfg.Receivers) == 1 {
+			return name
+		}
+	}
+	return ""
+}
+
+// validate checks a receiver's kind and where it sends.
+func (r *ReceiverConfig) validate() error {
+	if r == nil || !slices.Contains(receiverKinds, r.Kind) {
+		return fmt.Errorf("kind must be one of %s", strings.Join(receiverKinds, ", "))
+	}
+	var errs []error
+	switch r.Kind {
+	case receiverFile:
+		if r.Path == "" {
+			errs = append(errs, errors.New("path: must be set"))
+		}
+		return errors.Join(errs...)
+	case receiverPagerDuty:
+		if r.RoutingKey == "" {
+			errs = append(errs, errors.New("routing_key: must be set"))
+		}
+	case receiverSlack:
+		if r.Endpoint != "" {
+			errs = append(errs, errors.New("endpoint: a Slack webhook URL is a secret: set it as url, which is kept out of logs and print-config"))
+		} else if r.URL == "" {
+			errs = append(errs, errors.New("url: must be set"))
+		}
+	default:
+		if (r.Endpoint == "") == (r.URL == "") {
+			errs = append(errs, errors.New("endpoint or url: exactly one must be set"))
+		}
+	}
+	if target := r.target(); target != "" {
+		errs = append(errs, checkURL(target))
+	}
+	return errors.Join(errs...)
+}
+
+// validate returns what is wrong with a rule of cfg.
+func (r *RuleConfig) validate(cfg *Config) []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if !slices.Contains(ruleKinds, r.Kind) {
+		add("kind: %q is not one of %s", r.Kind, strings.Join(ruleKinds, ", "))
+	}
+	if (r.Kind == kindThreshold || r.Kind == kindAnomaly || r.Kind == kindAbsent || r.Kind == kindPredictive) && r.Metric == "" {
+		add("metric: must be set")
+	}
+	if (r.Kind == kindThreshold || r.Kind == kindPredictive) && !slices.Contains(ops, r.Op) {
+		add("op: %q is not one of %s", r.Op, strings.Join(ops, " "))
+	}
+	if math.IsNaN(r.Value) || r.Recovery != nil && math.IsNaN(*r.Recovery) {
+		add("value, recovery: must be numbers, not NaN")
+	}
+	if r.Kind == kindAnomaly && r.Score != 0 && !(r.Score > 0 && r.Score <= 1) {
+		add("score: %v is not in (0, 1]", r.Score)
+	}
+	switch r.Kind {
+	case kindPredictive:
+		if r.Horizon <= 0 || r.Window <= 0 {
+			add("horizon, window: must be positive")
+		}
+		if r.Method != "" && r.Method != "linear" && r.Method != "holt" {
+			add("method: %q is not linear or holt", r.Method)
+		}
+	case kindLog:
+		if r.Count < 1 || r.Window <= 0 {
+			add("count, window: must be positive")
+		}
+		if _, ok := semconv.LogSeverities[strings.ToUpper(r.MinSeverity)]; r.MinSeverity != "" && !ok {
+			add("min_severity: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", r.MinSeverity)
+		}
+	case kindComposite:
+		if _, err := compileComposite(r.Expr, cfg.Rules); err != nil {
+			add("expr: %w", err)
+		}
+	}
+	if r.For < 0 || r.KeepFiringFor < 0 || r.AbsentFor < 0 {
+		add("for, keep_firing_for, absent_for: must not be negative")
+	}
+	if r.Kind == kindAbsent && r.AbsentFor > 0 && r.AbsentFor < cfg.EvaluationInterval {
+		add("absent_for: %s is shorter than evaluation_interval %s: the rule could not tell a gap from a wait", r.AbsentFor, cfg.EvaluationInterval)
+	}
+	receiver := r.Receiver
+	if receiver == "" {
+		receiver = cfg.defaultReceiver()
+	}
+	if cfg.Receivers[receiver] == nil {
+		add("receiver: %q is not one of the receivers (and no default receiver is set)", receiver)
+	}
+	for k, v := range mergeMaps(r.Labels, r.Annotations) {
+		if _, err := template.New(k).Option("missingkey=zero").Parse(v); err != nil {
+			add("template of %s: %w", k, err)
+		}
+	}
+	return errs
 }
 
 func mergeMaps(a, b map[string]string) map[string]string {

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"text/template"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -68,48 +67,13 @@ func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error
 	}
 	e.stages = []stage{&inhibitor{rules: cfg.InhibitRules, byIncident: cfg.InhibitByIncident, alerts: e.alerts}, e.flap, e.group, e.limit}
 	for i := range cfg.Rules {
-		rc := &cfg.Rules[i]
-		r := &rule{cfg: rc, receiver: rc.Receiver, labels: map[string]*template.Template{}, annotations: map[string]*template.Template{}}
-		if rc.Kind == kindComposite {
-			prog, err := compileComposite(rc.Expr, cfg.Rules)
-			if err != nil {
-				return nil, err
-			}
-			r.composite = prog
-		}
-		if r.receiver == "" {
-			r.receiver = cfg.defaultReceiver()
-		}
-		for k, v := range rc.Labels {
-			t, err := template.New(k).Option("missingkey=zero").Parse(v)
-			if err != nil {
-				return nil, err
-			}
-			r.labels[k] = t
-		}
-		for k, v := range rc.Annotations {
-			t, err := template.New(k).Option("missingkey=zero").Parse(v)
-			if err != nil {
-				return nil, err
-			}
-			r.annotations[k] = t
+		r, err := newRule(&cfg.Rules[i], cfg)
+		if err != nil {
+			return nil, err
 		}
 		e.rules = append(e.rules, r)
 	}
 	return e, nil
-}
-
-// defaultReceiver is the receiver of rules that name none: the configured one, or the only one.
-func (cfg *Config) defaultReceiver() string {
-	if cfg.Receiver != "" {
-		return cfg.Receiver
-	}
-	for name := range cfg.Receivers {
-		if len(cfg.Receivers) == 1 {
-			return name
-		}
-	}
-	return ""
 }
 
 // Start builds the senders (their queues and retries) and starts evaluating.
@@ -343,16 +307,33 @@ func (e *alertExporter) logRules(resource pcommon.Map, rec plog.LogRecord, now t
 	}
 }
 
-// evaluate steps every alert and queues what must be sent.
+// evaluate steps every alert, passes what is to be sent through the stages and queues it.
 func (e *alertExporter) evaluate(ctx context.Context) {
-	now := e.now()
-	ev := &evaluation{now: now, byReceiver: map[string][]*alert{}}
 	e.mu.Lock()
+	ev := e.stepAll(e.now())
+	batches := e.notifications(ev)
+	e.mu.Unlock()
+	e.report(ctx, ev)
+	for _, b := range batches {
+		s := e.senders[b.receiver]
+		if s == nil || len(b.alerts) == 0 {
+			continue
+		}
+		if err := s.send(ctx, b.alerts); err != nil {
+			e.set.Logger.Warn("alerts could not be queued", zap.String("receiver", b.receiver), zap.Int("alerts", len(b.alerts)), zap.Error(err))
+		}
+		e.telemetry.ExporterAlertNotifications.Add(ctx, 1, metric.WithAttributes(attribute.String("receiver", b.receiver)))
+	}
+}
+
+// stepAll moves every series' alert through its states (composite rules last: they read the alerts the others fire
+// now) and returns what changed and what is to be sent. The caller holds mu.
+func (e *alertExporter) stepAll(now time.Time) *evaluation {
+	ev := &evaluation{now: now, byReceiver: map[string][]*alert{}}
 	for _, k := range e.sortedSeries(false) {
 		s := e.series[k]
 		e.step(ev, k, s, e.holds(s, now))
 	}
-	// Composite rules last: they read the alerts the others fire now.
 	e.composites(now)
 	for _, k := range e.sortedSeries(true) {
 		s := e.series[k]
@@ -363,7 +344,13 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 		e.set.Logger.Warn("series beyond max_series are not watched", zap.Int("points", e.untracked), zap.Int("max_series", e.cfg.MaxSeries))
 		e.untracked = 0
 	}
-	// Every alert has its state of this evaluation: what each receiver is to get goes through the stages.
+	return ev
+}
+
+// notifications passes what each receiver is to get through the stages and returns the notifications to send.
+// The caller holds mu.
+func (e *alertExporter) notifications(ev *evaluation) []batch {
+	now := ev.now
 	var batches []batch
 	for name := range e.cfg.Receivers {
 		notes := [][]*alert{ev.byReceiver[name]}
@@ -381,7 +368,11 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 		e.set.Logger.Info("notifications beyond the rate limit folded into a digest", zap.Int("alerts", e.limit.digested))
 		e.limit.digested = 0
 	}
-	e.mu.Unlock()
+	return batches
+}
+
+// report counts and logs an evaluation's transitions and saves the states when one changed.
+func (e *alertExporter) report(ctx context.Context, ev *evaluation) {
 	for _, t := range ev.transitions {
 		e.telemetry.ExporterAlertTransitions.Add(ctx, 1, metric.WithAttributes(attribute.String("rule", t.rule), attribute.String("state", t.state)))
 		if t.state != statePending {
@@ -392,16 +383,6 @@ func (e *alertExporter) evaluate(ctx context.Context) {
 		if err := e.save(ctx); err != nil {
 			e.set.Logger.Warn("saving the alert states failed", zap.Error(err))
 		}
-	}
-	for _, b := range batches {
-		s := e.senders[b.receiver]
-		if s == nil || len(b.alerts) == 0 {
-			continue
-		}
-		if err := s.send(ctx, b.alerts); err != nil {
-			e.set.Logger.Warn("alerts could not be queued", zap.String("receiver", b.receiver), zap.Int("alerts", len(b.alerts)), zap.Error(err))
-		}
-		e.telemetry.ExporterAlertNotifications.Add(ctx, 1, metric.WithAttributes(attribute.String("receiver", b.receiver)))
 	}
 }
 

@@ -29,6 +29,36 @@ type rule struct {
 	composite   *vm.Program // composite rules: the expression over the other rules' names
 }
 
+// newRule compiles a rule of cfg: its composite expression and its label and annotation templates.
+func newRule(rc *RuleConfig, cfg *Config) (*rule, error) {
+	r := &rule{cfg: rc, receiver: rc.Receiver, labels: map[string]*template.Template{}, annotations: map[string]*template.Template{}}
+	if rc.Kind == kindComposite {
+		prog, err := compileComposite(rc.Expr, cfg.Rules)
+		if err != nil {
+			return nil, err
+		}
+		r.composite = prog
+	}
+	if r.receiver == "" {
+		r.receiver = cfg.defaultReceiver()
+	}
+	for k, v := range rc.Labels {
+		t, err := template.New(k).Option("missingkey=zero").Parse(v)
+		if err != nil {
+			return nil, err
+		}
+		r.labels[k] = t
+	}
+	for k, v := range rc.Annotations {
+		t, err := template.New(k).Option("missingkey=zero").Parse(v)
+		if err != nil {
+			return nil, err
+		}
+		r.annotations[k] = t
+	}
+	return r, nil
+}
+
 // series is what a rule knows of one series (or, for incident rules, one incident).
 type series struct {
 	rule   *rule
