@@ -115,7 +115,7 @@ func (cfg *Config) Unmarshal(conf *confmap.Conf) error {
 		}
 		name, _ := m["name"].(string)
 		j := slices.IndexFunc(cfg.Rules, func(r RuleConfig) bool { return r.Name == name })
-		rule := RuleConfig{Enabled: true, Category: "authentication", Severity: "medium", Kind: kindThreshold}
+		rule := newRule()
 		if j >= 0 {
 			rule = cfg.Rules[j]
 			rule.Match, rule.After = MatchConfig{}, MatchConfig{} // a rule that says what it matches says all of it

@@ -1,6 +1,7 @@
 package authlogreceiver
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -115,4 +116,18 @@ func TestConfigUnknownKeys(t *testing.T) {
 		err := confmap.NewFromStringMap(raw).Unmarshal(cfg)
 		require.Error(t, err, "%v", raw)
 	}
+}
+
+// TestDefaultRulesAreDocumented: every rule of rules.yaml is valid and has its row in the README's table.
+func TestDefaultRulesAreDocumented(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	rules := defaultRules()
+	require.NotEmpty(t, rules)
+	for i := range rules {
+		assert.NoError(t, rules[i].validate(), rules[i].Name)
+		assert.Contains(t, string(readme), "| `"+rules[i].Name+"` |", "README.md has no row of the default rule")
+	}
+	_, err = decodeRules([]byte("rules: [{name: x, window: soon}]"))
+	assert.ErrorContains(t, err, "rules[0]")
 }

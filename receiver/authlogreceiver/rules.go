@@ -1,11 +1,15 @@
 package authlogreceiver // import "github.com/otelstrata/strata/receiver/authlogreceiver"
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/collector/confmap"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/otelstrata/strata/internal/semconv"
 )
@@ -76,111 +80,42 @@ type MatchConfig struct {
 	Groups []string `mapstructure:"groups"`
 }
 
-// loginFailures are the lines fail2ban's sshd filter (mode normal) counts as failures, so that brute_force counts
-// as its sshd jail does (pam_unix's line and a failed publickey are not counted: an attempt logs several lines, and
-// clients try their keys in turn); applications' JSON lines map to the same kinds.
-var loginFailures = []string{kindFailedAuth, kindInvalidUser, kindMaxAuthExceeded, kindNotAllowed}
+// defaultRulesYAML holds the default rules, as a user would write them.
+//
+//go:embed rules.yaml
+var defaultRulesYAML []byte
 
-// defaultRules are the rules every receiver starts with; a rule of the same name in the configuration changes the
-// options it sets, and `enabled: false` turns one off. An event with none of the fields a rule groups by, or
-// without the field it counts distinct values of (a sudo line has no source address), is not counted by that rule,
-// so login rules need no process filter: they apply to sshd and to applications' JSON lines alike.
+// newRule returns a rule with the options a rule leaves out.
+func newRule() RuleConfig {
+	return RuleConfig{Enabled: true, Category: "authentication", Severity: "medium", Kind: kindThreshold}
+}
+
+// defaultRules returns the rules every receiver starts with (rules.yaml), a new copy at each call; a rule of the same
+// name in the configuration changes the options it sets, and `enabled: false` turns one off.
 func defaultRules() []RuleConfig {
-	return []RuleConfig{
-		{
-			Name: "brute_force", Description: "Many failed logins from one source (the defaults of fail2ban's sshd jail).",
-			Enabled: true, Category: "authentication",
-			Technique: "T1110.001", Severity: "high", Kind: kindThreshold,
-			Match:   MatchConfig{Events: loginFailures},
-			GroupBy: []string{"source"}, Threshold: 5, Window: 10 * time.Minute,
-		},
-		{
-			Name: "slow_brute_force", Description: "Failed logins from one source spread over hours, below the brute-force rate.",
-			Enabled: true, Category: "authentication",
-			Technique: "T1110.001", Severity: "medium", Kind: kindThreshold,
-			Match:   MatchConfig{Events: loginFailures},
-			GroupBy: []string{"source"}, Threshold: 30, Window: 6 * time.Hour,
-		},
-		{
-			Name: "distributed_brute_force", Description: "Failed logins for one user from many sources.",
-			Enabled: true, Category: "authentication",
-			Technique: "T1110.001", Severity: "high", Kind: kindDistinct,
-			Match:   MatchConfig{Events: []string{kindFailedAuth, kindMaxAuthExceeded}},
-			GroupBy: []string{"user"}, Distinct: "source", Threshold: 5, Window: time.Hour,
-		},
-		{
-			Name: "password_spraying", Description: "One source trying many users, a few passwords each.",
-			Enabled: true, Category: "authentication",
-			Technique: "T1110.003", Severity: "high", Kind: kindDistinct,
-			Match:   MatchConfig{Events: []string{kindFailedAuth}},
-			GroupBy: []string{"source"}, Distinct: "user", MaxPerValue: 3, Threshold: 10, Window: 30 * time.Minute,
-		},
-		{
-			Name: "user_enumeration", Description: "One source asking for many users that do not exist.",
-			Enabled: true, Category: "authentication",
-			Technique: "T1087", Severity: "medium", Kind: kindDistinct,
-			Match:   MatchConfig{Events: []string{kindInvalidUser}},
-			GroupBy: []string{"source"}, Distinct: "user", Threshold: 5, Window: 10 * time.Minute,
-		},
-		{
-			Name: "success_after_failures", Description: "A successful login from a source right after a run of failures from it: a guessed password.",
-			Enabled: true, Category: "authentication",
-			Technique: "T1078", Severity: "critical", Kind: kindSequence,
-			Match:   MatchConfig{Events: []string{kindAccepted}},
-			After:   MatchConfig{Events: loginFailures},
-			GroupBy: []string{"source"}, Threshold: 5, Window: time.Hour,
-		},
-		{
-			Name: "sudo_auth_failures", Description: "Repeated wrong passwords at sudo.",
-			Enabled: true, Category: "privilege_escalation",
-			Technique: "T1548.003", Severity: "medium", Kind: kindThreshold,
-			Match:   MatchConfig{Events: []string{kindSudoAuthFailure}}, // its own line, with the attempts; not PAM's too
-			GroupBy: []string{"user"}, Threshold: 3, Window: 5 * time.Minute,
-		},
-		{
-			Name: "sudo_not_allowed", Description: "A user not in sudoers, or not allowed the command, tried sudo.",
-			Enabled: true, Category: "privilege_escalation",
-			Technique: "T1548.003", Severity: "high", Kind: kindThreshold,
-			Match:   MatchConfig{Events: []string{kindSudoNotInSudoers, kindSudoDenied}},
-			GroupBy: []string{"user"}, Threshold: 1, Window: time.Hour,
-		},
-		{
-			Name: "sudo_first_root", Description: "The first command a user ran as root through sudo, since the receiver started (or since its state was stored).",
-			Enabled: true, Category: "privilege_escalation",
-			Technique: "T1548.003", Severity: "low", Kind: kindFirstSeen,
-			Match:   MatchConfig{Events: []string{kindSudoCommand}, TargetUsers: []string{"root"}},
-			GroupBy: []string{"user"},
-		},
-		{
-			Name: "su_failures", Description: "Repeated failed su.",
-			Enabled: true, Category: "privilege_escalation",
-			Technique: "T1110.001", Severity: "medium", Kind: kindThreshold,
-			Match:   MatchConfig{Events: []string{kindSuFailure}}, // its own line; not PAM's too
-			GroupBy: []string{"user"}, Threshold: 3, Window: 5 * time.Minute,
-		},
-		{
-			Name: "account_created", Description: "A local account was created.",
-			Enabled: true, Category: "account_management",
-			Technique: "T1136.001", Severity: "medium", Kind: kindThreshold,
-			Match:   MatchConfig{Events: []string{kindAccountCreated}},
-			GroupBy: []string{"target_user"}, Threshold: 1, Window: time.Minute,
-		},
-		{
-			Name: "privileged_group_added", Description: "A user was added to a group that grants administration.",
-			Enabled: true, Category: "account_management",
-			Technique: "T1098", Severity: "high", Kind: kindThreshold,
-			Match:   MatchConfig{Events: []string{kindGroupMemberAdded}, Groups: []string{"sudo", "wheel", "admin", "adm", "root", "docker"}},
-			GroupBy: []string{"target_user", "group"}, Threshold: 1, Window: time.Minute,
-		},
-		{
-			Name: "account_changed", Description: "A local account or group was changed or deleted.",
-			Enabled: true, Category: "account_management",
-			Technique: "T1098", Severity: "low", Kind: kindThreshold,
-			Match: MatchConfig{Events: []string{kindAccountDeleted, kindAccountModified, kindPasswordChanged, kindGroupCreated,
-				kindGroupDeleted, kindGroupMemberRemove}},
-			GroupBy: []string{"target_user", "group"}, Threshold: 1, Window: time.Minute,
-		},
+	rules, err := decodeRules(defaultRulesYAML)
+	if err != nil {
+		panic(fmt.Sprintf("rules.yaml: %v", err)) // the embedded file is tested: this is a build defect
 	}
+	return rules
+}
+
+// decodeRules reads a YAML document with a list of rules under `rules`, each over the options a rule leaves out.
+func decodeRules(doc []byte) ([]RuleConfig, error) {
+	var raw struct {
+		Rules []map[string]any `yaml:"rules"`
+	}
+	if err := yaml.Unmarshal(doc, &raw); err != nil {
+		return nil, err
+	}
+	rules := make([]RuleConfig, len(raw.Rules))
+	for i, m := range raw.Rules {
+		rules[i] = newRule()
+		if err := confmap.NewFromStringMap(m).Unmarshal(&rules[i]); err != nil {
+			return nil, fmt.Errorf("rules[%d]: %w", i, err)
+		}
+	}
+	return rules, nil
 }
 
 // validate reports what is wrong with a rule, each message starting with the option's key.
