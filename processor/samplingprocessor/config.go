@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/internal/confcheck"
+	"github.com/otelstrata/strata/internal/semconv"
 )
 
 // Config is the sampling processor's configuration.
@@ -136,9 +137,6 @@ var (
 	_ xconfmap.Validator = (*Config)(nil)
 )
 
-// severities are the names of keep_severity, with the lowest OTLP severity number of each range.
-var severities = map[string]int32{"TRACE": 1, "DEBUG": 5, "INFO": 9, "WARN": 13, "ERROR": 17, "FATAL": 21}
-
 // Validate reports every mistake at once, naming the rule or section.
 func (cfg *Config) Validate() error {
 	var errs []error
@@ -177,7 +175,7 @@ func (cfg *Config) Validate() error {
 			add("budget: adjustment_interval must be at least %s, max_keys positive, weight in (0, 1]", confcheck.MinInterval)
 		}
 	}
-	if _, ok := severities[strings.ToUpper(cfg.Logs.KeepSeverity)]; !ok {
+	if _, ok := semconv.LogSeverities[strings.ToUpper(cfg.Logs.KeepSeverity)]; !ok {
 		add("logs: keep_severity: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL", cfg.Logs.KeepSeverity)
 	}
 	if !(cfg.Logs.Rate >= 0 && cfg.Logs.Rate <= 1) || cfg.Logs.MaxPerTrace < 1 {

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/processor/samplingprocessor/internal/metadata"
 )
 
@@ -71,7 +72,8 @@ type sampler struct {
 }
 
 func newSampler(cfg *Config, set processor.Settings) (*sampler, error) {
-	rules, matchers, err := compileRules(cfg.Rules, set.TelemetrySettings)
+	lat := newLatencies(10000)
+	rules, matchers, err := compileRules(cfg.Rules, lat, set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -84,9 +86,9 @@ func newSampler(cfg *Config, set processor.Settings) (*sampler, error) {
 	}
 	p := &sampler{
 		cfg: cfg, set: set, now: time.Now, rules: rules, matchers: matchers,
-		keepSeverity: severities[strings.ToUpper(cfg.Logs.KeepSeverity)], logRate: logRate,
+		keepSeverity: int32(semconv.LogSeverities[strings.ToUpper(cfg.Logs.KeepSeverity)]), logRate: logRate,
 		traces: map[pcommon.TraceID]*trace{}, decisions: newDecisionCache(cfg.DecisionCache),
-		latency: newLatencies(10000), wake: make(chan struct{}, 1), budgetMet: true,
+		latency: lat, wake: make(chan struct{}, 1), budgetMet: true,
 	}
 	return p, nil
 }

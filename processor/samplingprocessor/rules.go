@@ -1,15 +1,8 @@
 package samplingprocessor // import "github.com/otelstrata/strata/processor/samplingprocessor"
 
 import (
-	"math"
-	"slices"
-	"time"
-
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl"
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // Names of what decides when no rule does.
@@ -18,66 +11,58 @@ const (
 	ruleDefault = "default"
 )
 
-// rule is a compiled rule.
+// rule is a compiled rule: what matches a trace and what it then decides.
 type rule struct {
-	cfg     *RuleConfig
-	keep    bool
-	matcher int // index of its matcher (condition and attribute rules), -1 otherwise
-	th      sampling.Threshold
-	factor  float64 // latency rules: the multiple of the quantile (default 1)
+	cfg  *RuleConfig
+	eval evaluator
+	keep bool
+	th   sampling.Threshold // the share of matching traces kept (probability rules; the others keep all)
 }
 
-// matcher is what a condition or attribute rule checks on each span as it arrives.
-type matcher struct {
-	conditions *ottl.ConditionSequence[*ottlspan.TransformContext]
-	key        string
-	values     []string
+// evaluator reports whether a rule matches a buffered trace, as tail_sampling's policy evaluators do; each kind of
+// rule has its own, in rule_<kind>.go.
+type evaluator interface {
+	matches(t *trace) bool
 }
 
-func (m *matcher) matchAttribute(span, resource pcommon.Map) bool {
-	v, ok := span.Get(m.key)
-	if !ok {
-		if v, ok = resource.Get(m.key); !ok {
-			return false
-		}
-	}
-	return slices.Contains(m.values, v.AsString())
-}
-
-// maxMatchers is how many condition and attribute rules a processor may have (one bit each per trace).
-const maxMatchers = 64
-
-func compileRules(cfgs []RuleConfig, set component.TelemetrySettings) ([]*rule, []*matcher, error) {
+// compileRules returns the rules of the configuration, and the matchers that condition and attribute rules run on
+// each span as it arrives. Latency rules learn their quantiles from lat.
+func compileRules(cfgs []RuleConfig, lat *latencies, set component.TelemetrySettings) ([]*rule, []*matcher, error) {
 	var rules []*rule
 	var matchers []*matcher
 	for i := range cfgs {
 		c := &cfgs[i]
-		r := &rule{cfg: c, keep: c.Action != "drop", matcher: -1, th: sampling.AlwaysSampleThreshold, factor: c.Factor}
-		if r.factor == 0 {
-			r.factor = 1
-		}
+		r := &rule{cfg: c, keep: c.Action != "drop", th: sampling.AlwaysSampleThreshold}
 		switch c.Type {
-		case ruleCondition:
-			seq, err := parseConditions(c.Conditions, set)
+		case ruleError:
+			r.eval = errorRule{}
+		case ruleLatency:
+			r.eval = newLatencyRule(c, lat)
+		case ruleCondition, ruleAttribute:
+			m, err := newMatcher(c, set)
 			if err != nil {
 				return nil, nil, err
 			}
-			r.matcher = len(matchers)
-			matchers = append(matchers, &matcher{conditions: seq})
-		case ruleAttribute:
-			r.matcher = len(matchers)
-			matchers = append(matchers, &matcher{key: c.Key, values: c.Values})
+			r.eval = matchRule{bit: uint64(1) << len(matchers), rootOnly: c.RootOnly}
+			matchers = append(matchers, m)
 		case ruleProbability:
 			th, err := sampling.ProbabilityToThreshold(c.Probability)
 			if err != nil {
 				return nil, nil, err
 			}
-			r.th = th
+			r.eval, r.th = alwaysRule{}, th
+		default:
+			r.eval = alwaysRule{}
 		}
 		rules = append(rules, r)
 	}
 	return rules, matchers, nil
 }
+
+// alwaysRule matches every trace (always and probability rules).
+type alwaysRule struct{}
+
+func (alwaysRule) matches(*trace) bool { return true }
 
 // decision is what was decided for a trace; it is remembered for the trace's late spans and logs.
 type decision struct {
@@ -94,10 +79,10 @@ func (p *sampler) decide(t *trace) decision {
 		return decision{keep: p.keepRecord(t.maxSeverity, t.id), rule: ruleDefault, th: sampling.AlwaysSampleThreshold}
 	}
 	for _, r := range p.rules {
-		if !p.ruleMatches(r, t) {
+		if !r.eval.matches(t) {
 			continue
 		}
-		if r.cfg.Type == ruleProbability && !r.th.ShouldSample(rnd) {
+		if !r.th.ShouldSample(rnd) { // a probability rule's share; the others' threshold keeps every trace
 			return decision{keep: false, rule: r.cfg.Name}
 		}
 		return decision{keep: r.keep, rule: r.cfg.Name, th: r.th}
@@ -117,124 +102,4 @@ func (p *sampler) decide(t *trace) decision {
 		return decision{keep: keep, rule: ruleBudget, th: th}
 	}
 	return decision{keep: true, rule: ruleDefault, th: sampling.AlwaysSampleThreshold}
-}
-
-func (p *sampler) ruleMatches(r *rule, t *trace) bool {
-	switch r.cfg.Type {
-	case ruleError:
-		return t.hasError
-	case ruleLatency:
-		if t.root == nil {
-			return false
-		}
-		d := t.root.duration
-		if r.cfg.Threshold > 0 && d > r.cfg.Threshold {
-			return true
-		}
-		if r.cfg.Quantile > 0 {
-			q, ok := p.latency.quantile(t.root.latencyKey, r.cfg.Quantile, r.cfg.MinSamples)
-			return ok && float64(d) > q*r.factor
-		}
-		return false
-	case ruleCondition, ruleAttribute:
-		if r.cfg.RootOnly {
-			return t.rootMatches&(1<<r.matcher) != 0
-		}
-		return t.matches&(1<<r.matcher) != 0
-	}
-	return true // probability, always
-}
-
-// latencies learns the distribution of root span durations per service and operation, online: a histogram of
-// 8 buckets per octave (9 % apart) from 1 µs to about 1 hour, whose counts halve at every decay, so that the
-// quantiles follow the recent traffic. Keys are bounded; past the bound the least recently used one is forgotten.
-type latencies struct {
-	maxKeys int
-	byKey   map[string]*latencyHistogram
-	clock   uint64 // a counter of observations, for least-recently-used eviction
-}
-
-const (
-	latencyBucketsPerOctave = 8
-	latencyBuckets          = 32 * latencyBucketsPerOctave // 1 µs · 2^32 ≈ 71 minutes
-)
-
-type latencyHistogram struct {
-	counts   [latencyBuckets]float32
-	total    float64
-	lastUsed uint64
-}
-
-func newLatencies(maxKeys int) *latencies {
-	return &latencies{maxKeys: maxKeys, byKey: map[string]*latencyHistogram{}}
-}
-
-func latencyBucket(d time.Duration) int {
-	us := float64(d) / float64(time.Microsecond)
-	if us <= 1 {
-		return 0
-	}
-	return min(int(math.Log2(us)*latencyBucketsPerOctave), latencyBuckets-1)
-}
-
-// observe adds a root span's duration to its key's histogram.
-func (l *latencies) observe(key string, d time.Duration) {
-	h := l.byKey[key]
-	if h == nil {
-		if len(l.byKey) >= l.maxKeys {
-			l.evict()
-		}
-		h = &latencyHistogram{}
-		l.byKey[key] = h
-	}
-	l.clock++
-	h.lastUsed = l.clock
-	h.counts[latencyBucket(d)]++
-	h.total++
-}
-
-// evict forgets the least recently used tenth of the keys (at least one), in one pass.
-func (l *latencies) evict() {
-	used := make([]uint64, 0, len(l.byKey))
-	for _, h := range l.byKey {
-		used = append(used, h.lastUsed)
-	}
-	slices.Sort(used)
-	cut := used[len(used)/10]
-	for k, h := range l.byKey {
-		if h.lastUsed <= cut {
-			delete(l.byKey, k)
-		}
-	}
-}
-
-// quantile is the q-quantile of key's durations in nanoseconds (the upper bound of its bucket), once minSamples
-// (weighted by decay) were seen.
-func (l *latencies) quantile(key string, q float64, minSamples int) (float64, bool) {
-	h := l.byKey[key]
-	if h == nil || h.total < float64(max(minSamples, 1)) {
-		return 0, false
-	}
-	rank := q * h.total
-	cum := 0.0
-	for i, c := range h.counts {
-		if cum += float64(c); cum >= rank {
-			return math.Exp2(float64(i+1)/latencyBucketsPerOctave) * float64(time.Microsecond), true
-		}
-	}
-	return math.Exp2(latencyBuckets/latencyBucketsPerOctave) * float64(time.Microsecond), true
-}
-
-// decay halves every count, so that old traffic weighs half as much as new at each step.
-func (l *latencies) decay() {
-	for k, h := range l.byKey {
-		h.total = 0
-		for i := range h.counts {
-			h.counts[i] /= 2
-			h.total += float64(h.counts[i])
-		}
-		if h.total < 0.5 {
-			delete(l.byKey, k)
-		}
-	}
 }
