@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/ottl/contexts/ottlspan"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/sampling"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -151,4 +152,101 @@ func attributeText(key string, span, resource pcommon.Map) string {
 		return v.AsString()
 	}
 	return ""
+}
+
+// ConsumeTraces buffers the spans of undecided traces, passes on the late spans of kept ones, and drops those of
+// dropped ones. The request is encoded once, outside the lock; traces keep ranges of it.
+func (p *sampler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	batches, orphans := p.splitByTrace(ctx, td)
+	req, err := encodeRequest(td)
+	if err != nil {
+		return err
+	}
+	for _, b := range batches {
+		b.refs = req.refs(b.ordinals)
+	}
+	out := newStitcher()
+	if len(orphans) > 0 {
+		out.add(tracePart{req, req.refs(orphans)}, decision{keep: true, rule: "", th: sampling.AlwaysSampleThreshold}, false)
+		p.countBadInput(ctx, "no_trace_id", len(orphans))
+	}
+
+	now := p.now()
+	var lateKept, lateDropped, duplicates, skewed int
+	p.mu.Lock()
+	for _, b := range batches {
+		skewed += b.skewed
+		if d, ok := p.decisions.get(b.id); ok {
+			if d.keep || p.cfg.DryRun {
+				out.add(tracePart{req, b.refs}, d, true)
+				lateKept += b.spans
+			} else {
+				lateDropped += b.spans
+			}
+			continue
+		}
+		t := p.traces[b.id]
+		if t == nil {
+			t = &trace{id: b.id, arrived: now}
+			p.traces[b.id] = t
+			p.arrivals.push(b.id, now)
+			p.telemetry.ProcessorSamplingBufferedTraces.Add(ctx, 1)
+		}
+		refs, dup := removeDuplicates(t, b)
+		duplicates += dup
+		if len(refs) == 0 {
+			continue
+		}
+		t.parts = append(t.parts, tracePart{req, refs})
+		t.spans += len(refs)
+		p.items += len(refs)
+		p.telemetry.ProcessorSamplingBufferedSpans.Add(ctx, int64(len(refs)))
+		t.hasError = t.hasError || b.hasError
+		t.matches |= b.matches
+		t.rootMatches |= b.rootMatches
+		if b.root != nil && t.root == nil {
+			t.root = b.root
+			p.roots.push(b.id, now)
+		}
+	}
+	over := len(p.traces) > p.cfg.MaxTraces || p.items > p.cfg.MaxSpans
+	p.mu.Unlock()
+
+	p.countSpans(ctx, "keep", "late", lateKept)
+	p.countSpans(ctx, "drop", "late", lateDropped)
+	p.countBadInput(ctx, "duplicate", duplicates)
+	p.countBadInput(ctx, "clock_skew", skewed)
+	if over {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+	if out.empty() {
+		return nil
+	}
+	traces, err := out.traces(p)
+	if err != nil {
+		return err
+	}
+	return p.nextTraces.ConsumeTraces(ctx, traces)
+}
+
+// removeDuplicates returns the batch's spans whose ids the trace does not have yet (buffered before, or earlier in
+// the batch), records their ids on the trace, and counts the others.
+func removeDuplicates(t *trace, b *traceBatch) ([]spanRef, int) {
+	refs := b.refs[:0:0]
+	dup := 0
+	for i, id := range b.spanIDs {
+		if t.hasSpan(id) {
+			dup++
+			continue
+		}
+		t.spanIDs = append(t.spanIDs, id)
+		refs = append(refs, b.refs[i])
+	}
+	if dup == 0 {
+		return b.refs, 0
+	}
+	return refs, dup
 }
