@@ -453,3 +453,24 @@ budget:
 	assert.LessOrEqual(t, len(h.p.budget.counts), 500+1)
 	assert.LessOrEqual(t, len(h.p.latency.byKey), h.p.latency.maxKeys)
 }
+
+// TestRecordsBeyondMaxPerTraceAreCounted: the records of a trace beyond logs.max_per_trace are decided as records
+// without a trace, and counted as such (they were passed or dropped uncounted before).
+func TestRecordsBeyondMaxPerTraceAreCounted(t *testing.T) {
+	h := newHarness(t, `
+logs: {keep_severity: ERROR, rate: 0, max_per_trace: 2}
+`)
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	for _, sev := range []plog.SeverityNumber{plog.SeverityNumberInfo, plog.SeverityNumberInfo, plog.SeverityNumberError} {
+		r := sl.LogRecords().AppendEmpty()
+		r.SetTraceID(traceIDOf(7))
+		r.SetSeverityNumber(sev)
+	}
+	require.NoError(t, h.p.ConsumeLogs(context.Background(), ld))
+	assert.Equal(t, 3, h.logs.LogRecordCount(), "three records of one trace, over its bound of two: kept by the error's severity")
+	metadatatest.AssertEqualProcessorSamplingLogRecords(t, h.tel, []metricdata.DataPoint[int64]{{
+		Value:      3,
+		Attributes: attribute.NewSet(attribute.String("decision", "keep"), attribute.String("reason", "severity_or_rate")),
+	}}, metricdatatest.IgnoreTimestamp())
+}

@@ -216,12 +216,7 @@ func (p *sampler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	p.countSpans(ctx, "drop", "late", lateDropped)
 	p.countBadInput(ctx, "duplicate", duplicates)
 	p.countBadInput(ctx, "clock_skew", skewed)
-	if over {
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
-	}
+	p.wakeIfOver(over)
 	if out.empty() {
 		return nil
 	}

@@ -23,10 +23,25 @@ type logBatch struct {
 // still buffered (or not seen yet) wait with it for its decision. Records without a trace id are kept at or above
 // keep_severity, and below it at the configured rate.
 func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	byID := map[pcommon.TraceID]*logBatch{}
-	var batches []*logBatch // in the order the traces first appear
 	out := plog.NewLogs()
-	var keptAlone, droppedAlone int
+	batches := p.splitLogs(ctx, ld, out)
+	toStore, over := p.placeLogs(ctx, batches, out)
+	if err := p.storeLogs(toStore, out); err != nil {
+		return err
+	}
+	p.wakeIfOver(over)
+	if out.LogRecordCount() > 0 {
+		return p.nextLogs.ConsumeLogs(ctx, out)
+	}
+	return nil
+}
+
+// splitLogs moves the records of ld into one batch per trace, in the order the traces first appear; records
+// without a trace are decided at once, and those kept move to out.
+func (p *sampler) splitLogs(ctx context.Context, ld, out plog.Logs) []*logBatch {
+	byID := map[pcommon.TraceID]*logBatch{}
+	var batches []*logBatch
+	var kept, dropped int
 	rls := ld.ResourceLogs()
 	for i := range rls.Len() {
 		rl := rls.At(i)
@@ -42,9 +57,9 @@ func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 							outDest = appendLogScope(out, rl, sl)
 						}
 						r.MoveTo(outDest.AppendEmpty())
-						keptAlone++
+						kept++
 					} else {
-						droppedAlone++
+						dropped++
 					}
 					return true
 				}
@@ -65,16 +80,24 @@ func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 			})
 		}
 	}
-	p.countRecords(ctx, "keep", "severity_or_rate", keptAlone)
-	p.countRecords(ctx, "drop", "severity_or_rate", droppedAlone)
+	p.countRecords(ctx, "keep", "severity_or_rate", kept)
+	p.countRecords(ctx, "drop", "severity_or_rate", dropped)
+	return batches
+}
 
+// pendingLogs is a batch of records that waits with its trace for the trace's decision.
+type pendingLogs struct {
+	t *trace
+	b *logBatch
+}
+
+// placeLogs sends the batches of decided traces after their decision (kept ones move to out), decides those of
+// traces that would hold too many records as records without a trace, and returns the batches that wait with their
+// trace, and whether the buffer is now over its bounds.
+func (p *sampler) placeLogs(ctx context.Context, batches []*logBatch, out plog.Logs) ([]pendingLogs, bool) {
 	now := p.now()
-	type pending struct {
-		t *trace
-		b *logBatch
-	}
-	var toStore []pending
-	var followKept, followDropped int
+	var toStore []pendingLogs
+	var followKept, followDropped, keptAlone, droppedAlone int
 	p.mu.Lock()
 	for _, b := range batches {
 		id := b.id
@@ -106,11 +129,20 @@ func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		t.logs += b.records
 		p.items += b.records
 		t.maxSeverity = max(t.maxSeverity, b.maxSeverity)
-		toStore = append(toStore, pending{t, b})
+		toStore = append(toStore, pendingLogs{t, b})
 	}
 	over := len(p.traces) > p.cfg.MaxTraces || p.items > p.cfg.MaxSpans
 	p.mu.Unlock()
+	p.countRecords(ctx, "keep", "severity_or_rate", keptAlone)
+	p.countRecords(ctx, "drop", "severity_or_rate", droppedAlone)
+	p.countRecords(ctx, "keep", "late", followKept)
+	p.countRecords(ctx, "drop", "late", followDropped)
+	return toStore, over
+}
 
+// storeLogs encodes each waiting batch (outside the lock) and buffers it with its trace; a batch whose trace was
+// decided meanwhile follows the decision (it is counted with the trace).
+func (p *sampler) storeLogs(toStore []pendingLogs, out plog.Logs) error {
 	chunks := make([][]byte, len(toStore))
 	for i, s := range toStore {
 		data, err := (&plog.ProtoMarshaler{}).MarshalLogs(s.b.ld)
@@ -120,25 +152,13 @@ func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		chunks[i] = data
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	for i, s := range toStore {
 		if p.traces[s.t.id] == s.t {
 			s.t.logChunks = append(s.t.logChunks, chunks[i])
 		} else if d, _ := p.decisions.get(s.t.id); d.keep || p.cfg.DryRun {
-			s.b.ld.ResourceLogs().MoveAndAppendTo(out.ResourceLogs()) // decided meanwhile, and counted with it
+			s.b.ld.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
 		}
-	}
-	p.mu.Unlock()
-
-	p.countRecords(ctx, "keep", "late", followKept)
-	p.countRecords(ctx, "drop", "late", followDropped)
-	if over {
-		select {
-		case p.wake <- struct{}{}:
-		default:
-		}
-	}
-	if out.LogRecordCount() > 0 {
-		return p.nextLogs.ConsumeLogs(ctx, out)
 	}
 	return nil
 }

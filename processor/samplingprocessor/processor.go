@@ -190,3 +190,14 @@ func (p *sampler) countSpans(ctx context.Context, decision, reason string, n int
 			attribute.String("decision", decision), attribute.String("reason", reason)))
 	}
 }
+
+// wakeIfOver wakes the decision loop when the buffer is over its bounds, so that it decides the oldest traces now.
+func (p *sampler) wakeIfOver(over bool) {
+	if !over {
+		return
+	}
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
