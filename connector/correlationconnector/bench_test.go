@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/servicegraph"
 )
 
 // benchTraces are 125 checkouts of the shop (8 spans each: 1,000 spans), with trace ids of round n.
@@ -87,12 +89,12 @@ func BenchmarkMemoryPerEdge(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		for e := range 10000 {
 			client, server := fmt.Sprintf("service-%03d", e%1000), fmt.Sprintf("service-%03d", (e/1000+e%1000+1)%1000)
-			h.c.graph.record(edgeKey{client, server, connectionDirect}, 0.01, 0.009, false, h.clock.now())
+			h.c.graph.Record(servicegraph.EdgeKey{Client: client, Server: server}, 0.01, 0.009, false, h.clock.now())
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		if len(h.c.graph.edges) != 10000 {
-			b.Fatalf("%d edges", len(h.c.graph.edges))
+		if h.c.graph.Len() != 10000 {
+			b.Fatalf("%d edges", h.c.graph.Len())
 		}
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/10000, "B/edge")
 	}

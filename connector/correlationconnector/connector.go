@@ -2,7 +2,6 @@ package correlationconnector // import "github.com/otelstrata/strata/connector/c
 
 import (
 	"context"
-	"sort"
 	"sync"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -19,16 +17,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/servicegraph"
 	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/storageclient"
-)
-
-// Grafana's service-graph metrics (the names Tempo's metrics generator writes and Grafana's service map reads).
-const (
-	metricRequests     = "traces_service_graph_request_total"
-	metricFailed       = "traces_service_graph_request_failed_total"
-	metricServerLatency = "traces_service_graph_request_server_seconds"
-	metricClientLatecy = "traces_service_graph_request_client_seconds"
 )
 
 type correlationConnector struct {
@@ -41,7 +32,7 @@ type correlationConnector struct {
 	now         func() time.Time
 
 	mu            sync.Mutex
-	graph         *graph
+	graph         *servicegraph.Graph
 	engine        *engine
 	watcher       *watcher
 	start         time.Time
@@ -53,7 +44,10 @@ type correlationConnector struct {
 }
 
 func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
-	c := &correlationConnector{cfg: cfg, set: set, graph: newGraph(cfg), now: time.Now, engine: newEngine(cfg)}
+	c := &correlationConnector{cfg: cfg, set: set, graph: servicegraph.New(servicegraph.Settings{
+		TTL: cfg.TTL, MaxPending: cfg.MaxPending, MaxEdges: cfg.MaxEdges,
+		LatencyBuckets: cfg.LatencyBuckets, VirtualNodeAttributes: cfg.VirtualNodeAttributes,
+	}), now: time.Now, engine: newEngine(cfg)}
 	c.watcher = newWatcher(cfg, c.engine)
 	return c
 }
@@ -151,12 +145,19 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
-				c.graph.addSpan(spans.At(k), service, rs.Resource().Attributes(), now)
+				c.graph.AddSpan(spans.At(k), service, now)
 				c.watcher.span(spans.At(k), service)
 			}
 		}
 	}
-	c.graph.dependencies(c.engine.topo.link)
+	c.graph.Dependencies(
+		func(client, server string) {
+			c.engine.topo.link(entity{kindService, client}, entity{kindService, server})
+		},
+		// calls to an address depend on the service that answers there
+		func(address, service string) {
+			c.engine.topo.link(entity{kindEndpoint, address}, entity{kindService, service})
+		})
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)
@@ -230,7 +231,7 @@ func (c *correlationConnector) emit(ctx context.Context) {
 
 func (c *correlationConnector) expire(ctx context.Context) {
 	c.mu.Lock()
-	c.graph.expire(c.now())
+	c.graph.Expire(c.now())
 	c.mu.Unlock()
 	c.report(ctx)
 }
@@ -238,13 +239,12 @@ func (c *correlationConnector) expire(ctx context.Context) {
 // report moves the graph's counts into the connector's telemetry.
 func (c *correlationConnector) report(ctx context.Context) {
 	c.mu.Lock()
-	g := c.graph
-	counts := map[string]int{"paired": g.paired, "virtual": g.virtual, "expired": g.expired, "dropped": g.dropped}
-	evicted, forgotten := g.evicted, c.engine.topo.evicted
+	g := c.graph.TakeCounts()
+	counts := map[string]int{"paired": g.Paired, "virtual": g.Virtual, "expired": g.Expired, "dropped": g.Dropped}
+	evicted, forgotten := g.Evicted, c.engine.topo.evicted
 	c.engine.topo.evicted = 0
-	edges := int64(len(g.edges)) - c.edgesReported
-	c.edgesReported = int64(len(g.edges))
-	g.paired, g.virtual, g.expired, g.dropped, g.evicted = 0, 0, 0, 0, 0
+	edges := int64(c.graph.Len()) - c.edgesReported
+	c.edgesReported = int64(c.graph.Len())
 	symptoms := c.engine.found
 	c.engine.found = map[string]int{}
 	c.mu.Unlock()
@@ -286,84 +286,6 @@ func (c *correlationConnector) metrics() pmetric.Metrics {
 	sm.Scope().SetVersion(c.set.BuildInfo.Version)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.graph.edges) == 0 {
-		return md
-	}
-	ts, start := pcommon.NewTimestampFromTime(c.now()), pcommon.NewTimestampFromTime(c.start)
-	edges := make([]*edge, 0, len(c.graph.edges))
-	for _, e := range c.graph.edges {
-		edges = append(edges, e)
-	}
-	sort.Slice(edges, func(i, j int) bool {
-		a, b := edges[i].key, edges[j].key
-		if a.client != b.client {
-			return a.client < b.client
-		}
-		if a.server != b.server {
-			return a.server < b.server
-		}
-		return a.conn < b.conn
-	})
-	sum := func(name, description string) pmetric.NumberDataPointSlice {
-		m := sm.Metrics().AppendEmpty()
-		m.SetName(name)
-		m.SetDescription(description)
-		m.SetUnit("{request}")
-		s := m.SetEmptySum()
-		s.SetIsMonotonic(true)
-		s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		return s.DataPoints()
-	}
-	hist := func(name, description string) pmetric.HistogramDataPointSlice {
-		m := sm.Metrics().AppendEmpty()
-		m.SetName(name)
-		m.SetDescription(description)
-		m.SetUnit("s")
-		h := m.SetEmptyHistogram()
-		h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		return h.DataPoints()
-	}
-	requests := sum(metricRequests, "Requests between two nodes of the service graph.")
-	failed := sum(metricFailed, "Failed requests between two nodes of the service graph.")
-	server := hist(metricServerLatency, "Durations of requests between two nodes, as the server measured them.")
-	client := hist(metricClientLatecy, "Durations of requests between two nodes, as the client measured them.")
-	labels := func(m pcommon.Map, k edgeKey) {
-		m.PutStr("client", k.client)
-		m.PutStr("server", k.server)
-		m.PutStr("connection_type", k.conn)
-	}
-	for _, e := range edges {
-		for _, x := range []struct {
-			dps pmetric.NumberDataPointSlice
-			v   uint64
-		}{{requests, e.requests}, {failed, e.failed}} {
-			dp := x.dps.AppendEmpty()
-			dp.SetStartTimestamp(start)
-			dp.SetTimestamp(ts)
-			dp.SetIntValue(int64(x.v))
-			labels(dp.Attributes(), e.key)
-		}
-		for _, x := range []struct {
-			dps    pmetric.HistogramDataPointSlice
-			counts []uint64
-			sum    float64
-		}{{server, e.srvHist, e.serverSum}, {client, e.clientHist, e.clientSum}} {
-			var n uint64
-			for _, c := range x.counts {
-				n += c
-			}
-			if n == 0 {
-				continue
-			}
-			dp := x.dps.AppendEmpty()
-			dp.SetStartTimestamp(start)
-			dp.SetTimestamp(ts)
-			dp.ExplicitBounds().FromRaw(c.graph.bounds)
-			dp.BucketCounts().FromRaw(x.counts)
-			dp.SetCount(n)
-			dp.SetSum(x.sum)
-			labels(dp.Attributes(), e.key)
-		}
-	}
+	c.graph.AppendMetrics(sm.Metrics(), c.start, c.now())
 	return md
 }

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/servicegraph"
 	"github.com/otelstrata/strata/internal/conftest"
 )
 
@@ -53,7 +54,7 @@ func TestEachSpanCountsOnce(t *testing.T) {
 	requests := int64(0)
 	for _, md := range graph.AllMetrics() {
 		for _, m := range md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
-			if m.Name() != metricRequests || m.Type() != pmetric.MetricTypeSum {
+			if m.Name() != servicegraph.MetricRequests || m.Type() != pmetric.MetricTypeSum {
 				continue
 			}
 			for _, dp := range m.Sum().DataPoints().All() {
