@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap/xconfmap"
 
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 	"github.com/otelstrata/strata/internal/confcheck"
 )
 
@@ -35,32 +36,8 @@ type Config struct {
 	Storage *component.ID `mapstructure:"storage"`
 }
 
-// IncidentsConfig is how symptoms become incidents.
-type IncidentsConfig struct {
-	// Interval of the figures watched from traces and logs (latency, error rates, error logs). Default 10s.
-	Interval time.Duration `mapstructure:"interval"`
-	// WarmUp is how many intervals a figure is watched before it may be a symptom. Default 30.
-	WarmUp int `mapstructure:"warm_up"`
-	// Threshold is the score from which a point (of the anomaly processor, or of a watched figure) is a symptom.
-	// Default 0.997.
-	Threshold float64 `mapstructure:"threshold"`
-	// OpenScore is the score a symptom needs to open an incident (others only join one). Default 0.999.
-	OpenScore float64 `mapstructure:"open_score"`
-	// Confirm is how many related entities with such symptoms within ConfirmWithin open an incident, or one more
-	// symptom than that on fewer entities: a lone spike or blip does not. Security detections (already counted by
-	// their rules) open one alone. Default 2.
-	Confirm int `mapstructure:"confirm"`
-	// ConfirmWithin is how close together the confirming symptoms must be. Default 1m.
-	ConfirmWithin time.Duration `mapstructure:"confirm_within"`
-	// Window is how close in time a symptom must be to an incident's last to join it. Default 5m.
-	Window time.Duration `mapstructure:"window"`
-	// ResolveAfter is how long an incident stays open without a new symptom. Default 5m.
-	ResolveAfter time.Duration `mapstructure:"resolve_after"`
-	// MaxOpen, MaxEntities and MaxSignals bound the open incidents, the entities of one, and the figures watched.
-	MaxOpen     int `mapstructure:"max_open"`
-	MaxEntities int `mapstructure:"max_entities"`
-	MaxSignals  int `mapstructure:"max_signals"`
-}
+// IncidentsConfig is how symptoms become incidents (the incident engine's configuration).
+type IncidentsConfig = incidents.Config
 
 var (
 	_ component.Config   = (*Config)(nil)

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/servicegraph"
 	"github.com/otelstrata/strata/internal/clock"
@@ -33,7 +34,7 @@ type correlationConnector struct {
 
 	mu            sync.Mutex
 	graph         *servicegraph.Graph
-	engine        *engine
+	engine        *incidents.Engine
 	watcher       *watcher
 	start         time.Time
 	edgesReported int64 // the edge count last added to the telemetry's up-down counter
@@ -47,7 +48,7 @@ func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
 	c := &correlationConnector{cfg: cfg, set: set, graph: servicegraph.New(servicegraph.Settings{
 		TTL: cfg.TTL, MaxPending: cfg.MaxPending, MaxEdges: cfg.MaxEdges,
 		LatencyBuckets: cfg.LatencyBuckets, VirtualNodeAttributes: cfg.VirtualNodeAttributes,
-	}), now: time.Now, engine: newEngine(cfg)}
+	}), now: time.Now, engine: incidents.New(cfg.Incidents, cfg.MaxTopologyEntities)}
 	c.watcher = newWatcher(cfg, c.engine)
 	return c
 }
@@ -74,9 +75,9 @@ func (c *correlationConnector) Start(ctx context.Context, host component.Host) e
 		if c.client, err = storageclient.Open(ctx, host, c.cfg.Storage, component.KindConnector, c.set.ID); err != nil {
 			return err
 		}
-		data, err := c.client.Get(ctx, stateKey)
+		data, err := c.client.Get(ctx, incidents.StateKey)
 		if err == nil && data != nil {
-			err = c.engine.unmarshal(data)
+			err = c.engine.Unmarshal(data)
 		}
 		if err != nil {
 			c.set.Logger.Warn("the saved incidents could not be restored", zap.Error(err))
@@ -121,12 +122,12 @@ func (c *correlationConnector) Shutdown(ctx context.Context) error {
 // save keeps the open incidents in storage.
 func (c *correlationConnector) save(ctx context.Context) error {
 	c.mu.Lock()
-	data, err := c.engine.marshal()
+	data, err := c.engine.Marshal()
 	c.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	return c.client.Set(ctx, stateKey, data)
+	return c.client.Set(ctx, incidents.StateKey, data)
 }
 
 // ConsumeTraces adds the request and messaging spans to the graph.
@@ -152,11 +153,11 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 	}
 	c.graph.Dependencies(
 		func(client, server string) {
-			c.engine.topo.link(entity{kindService, client}, entity{kindService, server})
+			c.engine.Link(incidents.Entity{Kind: incidents.KindService, Name: client}, incidents.Entity{Kind: incidents.KindService, Name: server})
 		},
 		// calls to an address depend on the service that answers there
 		func(address, service string) {
-			c.engine.topo.link(entity{kindEndpoint, address}, entity{kindService, service})
+			c.engine.Link(incidents.Entity{Kind: incidents.KindEndpoint, Name: address}, incidents.Entity{Kind: incidents.KindService, Name: service})
 		})
 	c.mu.Unlock()
 	c.report(ctx)
@@ -189,7 +190,7 @@ func (c *correlationConnector) tick(ctx context.Context) {
 	c.mu.Lock()
 	now := c.now()
 	c.watcher.interval(now)
-	c.engine.resolve(now)
+	c.engine.Resolve(now)
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)
@@ -198,7 +199,7 @@ func (c *correlationConnector) tick(ctx context.Context) {
 // emit sends the incident records queued by the engine.
 func (c *correlationConnector) emit(ctx context.Context) {
 	c.mu.Lock()
-	queued := c.engine.dequeue()
+	queued := c.engine.Dequeue()
 	if len(queued) == 0 {
 		c.mu.Unlock()
 		return
@@ -210,7 +211,7 @@ func (c *correlationConnector) emit(ctx context.Context) {
 	now := c.now()
 	states := map[string]int{}
 	for _, inc := range queued {
-		state := incidentRecord(sl.LogRecords().AppendEmpty(), inc, now)
+		state := incidents.Record(sl.LogRecords().AppendEmpty(), inc, now)
 		states[state]++
 	}
 	c.mu.Unlock()
@@ -241,12 +242,10 @@ func (c *correlationConnector) report(ctx context.Context) {
 	c.mu.Lock()
 	g := c.graph.TakeCounts()
 	counts := map[string]int{"paired": g.Paired, "virtual": g.Virtual, "expired": g.Expired, "dropped": g.Dropped}
-	evicted, forgotten := g.Evicted, c.engine.topo.evicted
-	c.engine.topo.evicted = 0
+	evicted, forgotten := g.Evicted, c.engine.TakeForgotten()
 	edges := int64(c.graph.Len()) - c.edgesReported
 	c.edgesReported = int64(c.graph.Len())
-	symptoms := c.engine.found
-	c.engine.found = map[string]int{}
+	symptoms := c.engine.TakeFound()
 	c.mu.Unlock()
 	for layer, n := range symptoms {
 		c.telemetry.ConnectorCorrelationSymptoms.Add(ctx, int64(n), metric.WithAttributes(attribute.String("layer", layer)))

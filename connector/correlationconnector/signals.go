@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 	"github.com/otelstrata/strata/internal/anomaly"
 	"github.com/otelstrata/strata/internal/points"
 	"github.com/otelstrata/strata/internal/semconv"
@@ -20,7 +21,7 @@ import (
 // the latency and error rate of calls to an endpoint (client spans: what callers wait for, which a server's own spans
 // do not show when its process is too starved to read requests), a service's error logs.
 type figureKey struct {
-	entity entity
+	entity incidents.Entity
 	signal string
 }
 
@@ -45,13 +46,13 @@ type figure struct {
 // watcher turns what passes into symptoms for the engine. It is used under the connector's lock.
 type watcher struct {
 	cfg     *Config
-	eng     *engine
+	eng     *incidents.Engine
 	figures map[figureKey]*figure
 	detCfg  anomaly.Config
-	found   []symptom // of the request being read, added together at its end
+	found   []incidents.Symptom // of the request being read, added together at its end
 }
 
-func newWatcher(cfg *Config, eng *engine) *watcher {
+func newWatcher(cfg *Config, eng *incidents.Engine) *watcher {
 	d := anomaly.DefaultConfig()
 	d.WarmUp = cfg.Incidents.WarmUp
 	d.Seasonal = false // intervals of seconds: no daily profile to learn within an incident's reach
@@ -59,7 +60,7 @@ func newWatcher(cfg *Config, eng *engine) *watcher {
 	return &watcher{cfg: cfg, eng: eng, figures: map[figureKey]*figure{}, detCfg: d}
 }
 
-func (w *watcher) figureOf(e entity, signal string) *figure {
+func (w *watcher) figureOf(e incidents.Entity, signal string) *figure {
 	k := figureKey{e, signal}
 	r := w.figures[k]
 	if r == nil {
@@ -73,13 +74,13 @@ func (w *watcher) figureOf(e entity, signal string) *figure {
 }
 
 // resourceEntities returns the entities a resource names, most specific first.
-func resourceEntities(attrs pcommon.Map) []entity {
-	var es []entity
+func resourceEntities(attrs pcommon.Map) []incidents.Entity {
+	var es []incidents.Entity
 	for _, x := range []struct{ key, kind string }{
-		{"container.id", kindContainer}, {"k8s.pod.name", kindPod}, {"host.name", kindHost}, {"service.name", kindService},
+		{"container.id", incidents.KindContainer}, {"k8s.pod.name", incidents.KindPod}, {"host.name", incidents.KindHost}, {"service.name", incidents.KindService},
 	} {
 		if v, ok := attrs.Get(x.key); ok && v.AsString() != "" {
-			es = append(es, entity{x.kind, v.AsString()})
+			es = append(es, incidents.Entity{Kind: x.kind, Name: v.AsString()})
 		}
 	}
 	return es
@@ -87,12 +88,12 @@ func resourceEntities(attrs pcommon.Map) []entity {
 
 // resource returns the entities a resource names, most specific first, and links its service to the container,
 // pod and host it runs on.
-func (w *watcher) resource(attrs pcommon.Map) []entity {
+func (w *watcher) resource(attrs pcommon.Map) []incidents.Entity {
 	es := resourceEntities(attrs)
-	if len(es) > 1 && es[len(es)-1].kind == kindService {
+	if len(es) > 1 && es[len(es)-1].Kind == incidents.KindService {
 		svc := es[len(es)-1]
 		for _, e := range es[:len(es)-1] {
-			w.eng.topo.link(svc, e)
+			w.eng.Link(svc, e)
 		}
 	}
 	return es
@@ -101,7 +102,7 @@ func (w *watcher) resource(attrs pcommon.Map) []entity {
 // span accounts a span: the server spans of a service make its latency and error rate; failed client spans without
 // an answering server count against the endpoint they call.
 func (w *watcher) span(span ptrace.Span, service string) {
-	svc := entity{kindService, service}
+	svc := incidents.Entity{Kind: incidents.KindService, Name: service}
 	d := math.Max(0, span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds())
 	failed := span.Status().Code() == ptrace.StatusCodeError
 	switch span.Kind() {
@@ -111,8 +112,8 @@ func (w *watcher) span(span ptrace.Span, service string) {
 	case ptrace.SpanKindClient, ptrace.SpanKindProducer:
 		for _, k := range []string{"peer.service", "server.address"} {
 			if v, ok := span.Attributes().Get(k); ok && v.AsString() != "" {
-				ep := entity{kindEndpoint, v.AsString()}
-				w.eng.topo.link(svc, ep)
+				ep := incidents.Entity{Kind: incidents.KindEndpoint, Name: v.AsString()}
+				w.eng.Link(svc, ep)
 				w.observe(w.figureOf(ep, signalLatency), d, failed, span.TraceID())
 				r := w.figureOf(ep, signalClientError)
 				w.observe(r, d, failed, span.TraceID())
@@ -162,7 +163,7 @@ const minErrors = 3
 // anomalous for its model and clearly worse than expected (latency half again its expected value; an error rate of
 // at least 5 % and twice its expected value, from at least minErrors failures) is a symptom.
 func (w *watcher) interval(now time.Time) {
-	var found []symptom
+	var found []incidents.Symptom
 	for k, r := range w.figures {
 		if r.count == 0 && k.signal != signalErrorLogs {
 			continue
@@ -187,16 +188,16 @@ func (w *watcher) interval(now time.Time) {
 			worse = value >= 5 && value > 3*res.Expected
 		}
 		if res.Score >= w.cfg.Incidents.Threshold && worse {
-			layer := layerApplication
+			layer := incidents.LayerApplication
 			if k.signal == signalClientError && r.network {
-				layer = layerNetwork
+				layer = incidents.LayerNetwork
 			}
-			found = append(found, symptom{entity: k.entity, layer: layer, signal: k.signal, score: res.Score, at: now,
-				traceID: r.traceID, detail: fmt.Sprintf("%s of %s: %.4g, expected %.4g", k.signal, k.entity, value, res.Expected)})
+			found = append(found, incidents.Symptom{Entity: k.entity, Layer: layer, Signal: k.signal, Score: res.Score, At: now,
+				TraceID: r.traceID, Detail: fmt.Sprintf("%s of %s: %.4g, expected %.4g", k.signal, k.entity, value, res.Expected)})
 		}
 		r.count, r.errors, r.sum, r.traceID, r.slowest, r.network = 0, 0, 0, "", 0, false
 	}
-	w.eng.addAll(found)
+	w.eng.AddAll(found)
 }
 
 // metrics turns the anomaly processor's scores, failed probes and KPIs below target into symptoms.
@@ -222,11 +223,11 @@ func (w *watcher) metrics(md pmetric.Metrics, now time.Time) {
 
 // flushFound adds the symptoms of the request read.
 func (w *watcher) flushFound() {
-	w.eng.addAll(w.found)
+	w.eng.AddAll(w.found)
 	w.found = nil
 }
 
-func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, now time.Time) {
+func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents.Entity, now time.Time) {
 	v := points.Value(dp)
 	at := dp.Timestamp().AsTime()
 	if at.IsZero() || at.After(now) {
@@ -245,12 +246,12 @@ func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, n
 		}
 		watched := attr(semconv.AttrAnomalyMetric)
 		layer := layerOf(watched)
-		subject := w.subject(dp.Attributes(), res, layer == layerApplication)
-		if subject.name == "" {
+		subject := w.subject(dp.Attributes(), res, layer == incidents.LayerApplication)
+		if subject.Name == "" {
 			return
 		}
-		w.found = append(w.found, symptom{entity: subject, layer: layer, signal: watched, score: v, at: at,
-			detail: fmt.Sprintf("%s of %s anomalous (score %.4f)", watched, subject, v)})
+		w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: v, At: at,
+			Detail: fmt.Sprintf("%s of %s anomalous (score %.4f)", watched, subject, v)})
 	case "strata.probe.success":
 		if v != 0 {
 			return
@@ -259,25 +260,25 @@ func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []entity, n
 		if target == "" {
 			target = attr("strata.probe.target")
 		}
-		w.found = append(w.found, symptom{entity: entity{kindEndpoint, target}, layer: layerNetwork, signal: "probe failed", score: 1, at: at,
-			detail: fmt.Sprintf("the %s probe of %s fails", attr("strata.probe.type"), target)})
+		w.found = append(w.found, incidents.Symptom{Entity: incidents.Entity{Kind: incidents.KindEndpoint, Name: target}, Layer: incidents.LayerNetwork, Signal: "probe failed", Score: 1, At: at,
+			Detail: fmt.Sprintf("the %s probe of %s fails", attr("strata.probe.type"), target)})
 	case "strata.kpi.target_met":
 		if v != 0 {
 			return
 		}
 		kpi := attr(semconv.AttrKPIName)
-		w.found = append(w.found, symptom{entity: entity{kindKPI, kpi}, layer: layerBusiness, signal: "target missed", score: 1, at: at,
-			detail: fmt.Sprintf("KPI %s misses its target", kpi)})
+		w.found = append(w.found, incidents.Symptom{Entity: incidents.Entity{Kind: incidents.KindKPI, Name: kpi}, Layer: incidents.LayerBusiness, Signal: "target missed", Score: 1, At: at,
+			Detail: fmt.Sprintf("KPI %s misses its target", kpi)})
 	}
 }
 
 // subject is the entity a point is about: the most specific one its attributes or resource name — or, for an
 // application figure (a request duration, not a CPU), the service when one is named: the host a service runs on
 // does not make its requests slow by itself being slow.
-func (w *watcher) subject(attrs pcommon.Map, res []entity, service bool) entity {
+func (w *watcher) subject(attrs pcommon.Map, res []incidents.Entity, service bool) incidents.Entity {
 	own := w.resource(attrs)
-	for _, es := range [][]entity{own, res} {
-		if service && len(es) > 0 && es[len(es)-1].kind == kindService {
+	for _, es := range [][]incidents.Entity{own, res} {
+		if service && len(es) > 0 && es[len(es)-1].Kind == incidents.KindService {
 			return es[len(es)-1]
 		}
 	}
@@ -287,22 +288,22 @@ func (w *watcher) subject(attrs pcommon.Map, res []entity, service bool) entity 
 	if len(res) > 0 {
 		return res[0]
 	}
-	return entity{}
+	return incidents.Entity{}
 }
 
 // layerOf is the layer of a metric, by its name.
 func layerOf(metric string) string {
 	for _, p := range []struct{ prefix, layer string }{
-		{"system.", layerInfrastructure}, {"container.", layerInfrastructure}, {"k8s.", layerInfrastructure},
-		{"process.", layerInfrastructure}, {"strata.probe.", layerNetwork}, {"network.", layerNetwork},
-		{"strata.kpi.", layerBusiness}, {"shop.", layerBusiness}, {"strata.auth.", layerSecurity},
-		{"strata.security.", layerSecurity},
+		{"system.", incidents.LayerInfrastructure}, {"container.", incidents.LayerInfrastructure}, {"k8s.", incidents.LayerInfrastructure},
+		{"process.", incidents.LayerInfrastructure}, {"strata.probe.", incidents.LayerNetwork}, {"network.", incidents.LayerNetwork},
+		{"strata.kpi.", incidents.LayerBusiness}, {"shop.", incidents.LayerBusiness}, {"strata.auth.", incidents.LayerSecurity},
+		{"strata.security.", incidents.LayerSecurity},
 	} {
 		if strings.HasPrefix(metric, p.prefix) {
 			return p.layer
 		}
 	}
-	return layerApplication
+	return incidents.LayerApplication
 }
 
 // logs turns security detections into symptoms, and counts error logs per service.
@@ -315,7 +316,7 @@ func (w *watcher) logs(ld plog.Logs, now time.Time) {
 					w.detection(r, res, now)
 					continue
 				}
-				if r.SeverityNumber() >= plog.SeverityNumberError && len(res) > 0 && res[len(res)-1].kind == kindService {
+				if r.SeverityNumber() >= plog.SeverityNumberError && len(res) > 0 && res[len(res)-1].Kind == incidents.KindService {
 					if rt := w.figureOf(res[len(res)-1], signalErrorLogs); rt != nil {
 						rt.count++
 					}
@@ -326,7 +327,7 @@ func (w *watcher) logs(ld plog.Logs, now time.Time) {
 	w.flushFound()
 }
 
-func (w *watcher) detection(r plog.LogRecord, res []entity, now time.Time) {
+func (w *watcher) detection(r plog.LogRecord, res []incidents.Entity, now time.Time) {
 	attr := func(k string) string {
 		if v, ok := r.Attributes().Get(k); ok {
 			return v.AsString()
@@ -334,7 +335,7 @@ func (w *watcher) detection(r plog.LogRecord, res []entity, now time.Time) {
 		return ""
 	}
 	host := attr(semconv.AttrHostName)
-	subject := entity{kindHost, host}
+	subject := incidents.Entity{Kind: incidents.KindHost, Name: host}
 	if host == "" {
 		if len(res) == 0 {
 			return
@@ -355,6 +356,6 @@ func (w *watcher) detection(r plog.LogRecord, res []entity, now time.Time) {
 		at = now
 	}
 	rule := attr(semconv.AttrSecurityRuleName)
-	w.found = append(w.found, symptom{entity: subject, layer: layerSecurity, signal: rule, score: score, at: at,
-		detail: fmt.Sprintf("%s on %s from %s", rule, subject, attr(semconv.AttrSourceAddress))})
+	w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: incidents.LayerSecurity, Signal: rule, Score: score, At: at,
+		Detail: fmt.Sprintf("%s on %s from %s", rule, subject, attr(semconv.AttrSourceAddress))})
 }

@@ -1,4 +1,4 @@
-package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+package incidents // import "github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 
 import (
 	"encoding/json"
@@ -7,7 +7,8 @@ import (
 
 // The open incidents are kept in a storage extension, so that a restart neither forgets an incident nor opens it
 // again: saved whenever incident records are emitted and at shutdown, restored at start.
-const stateKey = "incidents"
+// StateKey is the storage key of the saved open incidents.
+const StateKey = "incidents"
 
 type savedEvidence struct {
 	Kind, Name string
@@ -34,14 +35,14 @@ type savedState struct {
 	Incidents []savedIncident
 }
 
-// marshal is the engine's open incidents. The caller holds the connector's lock.
-func (e *engine) marshal() ([]byte, error) {
+// Marshal is the engine's open incidents. The caller holds the connector's lock.
+func (e *Engine) Marshal() ([]byte, error) {
 	st := savedState{Next: e.next}
 	for _, inc := range e.incidents {
 		si := savedIncident{ID: inc.id, Opened: inc.opened, Last: inc.last, Symptoms: inc.symptoms, TraceID: inc.traceID,
 			Sequence: inc.sequence, Emitted: inc.emitted}
 		for _, ev := range inc.entities {
-			si.Entities = append(si.Entities, savedEvidence{Kind: ev.entity.kind, Name: ev.entity.name, Onset: ev.onset,
+			si.Entities = append(si.Entities, savedEvidence{Kind: ev.entity.Kind, Name: ev.entity.Name, Onset: ev.onset,
 				Score: ev.score, Layers: sortedLayers(ev), Signals: ev.signals, Detail: ev.detail})
 		}
 		st.Incidents = append(st.Incidents, si)
@@ -49,24 +50,24 @@ func (e *engine) marshal() ([]byte, error) {
 	return json.Marshal(st)
 }
 
-// unmarshal restores open incidents (their ranking is computed again).
-func (e *engine) unmarshal(data []byte) error {
+// Unmarshal restores open incidents (their ranking is computed again).
+func (e *Engine) Unmarshal(data []byte) error {
 	var st savedState
 	if err := json.Unmarshal(data, &st); err != nil {
 		return err
 	}
 	e.next = st.Next
 	for _, si := range st.Incidents {
-		if len(e.incidents) >= e.cfg.Incidents.MaxOpen {
+		if len(e.incidents) >= e.cfg.MaxOpen {
 			break
 		}
-		inc := &incident{id: si.ID, opened: si.Opened, last: si.Last, symptoms: si.Symptoms, traceID: si.TraceID,
-			sequence: si.Sequence, emitted: si.Emitted, entities: map[entity]*evidence{}}
+		inc := &Incident{id: si.ID, opened: si.Opened, last: si.Last, symptoms: si.Symptoms, traceID: si.TraceID,
+			sequence: si.Sequence, emitted: si.Emitted, entities: map[Entity]*evidence{}}
 		for _, se := range si.Entities {
-			if len(inc.entities) >= e.cfg.Incidents.MaxEntities {
+			if len(inc.entities) >= e.cfg.MaxEntities {
 				break
 			}
-			ev := &evidence{entity: entity{se.Kind, se.Name}, onset: se.Onset, score: min(max(se.Score, 0), 1), layers: map[string]bool{},
+			ev := &evidence{entity: Entity{se.Kind, se.Name}, onset: se.Onset, score: min(max(se.Score, 0), 1), layers: map[string]bool{},
 				signals: se.Signals, detail: se.Detail}
 			for _, l := range se.Layers {
 				ev.layers[l] = true

@@ -1,4 +1,4 @@
-package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+package incidents // import "github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 
 import (
 	"fmt"
@@ -12,9 +12,9 @@ import (
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
-// incidentRecord writes an incident into r as the event contract says (docs/events.md), advances the incident's
+// Record writes an incident into r as the event contract says (docs/events.md), advances the incident's
 // sequence and returns the record's state.
-func incidentRecord(r plog.LogRecord, inc *incident, now time.Time) string {
+func Record(r plog.LogRecord, inc *Incident, now time.Time) string {
 	state := semconv.IncidentUpdate
 	switch {
 	case inc.resolved:
@@ -39,11 +39,11 @@ func incidentRecord(r plog.LogRecord, inc *incident, now time.Time) string {
 	var services, hosts, layers []string
 	layerSet := map[string]bool{}
 	for e, ev := range inc.entities {
-		switch e.kind {
-		case kindService:
-			services = append(services, e.name)
-		case kindHost:
-			hosts = append(hosts, e.name)
+		switch e.Kind {
+		case KindService:
+			services = append(services, e.Name)
+		case KindHost:
+			hosts = append(hosts, e.Name)
 		}
 		for l := range ev.layers {
 			layerSet[l] = true
@@ -68,8 +68,8 @@ func incidentRecord(r plog.LogRecord, inc *incident, now time.Time) string {
 			break
 		}
 		m := candidates.AppendEmpty().SetEmptyMap()
-		m.PutStr("entity", c.entity.name)
-		m.PutStr("kind", c.entity.kind)
+		m.PutStr("entity", c.entity.Name)
+		m.PutStr("kind", c.entity.Kind)
 		m.PutDouble("score", c.score)
 		m.PutStr("layer", strings.Join(sortedLayers(c.ev), ","))
 		m.PutStr("evidence", c.ev.detail)
@@ -96,7 +96,7 @@ func sortedLayers(ev *evidence) []string {
 }
 
 // summary is the one paragraph a human reads first.
-func summary(inc *incident, state string) string {
+func summary(inc *Incident, state string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Incident %s (%s): %d symptom(s) on %d entities since %s.", inc.id, state, inc.symptoms,
 		len(inc.entities), inc.opened.UTC().Format("15:04:05"))

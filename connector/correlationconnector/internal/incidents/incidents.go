@@ -1,4 +1,6 @@
-package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+// Package incidents groups symptoms into incidents and ranks their root causes over the topology of what depends
+// on what, and writes them as the event contract's strata.incident records.
+package incidents // import "github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 
 import (
 	"container/list"
@@ -9,44 +11,71 @@ import (
 	"time"
 )
 
+// Config is how symptoms become incidents: the connector's `incidents` options.
+type Config struct {
+	// Interval of the figures watched from traces and logs (latency, error rates, error logs). Default 10s.
+	Interval time.Duration `mapstructure:"interval"`
+	// WarmUp is how many intervals a figure is watched before it may be a symptom. Default 30.
+	WarmUp int `mapstructure:"warm_up"`
+	// Threshold is the score from which a point (of the anomaly processor, or of a watched figure) is a symptom.
+	// Default 0.997.
+	Threshold float64 `mapstructure:"threshold"`
+	// OpenScore is the score a symptom needs to open an incident (others only join one). Default 0.999.
+	OpenScore float64 `mapstructure:"open_score"`
+	// Confirm is how many related entities with such symptoms within ConfirmWithin open an incident, or one more
+	// symptom than that on fewer entities: a lone spike or blip does not. Security detections (already counted by
+	// their rules) open one alone. Default 2.
+	Confirm int `mapstructure:"confirm"`
+	// ConfirmWithin is how close together the confirming symptoms must be. Default 1m.
+	ConfirmWithin time.Duration `mapstructure:"confirm_within"`
+	// Window is how close in time a symptom must be to an incident's last to join it. Default 5m.
+	Window time.Duration `mapstructure:"window"`
+	// ResolveAfter is how long an incident stays open without a new symptom. Default 5m.
+	ResolveAfter time.Duration `mapstructure:"resolve_after"`
+	// MaxOpen, MaxEntities and MaxSignals bound the open incidents, the entities of one, and the figures watched.
+	MaxOpen     int `mapstructure:"max_open"`
+	MaxEntities int `mapstructure:"max_entities"`
+	MaxSignals  int `mapstructure:"max_signals"`
+}
+
 // Layers of symptoms and root causes.
 const (
-	layerInfrastructure = "infrastructure"
-	layerNetwork        = "network"
-	layerApplication    = "application"
-	layerSecurity       = "security"
-	layerBusiness       = "business"
+	LayerInfrastructure = "infrastructure"
+	LayerNetwork        = "network"
+	LayerApplication    = "application"
+	LayerSecurity       = "security"
+	LayerBusiness       = "business"
 )
 
 // Kinds of entities a symptom is about.
 const (
-	kindService   = "service"
-	kindHost      = "host"
-	kindContainer = "container"
-	kindPod       = "pod"
-	kindEndpoint  = "endpoint" // an address a client calls (server.address, peer.service) or a probe checks
-	kindKPI       = "kpi"
+	KindService   = "service"
+	KindHost      = "host"
+	KindContainer = "container"
+	KindPod       = "pod"
+	KindEndpoint  = "endpoint" // an address a client calls (server.address, peer.service) or a probe checks
+	KindKPI       = "kpi"
 )
 
-// entity is something that can be a symptom's subject and a root cause.
-type entity struct{ kind, name string }
+// Entity is something that can be a symptom's subject and a root cause.
+type Entity struct{ Kind, Name string }
 
-func (e entity) String() string { return e.kind + " " + e.name }
+func (e Entity) String() string { return e.Kind + " " + e.Name }
 
-// symptom is one observation that something is wrong.
-type symptom struct {
-	entity  entity
-	layer   string
-	signal  string  // what was seen: "latency", "error rate", a metric name, a detection rule
-	score   float64 // how strong, 0..1
-	at      time.Time
-	traceID string // an exemplar trace, when the symptom comes from traces
-	detail  string // one line of evidence for humans
+// Symptom is one observation that something is wrong.
+type Symptom struct {
+	Entity  Entity
+	Layer   string
+	Signal  string  // what was seen: "latency", "error rate", a metric name, a detection rule
+	Score   float64 // how strong, 0..1
+	At      time.Time
+	TraceID string // an exemplar trace, when the symptom comes from traces
+	Detail  string // one line of evidence for humans
 }
 
 // evidence is what an incident knows of one entity.
 type evidence struct {
-	entity  entity
+	entity  Entity
 	onset   time.Time // its first symptom
 	score   float64   // its strongest symptom
 	layers  map[string]bool
@@ -56,18 +85,18 @@ type evidence struct {
 
 // candidate is a ranked root cause.
 type candidate struct {
-	entity entity
+	entity Entity
 	score  float64
 	ev     *evidence
 }
 
-// incident groups connected symptoms close in time.
-type incident struct {
+// Incident groups connected symptoms close in time.
+type Incident struct {
 	id       string
 	opened   time.Time
 	last     time.Time // its last symptom
 	symptoms int
-	entities map[entity]*evidence
+	entities map[Entity]*evidence
 	traceID  string
 	ranking  []candidate
 	emitted  string // the ranking and entities last emitted, to emit an update only on a change
@@ -80,12 +109,12 @@ type incident struct {
 // and which service runs on which host, container and pod, or answers at which endpoint (resource attributes and
 // client span attributes). Bounded: at most maxLinks links per entity.
 type topology struct {
-	links map[entity]map[entity]bool // undirected relations
-	deps  map[entity]map[entity]bool // directed dependencies: caller → callee, service → what it runs on
+	links map[Entity]map[Entity]bool // undirected relations
+	deps  map[Entity]map[Entity]bool // directed dependencies: caller → callee, service → what it runs on
 	// the entities by when they were last linked (front: latest), at most maxEntities: the names come from
 	// untrusted attributes, so the least recently linked is forgotten first
 	recent      *list.List
-	elems       map[entity]*list.Element
+	elems       map[Entity]*list.Element
 	maxEntities int
 	evicted     int // entities forgotten, not yet reported
 }
@@ -93,21 +122,21 @@ type topology struct {
 const maxLinks = 256
 
 func newTopology(maxEntities int) *topology {
-	return &topology{links: map[entity]map[entity]bool{}, deps: map[entity]map[entity]bool{},
-		recent: list.New(), elems: map[entity]*list.Element{}, maxEntities: maxEntities}
+	return &topology{links: map[Entity]map[Entity]bool{}, deps: map[Entity]map[Entity]bool{},
+		recent: list.New(), elems: map[Entity]*list.Element{}, maxEntities: maxEntities}
 }
 
 // link records that a depends on b (a calls b, or a runs on b).
-func (t *topology) link(a, b entity) {
-	if a == b || a.name == "" || b.name == "" {
+func (t *topology) link(a, b Entity) {
+	if a == b || a.Name == "" || b.Name == "" {
 		return
 	}
 	t.touch(a)
 	t.touch(b)
-	add := func(m map[entity]map[entity]bool, x, y entity) {
+	add := func(m map[Entity]map[Entity]bool, x, y Entity) {
 		s := m[x]
 		if s == nil {
-			s = map[entity]bool{}
+			s = map[Entity]bool{}
 			m[x] = s
 		}
 		if len(s) < maxLinks {
@@ -120,19 +149,19 @@ func (t *topology) link(a, b entity) {
 }
 
 // touch marks e as just linked, forgetting the least recently linked entity when maxEntities are known.
-func (t *topology) touch(e entity) {
+func (t *topology) touch(e Entity) {
 	if el := t.elems[e]; el != nil {
 		t.recent.MoveToFront(el)
 		return
 	}
 	for t.recent.Len() >= t.maxEntities {
-		t.forget(t.recent.Remove(t.recent.Back()).(entity))
+		t.forget(t.recent.Remove(t.recent.Back()).(Entity))
 	}
 	t.elems[e] = t.recent.PushFront(e)
 }
 
 // forget removes e and its links.
-func (t *topology) forget(e entity) {
+func (t *topology) forget(e Entity) {
 	delete(t.elems, e)
 	for n := range t.links[e] {
 		delete(t.links[n], e)
@@ -152,7 +181,7 @@ func (t *topology) forget(e entity) {
 // related says whether an entity is in the set or linked to one of it — directly, or through a service when one of
 // the two is what the service runs on: a host's CPU and the slow calls to the service on it are one story, though
 // the service itself may show nothing.
-func (t *topology) related(e entity, set map[entity]*evidence) bool {
+func (t *topology) related(e Entity, set map[Entity]*evidence) bool {
 	if set[e] != nil {
 		return true
 	}
@@ -160,7 +189,7 @@ func (t *topology) related(e entity, set map[entity]*evidence) bool {
 		if set[n] != nil {
 			return true
 		}
-		if n.kind != kindService {
+		if n.Kind != KindService {
 			continue
 		}
 		for m := range t.links[n] {
@@ -173,13 +202,13 @@ func (t *topology) related(e entity, set map[entity]*evidence) bool {
 }
 
 // infrastructure says an entity is something services run on.
-func infrastructure(e entity) bool {
-	return e.kind == kindHost || e.kind == kindContainer || e.kind == kindPod
+func infrastructure(e Entity) bool {
+	return e.Kind == KindHost || e.Kind == KindContainer || e.Kind == KindPod
 }
 
 // depsWithin are n's dependencies among the nodes, also through one dependency outside them (a service without
 // symptoms of its own, on a host with some).
-func (t *topology) depsWithin(n entity, nodes map[entity]int) map[int]bool {
+func (t *topology) depsWithin(n Entity, nodes map[Entity]int) map[int]bool {
 	out := map[int]bool{}
 	for d := range t.deps[n] {
 		if j, ok := nodes[d]; ok {
@@ -195,32 +224,50 @@ func (t *topology) depsWithin(n entity, nodes map[entity]int) map[int]bool {
 	return out
 }
 
-// engine turns symptoms into incidents. It is used under the connector's lock.
-type engine struct {
-	cfg       *Config
+// Engine turns symptoms into incidents. It is not safe for concurrent use.
+type Engine struct {
+	cfg       Config
 	topo      *topology
-	incidents []*incident
+	incidents []*Incident
 	next      int
-	out       []*incident    // incidents to emit (a copy of their state is built at emission)
+	out       []*Incident    // incidents to emit (a copy of their state is built at emission)
 	found     map[string]int // symptoms by layer since the telemetry last read them
-	pending   []symptom      // strong symptoms waiting for confirmation (bounded by max_signals)
+	pending   []Symptom      // strong symptoms waiting for confirmation (bounded by max_signals)
 }
 
-func newEngine(cfg *Config) *engine {
-	return &engine{cfg: cfg, topo: newTopology(cfg.MaxTopologyEntities), found: map[string]int{}}
+// New returns an engine whose topology keeps at most maxEntities entities.
+func New(cfg Config, maxEntities int) *Engine {
+	return &Engine{cfg: cfg, topo: newTopology(maxEntities), found: map[string]int{}}
 }
 
-// addAll adds the symptoms found together (an interval's), so that their order does not matter: those that join an
+// Link records that a depends on b: a calls b, or runs on b.
+func (e *Engine) Link(a, b Entity) { e.topo.link(a, b) }
+
+// TakeFound returns the symptoms added since the last call, by layer, and starts counting again.
+func (e *Engine) TakeFound() map[string]int {
+	found := e.found
+	e.found = map[string]int{}
+	return found
+}
+
+// TakeForgotten returns the entities the topology forgot to stay within its bound since the last call.
+func (e *Engine) TakeForgotten() int {
+	n := e.topo.evicted
+	e.topo.evicted = 0
+	return n
+}
+
+// AddAll adds the symptoms found together (an interval's), so that their order does not matter: those that join an
 // open incident first, again and again as the incidents grow, then the strongest of the rest opens one, and so on.
-func (e *engine) addAll(ss []symptom) {
+func (e *Engine) AddAll(ss []Symptom) {
 	for _, s := range ss {
-		e.found[s.layer]++
+		e.found[s.Layer]++
 	}
 	sort.Slice(ss, func(i, j int) bool {
-		if ss[i].score != ss[j].score {
-			return ss[i].score > ss[j].score
+		if ss[i].Score != ss[j].Score {
+			return ss[i].Score > ss[j].Score
 		}
-		return ss[i].entity.String() < ss[j].entity.String()
+		return ss[i].Entity.String() < ss[j].Entity.String()
 	})
 	for len(ss) > 0 {
 		for progress := true; progress; {
@@ -245,13 +292,13 @@ func (e *engine) addAll(ss []symptom) {
 
 // incidentFor is the open incident a symptom belongs to: within the window, holding its entity or one related to it
 // (any open one for a business symptom); nil if none.
-func (e *engine) incidentFor(s symptom) *incident {
+func (e *Engine) incidentFor(s Symptom) *Incident {
 	for i := len(e.incidents) - 1; i >= 0; i-- {
 		inc := e.incidents[i]
-		if inc.resolved || s.at.Sub(inc.last) > e.cfg.Incidents.Window {
+		if inc.resolved || s.At.Sub(inc.last) > e.cfg.Window {
 			continue
 		}
-		if s.layer == layerBusiness || e.topo.related(s.entity, inc.entities) {
+		if s.Layer == LayerBusiness || e.topo.related(s.Entity, inc.entities) {
 			return inc
 		}
 	}
@@ -262,26 +309,26 @@ func (e *engine) incidentFor(s symptom) *incident {
 // that holds the entity or one related to it — or opens one. A business symptom (a KPI breach) has no place in the
 // topology: it joins the most recent open incident within the window, if any, and opens one of its own when it is
 // confirmed (the KPI missing its target again): a business failure without a technical symptom.
-func (e *engine) add(s symptom) {
+func (e *Engine) add(s Symptom) {
 	target := e.incidentFor(s)
 	if target != nil {
 		e.join(target, s)
 		return
 	}
-	if s.score < e.cfg.Incidents.OpenScore {
+	if s.Score < e.cfg.OpenScore {
 		return // a weak symptom alone does not open an incident
 	}
 	confirmed := e.confirmed(s)
 	if confirmed == nil {
 		return
 	}
-	if len(e.incidents) >= e.cfg.Incidents.MaxOpen {
+	if len(e.incidents) >= e.cfg.MaxOpen {
 		e.incidents = e.incidents[1:] // the oldest is forgotten
 	}
 	e.next++
-	opened := confirmed[0].at
-	target = &incident{id: fmt.Sprintf("%s-%d", opened.UTC().Format("20060102T150405"), e.next), opened: opened,
-		entities: map[entity]*evidence{}}
+	opened := confirmed[0].At
+	target = &Incident{id: fmt.Sprintf("%s-%d", opened.UTC().Format("20060102T150405"), e.next), opened: opened,
+		entities: map[Entity]*evidence{}}
 	e.incidents = append(e.incidents, target)
 	for _, c := range confirmed {
 		e.join(target, c)
@@ -292,30 +339,30 @@ func (e *engine) add(s symptom) {
 // `confirm` distinct related entities, or one more than that from the same ones (a fault that lasts on one entity:
 // a host's CPU anomalous twice in a row is still a blip); then it returns them, oldest first, and forgets them. A
 // security detection is confirmed alone.
-func (e *engine) confirmed(s symptom) []symptom {
-	in := e.cfg.Incidents
-	if s.layer == layerSecurity || in.Confirm <= 1 {
-		return []symptom{s}
+func (e *Engine) confirmed(s Symptom) []Symptom {
+	in := e.cfg
+	if s.Layer == LayerSecurity || in.Confirm <= 1 {
+		return []Symptom{s}
 	}
 	kept := e.pending[:0]
 	for _, p := range e.pending {
-		if s.at.Sub(p.at) <= in.ConfirmWithin {
+		if s.At.Sub(p.At) <= in.ConfirmWithin {
 			kept = append(kept, p)
 		}
 	}
 	e.pending = kept
-	near := map[entity]*evidence{s.entity: {}}
-	var together, rest []symptom
+	near := map[Entity]*evidence{s.Entity: {}}
+	var together, rest []Symptom
 	for _, p := range e.pending {
-		if e.topo.related(p.entity, near) {
+		if e.topo.related(p.Entity, near) {
 			together = append(together, p)
 		} else {
 			rest = append(rest, p)
 		}
 	}
-	entities := map[entity]bool{s.entity: true}
+	entities := map[Entity]bool{s.Entity: true}
 	for _, p := range together {
-		entities[p.entity] = true
+		entities[p.Entity] = true
 	}
 	if len(entities) < in.Confirm && len(together)+1 <= in.Confirm {
 		if len(e.pending) >= in.MaxSignals {
@@ -329,33 +376,33 @@ func (e *engine) confirmed(s symptom) []symptom {
 }
 
 // join adds a symptom to an incident and ranks it again.
-func (e *engine) join(target *incident, s symptom) {
-	if s.at.After(target.last) {
-		target.last = s.at
+func (e *Engine) join(target *Incident, s Symptom) {
+	if s.At.After(target.last) {
+		target.last = s.At
 	}
 	target.symptoms++
-	if target.traceID == "" && s.traceID != "" {
-		target.traceID = s.traceID
+	if target.traceID == "" && s.TraceID != "" {
+		target.traceID = s.TraceID
 	}
-	ev := target.entities[s.entity]
+	ev := target.entities[s.Entity]
 	if ev == nil {
-		if len(target.entities) >= e.cfg.Incidents.MaxEntities {
+		if len(target.entities) >= e.cfg.MaxEntities {
 			return
 		}
-		ev = &evidence{entity: s.entity, onset: s.at, layers: map[string]bool{}, detail: s.detail}
-		target.entities[s.entity] = ev
+		ev = &evidence{entity: s.Entity, onset: s.At, layers: map[string]bool{}, detail: s.Detail}
+		target.entities[s.Entity] = ev
 	}
-	if s.at.Before(ev.onset) {
-		ev.onset, ev.detail = s.at, s.detail
+	if s.At.Before(ev.onset) {
+		ev.onset, ev.detail = s.At, s.Detail
 	}
-	ev.score = math.Max(ev.score, s.score)
-	ev.layers[s.layer] = true
+	ev.score = math.Max(ev.score, s.Score)
+	ev.layers[s.Layer] = true
 	found := false
 	for _, sig := range ev.signals {
-		found = found || sig == s.signal
+		found = found || sig == s.Signal
 	}
 	if !found && len(ev.signals) < 8 {
-		ev.signals = append(ev.signals, s.signal)
+		ev.signals = append(ev.signals, s.Signal)
 	}
 	e.rank(target)
 	e.queue(target)
@@ -368,13 +415,13 @@ func (e *engine) join(target *incident, s symptom) {
 // most upstream symptomatic entity: a slow database host under slow services, not the services; and of two
 // symptomatic dependencies, at the one with the stronger evidence: calls to a service failing outright rather than
 // the caller's host whose CPU changed with them.
-func (e *engine) rank(inc *incident) {
-	nodes := make([]entity, 0, len(inc.entities))
+func (e *Engine) rank(inc *Incident) {
+	nodes := make([]Entity, 0, len(inc.entities))
 	for n := range inc.entities {
 		nodes = append(nodes, n)
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].String() < nodes[j].String() })
-	index := map[entity]int{}
+	index := map[Entity]int{}
 	for i, n := range nodes {
 		index[n] = i
 	}
@@ -384,7 +431,7 @@ func (e *engine) rank(inc *incident) {
 			first = ev.onset
 		}
 	}
-	window := e.cfg.Incidents.Window.Seconds()
+	window := e.cfg.Window.Seconds()
 	teleport := make([]float64, len(nodes))
 	total := 0.0
 	for i, n := range nodes {
@@ -455,7 +502,7 @@ func strength(score float64) float64 {
 }
 
 // queue marks an incident for emission when what it says changed: its top candidate or its entities.
-func (e *engine) queue(inc *incident) {
+func (e *Engine) queue(inc *Incident) {
 	var b strings.Builder
 	for i, c := range inc.ranking {
 		if i == 3 {
@@ -472,15 +519,15 @@ func (e *engine) queue(inc *incident) {
 }
 
 // enqueue adds an incident to what the next emission sends, once.
-func (e *engine) enqueue(inc *incident) {
+func (e *Engine) enqueue(inc *Incident) {
 	if !inc.queued {
 		inc.queued = true
 		e.out = append(e.out, inc)
 	}
 }
 
-// dequeue takes what is to be emitted.
-func (e *engine) dequeue() []*incident {
+// Dequeue takes what is to be emitted.
+func (e *Engine) Dequeue() []*Incident {
 	out := e.out
 	e.out = nil
 	for _, inc := range out {
@@ -489,11 +536,11 @@ func (e *engine) dequeue() []*incident {
 	return out
 }
 
-// resolve closes the incidents without a symptom for resolve_after.
-func (e *engine) resolve(now time.Time) {
+// Resolve closes the incidents without a symptom for resolve_after.
+func (e *Engine) Resolve(now time.Time) {
 	kept := e.incidents[:0]
 	for _, inc := range e.incidents {
-		if now.Sub(inc.last) >= e.cfg.Incidents.ResolveAfter {
+		if now.Sub(inc.last) >= e.cfg.ResolveAfter {
 			inc.resolved = true
 			e.enqueue(inc)
 			continue
