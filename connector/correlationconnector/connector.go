@@ -19,6 +19,7 @@ import (
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadata"
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/servicegraph"
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/signals"
 	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/storageclient"
 )
@@ -35,7 +36,7 @@ type correlationConnector struct {
 	mu            sync.Mutex
 	graph         *servicegraph.Graph
 	engine        *incidents.Engine
-	watcher       *watcher
+	watcher       *signals.Watcher
 	start         time.Time
 	edgesReported int64 // the edge count last added to the telemetry's up-down counter
 
@@ -49,7 +50,7 @@ func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
 		TTL: cfg.TTL, MaxPending: cfg.MaxPending, MaxEdges: cfg.MaxEdges,
 		LatencyBuckets: cfg.LatencyBuckets, VirtualNodeAttributes: cfg.VirtualNodeAttributes,
 	}), now: time.Now, engine: incidents.New(cfg.Incidents, cfg.MaxTopologyEntities)}
-	c.watcher = newWatcher(cfg, c.engine)
+	c.watcher = signals.New(cfg.Incidents, c.engine)
 	return c
 }
 
@@ -141,13 +142,13 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 		if v, ok := rs.Resource().Attributes().Get("service.name"); ok && v.AsString() != "" {
 			service = v.AsString()
 		}
-		c.watcher.resource(rs.Resource().Attributes()) // links the service to what it runs on
+		c.watcher.Resource(rs.Resource().Attributes()) // links the service to what it runs on
 		sss := rs.ScopeSpans()
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
 				c.graph.AddSpan(spans.At(k), service, now)
-				c.watcher.span(spans.At(k), service)
+				c.watcher.Span(spans.At(k), service)
 			}
 		}
 	}
@@ -168,7 +169,7 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 // ConsumeMetrics reads the anomaly processor's scores, probe results and KPI targets as symptoms.
 func (c *correlationConnector) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	c.mu.Lock()
-	c.watcher.metrics(md, c.now())
+	c.watcher.Metrics(md, c.now())
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)
@@ -178,7 +179,7 @@ func (c *correlationConnector) ConsumeMetrics(ctx context.Context, md pmetric.Me
 // ConsumeLogs reads security detections and error logs.
 func (c *correlationConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	c.mu.Lock()
-	c.watcher.logs(ld, c.now())
+	c.watcher.Logs(ld, c.now())
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)
@@ -189,7 +190,7 @@ func (c *correlationConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) er
 func (c *correlationConnector) tick(ctx context.Context) {
 	c.mu.Lock()
 	now := c.now()
-	c.watcher.interval(now)
+	c.watcher.Interval(now)
 	c.engine.Resolve(now)
 	c.mu.Unlock()
 	c.report(ctx)

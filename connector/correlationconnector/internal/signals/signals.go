@@ -1,4 +1,7 @@
-package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+// Package signals watches what passes through the connector — request latencies and errors in spans, anomaly
+// scores, probe results and KPI targets in metrics, security detections and error logs in logs — and reports what
+// is wrong as symptoms, and what runs on what as links.
+package signals // import "github.com/otelstrata/strata/connector/correlationconnector/internal/signals"
 
 import (
 	"fmt"
@@ -43,28 +46,35 @@ type figure struct {
 	detector      *anomaly.Detector
 }
 
-// watcher turns what passes into symptoms for the engine. It is used under the connector's lock.
-type watcher struct {
-	cfg     *Config
-	eng     *incidents.Engine
+// Watcher turns what passes into symptoms for its sink. It is not safe for concurrent use.
+type Watcher struct {
+	cfg     incidents.Config
+	eng     Sink
 	figures map[figureKey]*figure
 	detCfg  anomaly.Config
 	found   []incidents.Symptom // of the request being read, added together at its end
 }
 
-func newWatcher(cfg *Config, eng *incidents.Engine) *watcher {
-	d := anomaly.DefaultConfig()
-	d.WarmUp = cfg.Incidents.WarmUp
-	d.Seasonal = false // intervals of seconds: no daily profile to learn within an incident's reach
-	d.Sequence = false // nor a rhythm: a figure is a symptom when it is clearly worse, not when it moves anew
-	return &watcher{cfg: cfg, eng: eng, figures: map[figureKey]*figure{}, detCfg: d}
+// Sink takes what the watcher finds: the incident engine.
+type Sink interface {
+	AddAll(found []incidents.Symptom)
+	Link(a, b incidents.Entity)
 }
 
-func (w *watcher) figureOf(e incidents.Entity, signal string) *figure {
+// New returns a watcher that reports to eng; cfg's threshold, warm_up and max_signals apply.
+func New(cfg incidents.Config, eng Sink) *Watcher {
+	d := anomaly.DefaultConfig()
+	d.WarmUp = cfg.WarmUp
+	d.Seasonal = false // intervals of seconds: no daily profile to learn within an incident's reach
+	d.Sequence = false // nor a rhythm: a figure is a symptom when it is clearly worse, not when it moves anew
+	return &Watcher{cfg: cfg, eng: eng, figures: map[figureKey]*figure{}, detCfg: d}
+}
+
+func (w *Watcher) figureOf(e incidents.Entity, signal string) *figure {
 	k := figureKey{e, signal}
 	r := w.figures[k]
 	if r == nil {
-		if len(w.figures) >= w.cfg.Incidents.MaxSignals {
+		if len(w.figures) >= w.cfg.MaxSignals {
 			return nil
 		}
 		r = &figure{detector: anomaly.New(w.detCfg)}
@@ -86,9 +96,9 @@ func resourceEntities(attrs pcommon.Map) []incidents.Entity {
 	return es
 }
 
-// resource returns the entities a resource names, most specific first, and links its service to the container,
+// Resource returns the entities a resource names, most specific first, and links its service to the container,
 // pod and host it runs on.
-func (w *watcher) resource(attrs pcommon.Map) []incidents.Entity {
+func (w *Watcher) Resource(attrs pcommon.Map) []incidents.Entity {
 	es := resourceEntities(attrs)
 	if len(es) > 1 && es[len(es)-1].Kind == incidents.KindService {
 		svc := es[len(es)-1]
@@ -99,9 +109,9 @@ func (w *watcher) resource(attrs pcommon.Map) []incidents.Entity {
 	return es
 }
 
-// span accounts a span: the server spans of a service make its latency and error rate; failed client spans without
+// Span accounts a span: the server spans of a service make its latency and error rate; failed client spans without
 // an answering server count against the endpoint they call.
-func (w *watcher) span(span ptrace.Span, service string) {
+func (w *Watcher) Span(span ptrace.Span, service string) {
 	svc := incidents.Entity{Kind: incidents.KindService, Name: service}
 	d := math.Max(0, span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds())
 	failed := span.Status().Code() == ptrace.StatusCodeError
@@ -126,7 +136,7 @@ func (w *watcher) span(span ptrace.Span, service string) {
 	}
 }
 
-func (w *watcher) observe(r *figure, seconds float64, failed bool, id pcommon.TraceID) {
+func (w *Watcher) observe(r *figure, seconds float64, failed bool, id pcommon.TraceID) {
 	if r == nil {
 		return
 	}
@@ -159,10 +169,10 @@ func looksLikeNetwork(span ptrace.Span) bool {
 // twenty is a 5 % error rate, and noise.
 const minErrors = 3
 
-// interval closes an interval of every watched figure: each is scored by its model, and a figure that is both
+// Interval closes an interval of every watched figure: each is scored by its model, and a figure that is both
 // anomalous for its model and clearly worse than expected (latency half again its expected value; an error rate of
 // at least 5 % and twice its expected value, from at least minErrors failures) is a symptom.
-func (w *watcher) interval(now time.Time) {
+func (w *Watcher) Interval(now time.Time) {
 	var found []incidents.Symptom
 	for k, r := range w.figures {
 		if r.count == 0 && k.signal != signalErrorLogs {
@@ -187,7 +197,7 @@ func (w *watcher) interval(now time.Time) {
 		case signalErrorLogs:
 			worse = value >= 5 && value > 3*res.Expected
 		}
-		if res.Score >= w.cfg.Incidents.Threshold && worse {
+		if res.Score >= w.cfg.Threshold && worse {
 			layer := incidents.LayerApplication
 			if k.signal == signalClientError && r.network {
 				layer = incidents.LayerNetwork
@@ -200,10 +210,10 @@ func (w *watcher) interval(now time.Time) {
 	w.eng.AddAll(found)
 }
 
-// metrics turns the anomaly processor's scores, failed probes and KPIs below target into symptoms.
-func (w *watcher) metrics(md pmetric.Metrics, now time.Time) {
+// Metrics turns the anomaly processor's scores, failed probes and KPIs below target into symptoms.
+func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 	for _, rm := range md.ResourceMetrics().All() {
-		res := w.resource(rm.Resource().Attributes())
+		res := w.Resource(rm.Resource().Attributes())
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
 				if m.Type() != pmetric.MetricTypeGauge {
@@ -222,12 +232,12 @@ func (w *watcher) metrics(md pmetric.Metrics, now time.Time) {
 }
 
 // flushFound adds the symptoms of the request read.
-func (w *watcher) flushFound() {
+func (w *Watcher) flushFound() {
 	w.eng.AddAll(w.found)
 	w.found = nil
 }
 
-func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents.Entity, now time.Time) {
+func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents.Entity, now time.Time) {
 	v := points.Value(dp)
 	at := dp.Timestamp().AsTime()
 	if at.IsZero() || at.After(now) {
@@ -241,7 +251,7 @@ func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 	}
 	switch name {
 	case semconv.MetricAnomalyScore:
-		if !(v >= w.cfg.Incidents.Threshold && v <= 1) { // NaN and scores beyond 1 too
+		if !(v >= w.cfg.Threshold && v <= 1) { // NaN and scores beyond 1 too
 			return
 		}
 		watched := attr(semconv.AttrAnomalyMetric)
@@ -275,8 +285,8 @@ func (w *watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 // subject is the entity a point is about: the most specific one its attributes or resource name — or, for an
 // application figure (a request duration, not a CPU), the service when one is named: the host a service runs on
 // does not make its requests slow by itself being slow.
-func (w *watcher) subject(attrs pcommon.Map, res []incidents.Entity, service bool) incidents.Entity {
-	own := w.resource(attrs)
+func (w *Watcher) subject(attrs pcommon.Map, res []incidents.Entity, service bool) incidents.Entity {
+	own := w.Resource(attrs)
 	for _, es := range [][]incidents.Entity{own, res} {
 		if service && len(es) > 0 && es[len(es)-1].Kind == incidents.KindService {
 			return es[len(es)-1]
@@ -306,10 +316,10 @@ func layerOf(metric string) string {
 	return incidents.LayerApplication
 }
 
-// logs turns security detections into symptoms, and counts error logs per service.
-func (w *watcher) logs(ld plog.Logs, now time.Time) {
+// Logs turns security detections into symptoms, and counts error logs per service.
+func (w *Watcher) Logs(ld plog.Logs, now time.Time) {
 	for _, rl := range ld.ResourceLogs().All() {
-		res := w.resource(rl.Resource().Attributes())
+		res := w.Resource(rl.Resource().Attributes())
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, r := range sl.LogRecords().All() {
 				if semconv.EventName(r) == semconv.EventDetection {
@@ -327,7 +337,7 @@ func (w *watcher) logs(ld plog.Logs, now time.Time) {
 	w.flushFound()
 }
 
-func (w *watcher) detection(r plog.LogRecord, res []incidents.Entity, now time.Time) {
+func (w *Watcher) detection(r plog.LogRecord, res []incidents.Entity, now time.Time) {
 	attr := func(k string) string {
 		if v, ok := r.Attributes().Get(k); ok {
 			return v.AsString()
