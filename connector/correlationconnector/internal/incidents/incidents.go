@@ -421,10 +421,23 @@ func (e *Engine) rank(inc *Incident) {
 		nodes = append(nodes, n)
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].String() < nodes[j].String() })
-	index := map[Entity]int{}
+	rank := walk(e.transitions(inc, nodes), e.teleport(inc, nodes))
+	inc.ranking = inc.ranking[:0]
 	for i, n := range nodes {
-		index[n] = i
+		inc.ranking = append(inc.ranking, candidate{entity: n, score: rank[i], ev: inc.entities[n]})
 	}
+	sort.SliceStable(inc.ranking, func(i, j int) bool {
+		a, b := inc.ranking[i], inc.ranking[j]
+		if math.Abs(a.score-b.score) > 1e-9 {
+			return a.score > b.score
+		}
+		return a.ev.onset.Before(b.ev.onset)
+	})
+}
+
+// teleport returns where the walk starts: each node by the strength of its symptoms, three times as much for the
+// first symptom as for one a window later; the weights sum to 1.
+func (e *Engine) teleport(inc *Incident, nodes []Entity) []float64 {
 	var first time.Time
 	for _, ev := range inc.entities {
 		if first.IsZero() || ev.onset.Before(first) {
@@ -443,10 +456,21 @@ func (e *Engine) rank(inc *Incident) {
 	for i := range teleport {
 		teleport[i] /= total
 	}
-	// transitions: from each node to its symptomatic dependencies, by their strength; the rest stays on the node
-	type step struct {
-		to int
-		w  float64
+	return teleport
+}
+
+// step is a move of the walk to node to, with probability w.
+type step struct {
+	to int
+	w  float64
+}
+
+// transitions returns each node's moves: to its symptomatic dependencies, by their strength; the rest stays on the
+// node, the more so the healthier its dependencies.
+func (e *Engine) transitions(inc *Incident, nodes []Entity) [][]step {
+	index := map[Entity]int{}
+	for i, n := range nodes {
+		index[n] = i
 	}
 	moves := make([][]step, len(nodes))
 	for i, n := range nodes {
@@ -468,10 +492,16 @@ func (e *Engine) rank(inc *Incident) {
 			moves[i][k].w /= sum
 		}
 	}
+	return moves
+}
+
+// walk returns where a random walk over moves that restarts at teleport with probability 0.15 spends its time
+// (personalised PageRank, 50 iterations).
+func walk(moves [][]step, teleport []float64) []float64 {
 	rank := append([]float64(nil), teleport...)
 	for range 50 {
-		next := make([]float64, len(nodes))
-		for i := range nodes {
+		next := make([]float64, len(rank))
+		for i := range rank {
 			for _, m := range moves[i] {
 				next[m.to] += 0.85 * rank[i] * m.w
 			}
@@ -481,17 +511,7 @@ func (e *Engine) rank(inc *Incident) {
 		}
 		rank = next
 	}
-	inc.ranking = inc.ranking[:0]
-	for i, n := range nodes {
-		inc.ranking = append(inc.ranking, candidate{entity: n, score: rank[i], ev: inc.entities[n]})
-	}
-	sort.SliceStable(inc.ranking, func(i, j int) bool {
-		a, b := inc.ranking[i], inc.ranking[j]
-		if math.Abs(a.score-b.score) > 1e-9 {
-			return a.score > b.score
-		}
-		return a.ev.onset.Before(b.ev.onset)
-	})
+	return rank
 }
 
 // strength is how much a symptom's score says: its surprise, -log10(1 - score), over that of a certain symptom (a
