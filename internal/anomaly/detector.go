@@ -136,63 +136,10 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	xf := float32(x)
 	d.n++
 	if d.n == 1 {
-		d.loc, d.scale, d.prev = xf, float32(math.Max(math.Abs(x)*0.01, eps)), xf
-		d.dscale = d.scale
-		if d.seasonal != nil {
-			d.seasonal.update(t, x, 1)
-		}
-		d.extent.update(xf, d.cfg.RangeMargin, 0)
-		if d.sequence != nil {
-			d.sequence.update(0, false, d.cfg.SequenceSmoothing)
-		}
-		return Result{Expected: x, Lower: x, Upper: x}
+		return d.start(t, x, xf)
 	}
-
-	// Residual against the robust level and, where the profile knows this time of day, against it.
-	expected := float64(d.loc)
-	scale := float64(d.scale) + eps
-	d.errLevel += 0.05 * (float32(math.Abs(x-expected)) - d.errLevel)
-	if d.seasonal != nil {
-		if m, s, ok := d.seasonal.expect(t); ok {
-			// Of the two profiles (interpolated, and per half hour), the one closer to this point explains it.
-			if mb, sb, ok := d.seasonal.expectBin(t); ok && math.Abs(x-mb)/math.Max(sb, eps) < math.Abs(x-m)/math.Max(s, eps) {
-				m, s = mb, sb
-			}
-			d.errSeason += 0.05 * (float32(math.Abs(x-m)) - d.errSeason)
-			if d.errSeason < d.errLevel {
-				expected, scale = m, math.Max(s, eps)
-			}
-		} else {
-			d.errSeason = d.errLevel * 2 // no profile yet at this time of day: not a better predictor
-		}
-	}
-	z := (x - expected) / (1.4826 * scale)
-	dz := (float64(xf-d.prev) - float64(d.dloc)) / (1.4826*float64(d.dscale) + eps)
-	if math.Abs(x-expected) < math.Abs(float64(d.prev)-expected) {
-		// Closer to the expected value than the point before: the move is that point's strangeness ending (it
-		// was scored when it came), not a new one. A spike's way back down is not a second anomaly.
-		dz = 0
-	}
-
-	// Change detection on the standardised residual: a level shift accumulates, a single spike does not.
-	zc := clamp(z, -6, 6)
-	d.cusumHi = float32(math.Max(0, float64(d.cusumHi)+zc-d.cfg.CUSUMSlack))
-	d.cusumLo = float32(math.Max(0, float64(d.cusumLo)-zc-d.cfg.CUSUMSlack))
-	change := math.Max(float64(d.cusumHi), float64(d.cusumLo)) / d.cfg.CUSUMLimit
-
-	// The point's strangeness: the largest of the three views, in robust sigmas.
-	strangeness := min(math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4)), maxStrangeness)
-	tail := d.tail.update(strangeness, d.n > d.cfg.WarmUp)
-	// How new the point is: beyond the range seen, or a move never seen.
-	record := d.extent.n > 0 && (xf > d.extent.hi || xf < d.extent.lo) // beyond every value seen
-	beyond, doubled := d.extent.update(xf, d.cfg.RangeMargin, 1.4826*float64(d.dscale))
-	novelty := beyond
-	if d.sequence != nil {
-		novelty = max(novelty, d.sequence.update(d.extent.level(xf, seqLevels), doubled, d.cfg.SequenceSmoothing))
-	}
-	// Two views of the point, each the probability that it is not normal: it is normal only if neither says
-	// otherwise (noisy-OR).
-	prob := 1 - (1-tail)*(1-novelty)
+	expected, scale := d.expect(t, x)
+	prob, tail, record, change := d.score(x, xf, expected, scale)
 
 	// Learn, after scoring (a point never vouches for itself).
 	d.learn(xf)
@@ -208,7 +155,85 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		return r
 	}
 	r.Warm = true
-	r.Score = prob
+	r.Score = d.holdoff(prob, tail, record)
+	return r
+}
+
+// start learns the first point of the series.
+func (d *Detector) start(t time.Time, x float64, xf float32) Result {
+	d.loc, d.scale, d.prev = xf, float32(math.Max(math.Abs(x)*0.01, eps)), xf
+	d.dscale = d.scale
+	if d.seasonal != nil {
+		d.seasonal.update(t, x, 1)
+	}
+	d.extent.update(xf, d.cfg.RangeMargin, 0)
+	if d.sequence != nil {
+		d.sequence.update(0, false, d.cfg.SequenceSmoothing)
+	}
+	return Result{Expected: x, Lower: x, Upper: x}
+}
+
+// expect returns the value expected at t and its scale: the robust level's or, where the daily profile knows this
+// time of day and has predicted better so far, the profile's. It updates the two predictors' errors with x.
+func (d *Detector) expect(t time.Time, x float64) (expected, scale float64) {
+	expected = float64(d.loc)
+	scale = float64(d.scale) + eps
+	d.errLevel += 0.05 * (float32(math.Abs(x-expected)) - d.errLevel)
+	if d.seasonal == nil {
+		return expected, scale
+	}
+	m, s, ok := d.seasonal.expect(t)
+	if !ok {
+		d.errSeason = d.errLevel * 2 // no profile yet at this time of day: not a better predictor
+		return expected, scale
+	}
+	// Of the two profiles (interpolated, and per half hour), the one closer to this point explains it.
+	if mb, sb, ok := d.seasonal.expectBin(t); ok && math.Abs(x-mb)/math.Max(sb, eps) < math.Abs(x-m)/math.Max(s, eps) {
+		m, s = mb, sb
+	}
+	d.errSeason += 0.05 * (float32(math.Abs(x-m)) - d.errSeason)
+	if d.errSeason < d.errLevel {
+		expected, scale = m, math.Max(s, eps)
+	}
+	return expected, scale
+}
+
+// score returns the probability that the point is not normal, the tail's part of it, whether the point is beyond
+// every value seen, and the change detector's level (1: a change). It advances the change detector, the tail, the
+// range and the sequence memory with the point.
+func (d *Detector) score(x float64, xf float32, expected, scale float64) (prob, tail float64, record bool, change float64) {
+	z := (x - expected) / (1.4826 * scale)
+	dz := (float64(xf-d.prev) - float64(d.dloc)) / (1.4826*float64(d.dscale) + eps)
+	if math.Abs(x-expected) < math.Abs(float64(d.prev)-expected) {
+		// Closer to the expected value than the point before: the move is that point's strangeness ending (it
+		// was scored when it came), not a new one. A spike's way back down is not a second anomaly.
+		dz = 0
+	}
+
+	// Change detection on the standardised residual: a level shift accumulates, a single spike does not.
+	zc := clamp(z, -6, 6)
+	d.cusumHi = float32(math.Max(0, float64(d.cusumHi)+zc-d.cfg.CUSUMSlack))
+	d.cusumLo = float32(math.Max(0, float64(d.cusumLo)-zc-d.cfg.CUSUMSlack))
+	change = math.Max(float64(d.cusumHi), float64(d.cusumLo)) / d.cfg.CUSUMLimit
+
+	// The point's strangeness: the largest of the three views, in robust sigmas.
+	strangeness := min(math.Max(math.Abs(z), math.Max(math.Abs(dz)*d.cfg.DiffWeight, change*4)), maxStrangeness)
+	tail = d.tail.update(strangeness, d.n > d.cfg.WarmUp)
+	// How new the point is: beyond the range seen, or a move never seen.
+	record = d.extent.n > 0 && (xf > d.extent.hi || xf < d.extent.lo) // beyond every value seen
+	beyond, doubled := d.extent.update(xf, d.cfg.RangeMargin, 1.4826*float64(d.dscale))
+	novelty := beyond
+	if d.sequence != nil {
+		novelty = max(novelty, d.sequence.update(d.extent.level(xf, seqLevels), doubled, d.cfg.SequenceSmoothing))
+	}
+	// Two views of the point, each the probability that it is not normal: it is normal only if neither says
+	// otherwise (noisy-OR).
+	return 1 - (1-tail)*(1-novelty), tail, record, change
+}
+
+// holdoff returns the score reported for a point of probability prob: halved while a detection's holdoff lasts and
+// the point says no more than the detection did, whole otherwise. It starts, counts down and restarts the holdoff.
+func (d *Detector) holdoff(prob, tail float64, record bool) float64 {
 	switch {
 	case d.quiet > 0 && d.quietTail >= 1 && record && tail >= 1-d.cfg.Risk:
 		// The detection was beyond every tail the model knew (1, which no later point can pass): a new record of
@@ -217,11 +242,11 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		d.quiet, d.quietAbove = d.cfg.Holdoff, prob
 	case d.quiet > 0 && prob <= d.quietAbove && tail <= d.quietTail:
 		d.quiet--
-		r.Score *= 0.5
+		return prob * 0.5
 	case prob >= 1-d.cfg.Risk:
 		d.quiet, d.quietAbove, d.quietTail = d.cfg.Holdoff, prob, tail
 	}
-	return r
+	return prob
 }
 
 func (d *Detector) learn(x float32) {
