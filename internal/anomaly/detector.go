@@ -367,34 +367,13 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	d.tail.nPeaks, d.tail.next, d.tail.started = uint8(np>>8), uint8(np), d.n > 0
 	var p *seasonalProfile // the profile saved, if any
 	if r.u32() == 1 {
-		p = &seasonalProfile{}
-		for i := range p.mean {
-			p.mean[i] = r.f32()
-		}
-		for i := range p.dev {
-			p.dev[i] = r.f32()
-		}
-		for i := range p.binMean {
-			p.binMean[i] = r.f32()
-		}
-		for i := range p.binDev {
-			p.binDev[i] = r.f32()
-		}
-		for i := range p.count {
-			p.count[i] = uint16(r.u32())
-		}
+		p = readProfile(r)
 	}
 	d.quietTail = d.quietAbove // version 1: the score was the extreme-value part
 	if version >= 2 {
 		d.quietTail = r.f64()
 		if p != nil {
-			for i := range p.week {
-				p.week[i] = r.f32()
-			}
-			p.daySum = r.f32()
-			v := r.u32()
-			p.weekSeen, p.dayCount = uint8(v>>16), uint16(v)
-			p.day = int32(r.u32())
+			p.readWeek(r)
 		}
 	}
 	if p != nil && d.cfg.Seasonal {
@@ -411,15 +390,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		d.extent.lo, d.extent.hi, d.extent.n = r.f32(), r.f32(), uint32(d.n)
 		r.skip(4 + 4 + 36*2 + 4*8) // its rate of new moves, context, counts and moves
 	default:
-		q := &sequence{seen: true}
-		q.newRate = r.f32()
-		q.ctx = uint8(r.u32())
-		for i := range q.count {
-			q.count[i] = r.u16()
-		}
-		for i := range q.moves {
-			q.moves[i] = r.u64()
-		}
+		q := readSequence(r)
 		if q.ctx >= seqContexts {
 			return errors.New("anomaly model: sequence context out of range")
 		}
@@ -437,6 +408,52 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		return errors.New("anomaly model: peaks out of range")
 	}
 	return d.checkBounds()
+}
+
+// readProfile reads the daily profile of a saved model (its weekly part follows later: readWeek).
+func readProfile(r *stateReader) *seasonalProfile {
+	p := &seasonalProfile{}
+	for i := range p.mean {
+		p.mean[i] = r.f32()
+	}
+	for i := range p.dev {
+		p.dev[i] = r.f32()
+	}
+	for i := range p.binMean {
+		p.binMean[i] = r.f32()
+	}
+	for i := range p.binDev {
+		p.binDev[i] = r.f32()
+	}
+	for i := range p.count {
+		p.count[i] = uint16(r.u32())
+	}
+	return p
+}
+
+// readWeek reads the weekly part of a saved profile (version 2 on).
+func (p *seasonalProfile) readWeek(r *stateReader) {
+	for i := range p.week {
+		p.week[i] = r.f32()
+	}
+	p.daySum = r.f32()
+	v := r.u32()
+	p.weekSeen, p.dayCount = uint8(v>>16), uint16(v)
+	p.day = int32(r.u32())
+}
+
+// readSequence reads the sequence memory of a saved model (version 3 on).
+func readSequence(r *stateReader) *sequence {
+	q := &sequence{seen: true}
+	q.newRate = r.f32()
+	q.ctx = uint8(r.u32())
+	for i := range q.count {
+		q.count[i] = r.u16()
+	}
+	for i := range q.moves {
+		q.moves[i] = r.u64()
+	}
+	return q
 }
 
 // checkBounds returns an error when a restored model holds a NaN or an infinity, and clamps its finite values to
