@@ -266,7 +266,7 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// defaultReceiver is the receiver of rules that name none: the configured one, or the only one.
+// defaultReceiver returns the receiver of rules that name none: the configured one, or the only one.
 func (cfg *Config) defaultReceiver() string {
 	if cfg.Receiver != "" {
 		return cfg.Receiver

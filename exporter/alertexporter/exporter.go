@@ -401,7 +401,7 @@ type evaluation struct {
 
 type transition struct{ rule, state, labels string }
 
-// sortedSeries are the keys of the series of composite rules (or of the others), in a stable order.
+// sortedSeries returns the keys of the series of composite rules (or of the others), in a stable order.
 func (e *alertExporter) sortedSeries(composite bool) []seriesKey {
 	keys := make([]seriesKey, 0, len(e.series))
 	for k, s := range e.series {
@@ -418,7 +418,7 @@ func (e *alertExporter) sortedSeries(composite bool) []seriesKey {
 	return keys
 }
 
-// holds says whether a series' condition holds now.
+// holds reports whether a series' condition holds now.
 func (e *alertExporter) holds(s *series, now time.Time) bool {
 	r := s.rule
 	stale := 5 * e.cfg.EvaluationInterval
@@ -538,7 +538,7 @@ func (r *rule) absentFor() time.Duration {
 	return 5 * time.Minute
 }
 
-// snapshot is a copy of the alert as it is sent now.
+// snapshot returns a copy of the alert as it is sent now.
 func (a *alert) snapshot() *alert {
 	c := *a
 	return &c

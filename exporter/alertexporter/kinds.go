@@ -55,7 +55,7 @@ func (p *prediction) add(t time.Time, v float64, window time.Duration) {
 	p.level, p.lastT = level, t
 }
 
-// predict is the value expected horizon after now, and whether enough history backs it (three points at least).
+// predict returns the value expected horizon after now, and whether enough history backs it (three points at least).
 func (p *prediction) predict(now time.Time, horizon time.Duration, method string) (float64, bool) {
 	if len(p.points) < 3 {
 		return 0, false
@@ -93,7 +93,7 @@ func (r *records) add(t time.Time, count int) {
 	}
 }
 
-// holds says count records arrived within window before now.
+// holds reports whether count records arrived within window before now.
 func (r *records) holds(now time.Time, count int, window time.Duration) bool {
 	return len(r.times) >= count && now.Sub(r.times[len(r.times)-count]) <= window
 }

@@ -88,7 +88,7 @@ type alert struct {
 
 var labelName = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 
-// promLabel is an attribute key as a Prometheus label name (dots and dashes as underscores).
+// promLabel returns an attribute key as a Prometheus label name (dots and dashes as underscores).
 func promLabel(k string) string {
 	l := labelName.ReplaceAllString(k, "_")
 	if l != "" && l[0] >= '0' && l[0] <= '9' {
@@ -111,8 +111,8 @@ func render(t *template.Template, data templateData) string {
 	return b.String()
 }
 
-// labelsOf is an alert's label set: the series' attributes (as label names), alertname and severity, then the rule's
-// labels, rendered.
+// labelsOf returns an alert's label set: the series' attributes (as label names), alertname and severity, then the
+// rule's labels, rendered.
 func (r *rule) labelsOf(s *series) model.LabelSet {
 	ls := model.LabelSet{}
 	plain := map[string]string{}
@@ -153,7 +153,7 @@ func capText(s string, n int) string {
 	return s[:cut] + "…"
 }
 
-// annotationsOf are a series' descriptions (info) and the rule's annotations, templated over its labels and info.
+// annotationsOf returns a series' descriptions (info) and the rule's annotations, templated over its labels and info.
 func (r *rule) annotationsOf(s *series, ls model.LabelSet) map[string]string {
 	plain := map[string]string{}
 	for k, v := range ls {
@@ -171,7 +171,7 @@ func (r *rule) annotationsOf(s *series, ls model.LabelSet) map[string]string {
 	return out
 }
 
-// matches says a point's attributes meet a rule's match.
+// matches reports whether a point's attributes meet a rule's match.
 func (r *rule) matches(attrs pcommon.Map) bool {
 	for k, want := range r.cfg.Match {
 		v, ok := attrs.Get(k)
@@ -182,8 +182,8 @@ func (r *rule) matches(attrs pcommon.Map) bool {
 	return true
 }
 
-// holds is a threshold rule's condition on a value; a firing alert with a recovery value holds until the value
-// crosses the recovery value (hysteresis).
+// holds reports whether a value meets a threshold rule's condition; a firing alert with a recovery value holds until
+// the value crosses the recovery value (hysteresis).
 func (r *rule) holds(v float64, firing bool) bool {
 	threshold := r.cfg.Value
 	if firing && r.cfg.Recovery != nil {
@@ -248,7 +248,7 @@ func (a *alert) step(holds bool, now time.Time, resend time.Duration) (send bool
 	return false, ""
 }
 
-// sortedKeys of a label set, for stable payloads.
+// sortedLabelNames returns the names of a label set in order, for stable payloads.
 func sortedLabelNames(ls model.LabelSet) []string {
 	keys := make([]string, 0, len(ls))
 	for k := range ls {

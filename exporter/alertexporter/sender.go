@@ -164,7 +164,7 @@ func withoutSecrets(err error) error {
 	return &url.Error{Op: ue.Op, URL: shown, Err: ue.Err}
 }
 
-// summaryOf is an alert's summary annotation, or its name and labels.
+// summaryOf returns an alert's summary annotation, or its name and labels.
 func summaryOf(a amAlert) string {
 	if s := a.Annotations["summary"]; s != "" {
 		return s

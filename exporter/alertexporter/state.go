@@ -23,7 +23,7 @@ type savedAlert struct {
 	Value       float64
 }
 
-// saveAlerts keeps the alerts' states. The caller holds mu.
+// marshalAlerts returns the alerts' states to keep. The caller holds mu.
 func (e *alertExporter) marshalAlerts() ([]byte, error) {
 	var saved []savedAlert
 	for _, a := range e.alerts {

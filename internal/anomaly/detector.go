@@ -50,7 +50,7 @@ type Config struct {
 	SequenceSmoothing float64
 }
 
-// DefaultConfig is the configuration used everywhere unless the user sets another.
+// DefaultConfig returns the configuration used everywhere unless the user sets another.
 func DefaultConfig() Config {
 	return Config{
 		WarmUp:       64,
@@ -296,7 +296,7 @@ func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 // levels), the range restored from it and the memory starting empty; any other version is refused.
 const stateVersion = 3
 
-// MarshalBinary is the detector's model, to be kept across restarts (its configuration is not part of it).
+// MarshalBinary returns the detector's model, to be kept across restarts (its configuration is not part of it).
 func (d *Detector) MarshalBinary() ([]byte, error) {
 	w := &stateWriter{}
 	w.u32(stateVersion)
@@ -509,7 +509,7 @@ type stateReader struct {
 	err error
 }
 
-// next is the next n bytes, or nil (and an error) when fewer are left.
+// next returns the next n bytes, or nil (and an error) when fewer are left.
 func (r *stateReader) next(n int) []byte {
 	if len(r.b) < n {
 		r.err, r.b = errors.New("anomaly model: truncated"), nil

@@ -45,7 +45,7 @@ func (s *spot) update(x float64, score bool) float64 {
 	return 1 - clamp(p, 0, 1)
 }
 
-// tailProbability is P(strangeness >= x): from the fitted GPD above the level, and linear below it.
+// tailProbability returns P(strangeness >= x): from the fitted GPD above the level, and linear below it.
 func (s *spot) tailProbability(x float64) float64 {
 	t := float64(s.t)
 	switch {
@@ -101,7 +101,7 @@ type seasonalProfile struct {
 	dayCount uint16
 }
 
-// dayOf is the day of t (days since 1970-01-01) and its day of the week (0 for a Thursday, as that day was).
+// dayOf returns the day of t (days since 1970-01-01) and its day of the week (0 for a Thursday, as that day was).
 func dayOf(t time.Time) (int32, int) {
 	d := t.Unix() / 86400
 	if t.Unix()%86400 < 0 {
@@ -110,7 +110,7 @@ func dayOf(t time.Time) (int32, int) {
 	return int32(d), int((d%7 + 7) % 7)
 }
 
-// weekOffset is the offset of t's day of the week, 0 until one such day was learned.
+// weekOffset returns the offset of t's day of the week, 0 until one such day was learned.
 func (p *seasonalProfile) weekOffset(t time.Time) float64 {
 	if _, wd := dayOf(t); p.weekSeen&(1<<wd) != 0 {
 		return float64(p.week[wd])
@@ -130,20 +130,20 @@ func (p *seasonalProfile) learnDay() {
 	p.daySum, p.dayCount = 0, 0
 }
 
-// knots are the two knots around t and the weight of the second.
+// knots returns the two knots around t and the weight of the second.
 func knots(t time.Time) (int, int, float64) {
 	pos := float64((t.Unix()%86400+86400)%86400) / 1800
 	a := int(pos) % 48
 	return a, (a + 1) % 48, pos - math.Floor(pos)
 }
 
-// expect is what the profile expects at t, and its spread, once both knots around t have seen a few points.
+// expect returns what the profile expects at t, and its spread, once both knots around t have seen a few points.
 func (p *seasonalProfile) expect(t time.Time) (float64, float64, bool) {
 	mean, dev, ok := p.daily(t)
 	return mean + p.weekOffset(t), dev, ok
 }
 
-// daily is what the daily profile alone expects at t, and its spread.
+// daily returns what the daily profile alone expects at t, and its spread.
 func (p *seasonalProfile) daily(t time.Time) (float64, float64, bool) {
 	a, b, w := knots(t)
 	if p.count[a] < 3 || p.count[b] < 3 {
@@ -154,7 +154,7 @@ func (p *seasonalProfile) daily(t time.Time) (float64, float64, bool) {
 	return mean, dev, true
 }
 
-// expectBin is what the half hour of t expects, and its spread.
+// expectBin returns what the half hour of t expects, and its spread.
 func (p *seasonalProfile) expectBin(t time.Time) (float64, float64, bool) {
 	a, _, _ := knots(t)
 	if p.count[a] < 3 {
@@ -244,7 +244,7 @@ func (e *extent) update(x float32, margin, move float64) (score float64, doubled
 	return score, width > 0 && float64(e.hi-e.lo) > 2*width
 }
 
-// level is which of n equal levels of the range x is in.
+// level returns which of n equal levels of the range x is in.
 func (e *extent) level(x float32, n int) int {
 	if r := e.hi - e.lo; r > 0 {
 		if l := float64(x-e.lo) / float64(r) * float64(n); l > 0 { // false for NaN too

@@ -197,7 +197,7 @@ func NewAlertSink(t testing.TB) *AlertSink {
 	return a
 }
 
-// Received is every alert received so far.
+// Received returns every alert received so far.
 func (a *AlertSink) Received() []ReceivedAlert {
 	a.mu.Lock()
 	defer a.mu.Unlock()

@@ -93,7 +93,7 @@ func (s *OTLPSink) handle(w http.ResponseWriter, r *http.Request, unmarshal func
 	_, _ = w.Write(resp)
 }
 
-// SpanNames, MetricNames and LogBodies list what arrived so far.
+// SpanNames returns the names of the spans that arrived so far (MetricNames and LogBodies: of metrics and logs).
 func (s *OTLPSink) SpanNames() map[string]bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

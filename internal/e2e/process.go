@@ -55,7 +55,7 @@ var (
 	portsGiven = map[int]bool{}
 )
 
-// ephemeralLow is the first port of the kernel's ephemeral range: Linux's, else 32768 (Linux's default; macOS and
+// ephemeralLow returns the first port of the kernel's ephemeral range: Linux's, else 32768 (Linux's default; macOS and
 // Windows start at 49152).
 func ephemeralLow() int {
 	low := 32768
@@ -140,7 +140,7 @@ func StartProcess(t testing.TB, program string, args ...string) *Process {
 	return StartCmd(t, exec.Command(program, args...))
 }
 
-// StartCmd is StartProcess for a command prepared by the caller (environment, directory).
+// StartCmd starts a command prepared by the caller (environment, directory) as StartProcess starts a program.
 func StartCmd(t testing.TB, cmd *exec.Cmd) *Process {
 	t.Helper()
 	c := &Process{name: filepath.Base(cmd.Path), cmd: cmd, Output: &SyncBuffer{}, done: make(chan struct{})}
@@ -204,7 +204,7 @@ func (c *Process) WaitFor(t testing.TB, what string, timeout time.Duration, cond
 	}
 }
 
-// lastLines is the end of what the process wrote: where a program that exits says why.
+// lastLines returns the end of what the process wrote: where a program that exits says why.
 func (c *Process) lastLines(n int) string {
 	lines := strings.Split(strings.TrimSpace(c.Output.String()), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")

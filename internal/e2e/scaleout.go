@@ -147,7 +147,7 @@ func StartAgent(t testing.TB, binary, root, broker string) *Tier {
 	return a
 }
 
-// telemetryOn is a service section whose own metrics are served on port.
+// telemetryOn returns a service section whose own metrics are served on port.
 func telemetryOn(port int) map[string]any {
 	return map[string]any{"telemetry": map[string]any{"metrics": map[string]any{"readers": []any{
 		map[string]any{"pull": map[string]any{"exporter": map[string]any{"prometheus": map[string]any{"host": "127.0.0.1", "port": port}}}},

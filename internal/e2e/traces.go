@@ -8,7 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
 
-// LoadTraces is the trace load of the sampling benchmarks: 100 traces of 10 spans over 3 services (a root of
+// LoadTraces returns the trace load of the sampling benchmarks: 100 traces of 10 spans over 3 services (a root of
 // 100 ms and 9 children of 10 ms, with HTTP and database attributes); trace 3 has a failing span and trace 7 a root
 // of 800 ms. Trace ids are random-looking and depend on request, so that every request brings new traces.
 func LoadTraces(request uint64) ptrace.Traces {

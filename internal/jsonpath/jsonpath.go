@@ -35,7 +35,7 @@ func Lookup(v any, path string) (any, bool) {
 	return v, true
 }
 
-// Text is a value as a configuration spells it: strings bare, anything else as JSON writes it (true, 3, null).
+// Text returns a value as a configuration spells it: strings bare, anything else as JSON writes it (true, 3, null).
 func Text(v any) string {
 	if s, ok := v.(string); ok {
 		return s

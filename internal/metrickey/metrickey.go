@@ -15,7 +15,7 @@ type Key [16]byte
 // Resource is the hash of a resource's attributes, computed once per ResourceMetrics.
 func Resource(r pcommon.Resource) Key { return pdatautil.MapHash(r.Attributes()) }
 
-// Of is the key of the series of a data point with attrs, of metric m in scope, under a resource (its Resource
+// Of returns the key of the series of a data point with attrs, of metric m in scope, under a resource (its Resource
 // key); extra tells apart several series made from one point (a histogram's mean and quantile). Keys are stable
 // across processes (xxhash), so that they can be saved.
 func Of(resource Key, scope pcommon.InstrumentationScope, m pmetric.Metric, attrs pcommon.Map, extra string) Key {

@@ -145,12 +145,12 @@ func (f *File) window(w [2]string) (int, int, error) {
 	return first, last, nil
 }
 
-// ProbationaryPeriod is how many first rows of a file are not scored: 15 %, at most 750.
+// ProbationaryPeriod returns how many first rows of a file are not scored: 15 %, at most 750.
 func ProbationaryPeriod(rows int) int {
 	return min(int(math.Floor(0.15*float64(rows))), 750)
 }
 
-// scaledSigmoid is NAB's weighting of a detection by its position relative to a window.
+// scaledSigmoid returns NAB's weighting of a detection by its position relative to a window.
 func scaledSigmoid(x float64) float64 {
 	if x > 3 {
 		return -1
@@ -223,7 +223,7 @@ type scoredRow struct {
 	weight float64 // inside: tpWeight * s(position) / s(-1); outside: the (negative) FP cost
 }
 
-// rowsOf is every scored row of the files (after their probationary period) under the profile, and the number of
+// rowsOf returns every scored row of the files (after their probationary period) under the profile, and the number of
 // windows.
 func rowsOf(files []*File, scores [][]float64, p Profile) ([]scoredRow, int, error) {
 	var rows []scoredRow
@@ -319,7 +319,7 @@ func Score(files []*File, scores [][]float64, p Profile) (Result, error) {
 	return best, nil
 }
 
-// ScoreAt is the result under the profile at a given threshold (detections: scores at or above it).
+// ScoreAt returns the result under the profile at a given threshold (detections: scores at or above it).
 func ScoreAt(files []*File, scores [][]float64, p Profile, threshold float64) (Result, error) {
 	rows, windows, err := rowsOf(files, scores, p)
 	if err != nil {

@@ -122,7 +122,7 @@ func parseConditions(conditions []string, set component.TelemetrySettings) (*ott
 	return &seq, nil
 }
 
-// detectorConfig is the detector's configuration: the defaults, with what the user set.
+// detectorConfig returns the detector's configuration: the defaults, with what the user set.
 func (cfg *Config) detectorConfig() anomaly.Config {
 	d := anomaly.DefaultConfig()
 	d.WarmUp, d.Risk, d.Holdoff, d.Seasonal, d.Sequence = cfg.WarmUp, cfg.Risk, cfg.Holdoff, cfg.Seasonal, cfg.Sequence

@@ -236,7 +236,7 @@ type value struct {
 	bad        string
 }
 
-// next is the number the detector sees for a point, or why the point is skipped. Points must be newer than the
+// next returns the number the detector sees for a point, or why the point is skipped. Points must be newer than the
 // last and no later than future (a point from a clock far ahead would make every later point look out of order);
 // rates need the previous total; a total that went down was reset (the point only starts the next rate).
 func (s *series) next(ts, future pcommon.Timestamp, v value) (float64, string) {

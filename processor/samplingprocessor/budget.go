@@ -46,8 +46,8 @@ func newBudget(cfg *BudgetConfig, now time.Time) *budget {
 	return b
 }
 
-// threshold is the sampling threshold of a trace of key (weight: 1, or its span count), which it counts as traffic.
-// A key not seen in an earlier interval is kept whole until the next adjustment.
+// threshold returns the sampling threshold of a trace of key (weight: 1, or its span count) and counts the trace as
+// the key's traffic. A key not seen in an earlier interval is kept whole until the next adjustment.
 func (b *budget) threshold(key string, weight float64) sampling.Threshold {
 	if _, ok := b.counts[key]; !ok && len(b.counts) >= b.cfg.MaxKeys {
 		key = overflowKey

@@ -226,7 +226,7 @@ func heldMetric(md pmetric.Metrics) pmetric.Metric {
 	return md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
 }
 
-// mergeable says aggregate mode combines the metric's points: gauges, and delta sums and histograms.
+// mergeable reports whether aggregate mode combines the metric's points: gauges, and delta sums and histograms.
 func mergeable(m pmetric.Metric) bool {
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:

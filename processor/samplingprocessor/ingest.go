@@ -124,7 +124,7 @@ func (p *sampler) inspect(ctx context.Context, b *traceBatch, rs ptrace.Resource
 	}
 }
 
-// isError says a span failed: its status is Error, its HTTP response is a 5xx, or it recorded an exception.
+// isError reports whether a span failed: its status is Error, its HTTP response is a 5xx, or it recorded an exception.
 func isError(span ptrace.Span) bool {
 	if span.Status().Code() == ptrace.StatusCodeError {
 		return true
@@ -143,7 +143,7 @@ func isError(span ptrace.Span) bool {
 	return false
 }
 
-// attributeText is an attribute of the span, or else of its resource, as text ("" when neither has it).
+// attributeText returns an attribute of the span, or else of its resource, as text ("" when neither has it).
 func attributeText(key string, span, resource pcommon.Map) string {
 	if v, ok := span.Get(key); ok {
 		return v.AsString()

@@ -159,7 +159,7 @@ func (p *sampler) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// tick is how often the loop looks for due traces: a tenth of decision_wait, between 10 ms and 100 ms.
+// tick returns how often the loop looks for due traces: a tenth of decision_wait, between 10 ms and 100 ms.
 func (p *sampler) tick() time.Duration {
 	return min(max(p.cfg.DecisionWait/10, 10*time.Millisecond), 100*time.Millisecond)
 }

@@ -102,7 +102,7 @@ func (l *latencies) evict() {
 	}
 }
 
-// quantile is the q-quantile of key's durations in nanoseconds (the upper bound of its bucket), once minSamples
+// quantile returns the q-quantile of key's durations in nanoseconds (the upper bound of its bucket), once minSamples
 // (weighted by decay) were seen.
 func (l *latencies) quantile(key string, q float64, minSamples int) (float64, bool) {
 	h := l.byKey[key]

@@ -15,7 +15,7 @@ import (
 //	ResourceSpans  { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
 //	ScopeSpans     { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
 
-// span is a byte range [start, end) in an encoded request: a whole field (tag, length and payload).
+// span32 is a byte range [start, end) in an encoded request: a whole field (tag, length and payload).
 type span32 struct{ start, end int32 }
 
 // encodedRequest is an encoded request and, per scope of it (in pdata's iteration order), the ranges of the

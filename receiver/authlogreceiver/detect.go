@@ -221,7 +221,7 @@ func (e *detector) observe(o *observation, fire func(*detection)) {
 	}
 }
 
-// sourceKey is the address, or for IPv6 its prefix of the configured length: one attacker holds a whole /64.
+// sourceKey returns the address, or for IPv6 its prefix of the configured length: one attacker holds a whole /64.
 func (e *detector) sourceKey(a netip.Addr) string {
 	a = a.Unmap() // ::ffff:a.b.c.d is the IPv4 address a.b.c.d, not a /64 of its own
 	if a.Is4() || e.ipv6Prefix >= 128 {

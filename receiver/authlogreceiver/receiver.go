@@ -106,8 +106,8 @@ func (r *authlogReceiver) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// consume is the file consumer's callback: one batch of lines of one file. The lines' offsets are stored once it
-// returns, so the records are sent before it does.
+// consume turns one batch of lines of one file into records and sends them (the file consumer's callback). The
+// lines' offsets are stored once it returns, so the records are sent before it does.
 func (r *authlogReceiver) consume(ctx context.Context, tokens [][]byte, attrs map[string]any, _ int64, _ []int64) error {
 	r.mu.Lock()
 	ld := r.lines.process(tokens, attrs, time.Now())
@@ -380,7 +380,7 @@ func (p *lineHandler) detectionRecord(lr plog.LogRecord, d *detection, now time.
 	attrs.PutStr(semconv.AttrDetectionLast, d.last.UTC().Format(time.RFC3339Nano))
 }
 
-// summary is the detection in one sentence, for people.
+// summary returns the detection in one sentence, for people.
 func (d *detection) summary() string {
 	r := d.rule
 	var b strings.Builder
@@ -409,7 +409,7 @@ func (d *detection) summary() string {
 	return b.String()
 }
 
-// metrics is the cumulative counters as metrics.
+// metrics returns the cumulative counters as metrics.
 func (p *lineHandler) metrics(now time.Time) pmetric.Metrics {
 	ts := pcommon.NewTimestampFromTime(now)
 	for k, n := range p.attempts {

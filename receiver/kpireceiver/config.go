@@ -423,7 +423,7 @@ func validateValues(where string, values []ValueConfig, sql, incremental bool, i
 	return errs
 }
 
-// kind is the value's type: as configured, or gauge (sum in an incremental query, whose rows add up).
+// kind returns the value's type: as configured, or gauge (sum in an incremental query, whose rows add up).
 func (v *ValueConfig) kind(incremental bool) string {
 	switch {
 	case v.Type != "":
@@ -434,7 +434,7 @@ func (v *ValueConfig) kind(incremental bool) string {
 	return typeGauge
 }
 
-// id is the variable name of a value in KPI expressions.
+// id returns the variable name of a value in KPI expressions.
 func (v *ValueConfig) id() string {
 	if v.ID != "" {
 		return v.ID

@@ -106,7 +106,7 @@ func (s *httpSource) get(ctx context.Context) (*reading, error) {
 	return r, nil
 }
 
-// field is a row's value of a value definition's field or expression (by the field's name, for the definition
+// field returns a row's value of a value definition's field or expression (by the field's name, for the definition
 // whose source it is), or the bound of a bucket row.
 func (s *httpSource) field(row any, name string) (any, error) {
 	for _, d := range s.defs {
@@ -131,7 +131,7 @@ func (s *httpSource) field(row any, name string) (any, error) {
 	return v, nil
 }
 
-// excerpt is the start of a body, for error messages.
+// excerpt returns the start of a body, for error messages.
 func excerpt(body []byte) string {
 	const max = 200
 	if len(body) > max {

@@ -138,7 +138,7 @@ func (w *windowPatcher) fail(format string, args ...any) {
 	}
 }
 
-// windowCall is __window(site, x): the window function of that call site, for the current attribute set.
+// windowCall returns __window(site, x): the window function of that call site, for the current attribute set.
 func (p *kpiProgram) windowCall(params ...any) (any, error) {
 	w := p.windows[params[0].(int)]
 	x, err := toFloat(params[1])

@@ -126,7 +126,7 @@ func (r *reading) add(attrs *attrSet, get func(name string) (any, error)) error 
 	return nil
 }
 
-// bucketIndex is the bucket whose upper bound a bucket row names: one of the configured bounds, or +Inf (also
+// bucketIndex returns the bucket whose upper bound a bucket row names: one of the configured bounds, or +Inf (also
 // spelled inf or NULL) for the last.
 func bucketIndex(bounds []float64, raw any) (int, error) {
 	if raw == nil {

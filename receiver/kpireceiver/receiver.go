@@ -450,7 +450,7 @@ func (r *kpiReceiver) logTransition(name string, points []kpiPoint, failures []s
 	r.lastReason[name] = summary
 }
 
-// attrs are the attributes of a point's set (empty for a KPI whose inputs have none).
+// attrs returns the attributes of a point's set (empty for a KPI whose inputs have none).
 func (pt kpiPoint) attrs() pcommon.Map {
 	if pt.series == nil {
 		return pcommon.NewMap()
@@ -458,7 +458,7 @@ func (pt kpiPoint) attrs() pcommon.Map {
 	return pt.series.attrs
 }
 
-// judge says whether value meets the target (1 or 0) and how fast it burns the error budget of a ratio: the
+// judge returns whether value meets the target (1 or 0) and how fast it burns the error budget of a ratio: the
 // share of bad events over the share the target allows (at_least: (1 - value) / (1 - target); at_most: value /
 // target).
 func (t *TargetConfig) judge(value float64) (int64, float64) {

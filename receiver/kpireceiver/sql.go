@@ -250,7 +250,7 @@ func (s *sqlSource) save(ctx context.Context, q *sqlQuery) error {
 
 func (s *sqlSource) close(context.Context) error { return s.db.Close() }
 
-// A position is kept with its type, so that it goes back to the database as what the column holds.
+// storedPosition is a kept position with its type, so that it goes back to the database as what the column holds.
 type storedPosition struct {
 	Type  string `json:"type"` // int, float, time or string
 	Value string `json:"value"`
@@ -291,7 +291,7 @@ func decodePosition(data []byte) (any, error) {
 	return nil, fmt.Errorf("unknown type %q", p.Type)
 }
 
-// parsePosition is tracking_start as the database should get it: a whole number, a number, or text (a
+// parsePosition returns tracking_start as the database should get it: a whole number, a number, or text (a
 // timestamp in the database's own spelling, say).
 func parsePosition(s string) any {
 	if s == "" {

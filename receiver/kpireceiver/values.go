@@ -43,7 +43,7 @@ func failf(reason, format string, args ...any) *pollError {
 	return &pollError{reason: reason, err: fmt.Errorf(format, args...)}
 }
 
-// reasonOf is the reason of a poll error, query_error for errors of the database or the network.
+// reasonOf returns the reason of a poll error, query_error for errors of the database or the network.
 func reasonOf(err error) string {
 	var pe *pollError
 	if errors.As(err, &pe) {
@@ -83,7 +83,7 @@ func (s *valueStore) put(id string, vs *valueSeries) {
 	s.mu.Unlock()
 }
 
-// snapshot is a copy of the map (the valueSeries themselves are never changed once stored).
+// snapshot returns a copy of the map (the valueSeries themselves are never changed once stored).
 func (s *valueStore) snapshot() map[string]*valueSeries {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -180,7 +180,7 @@ func parseNumber(s string) (float64, error) {
 	return f, nil
 }
 
-// toText is an attribute value as text: strings and bytes as they are, numbers as Go formats them, NULL empty.
+// toText returns an attribute value as text: strings and bytes as they are, numbers as Go formats them, NULL empty.
 func toText(v any) string {
 	switch x := v.(type) {
 	case nil:

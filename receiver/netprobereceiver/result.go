@@ -117,7 +117,7 @@ func failf(kind, format string, args ...any) error {
 	return &probeError{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
-// errorType is the error.type value of a failed probe.
+// errorType returns the error.type value of a failed probe.
 func errorType(err error) string {
 	var pe *probeError
 	var dnsErr *net.DNSError

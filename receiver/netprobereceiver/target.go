@@ -229,7 +229,7 @@ func resolve(ctx context.Context, resolver *net.Resolver, host, ipProtocol strin
 	return addrs, nil
 }
 
-// dialNetwork is "tcp4" or "tcp6" for the address, so that a dial goes exactly where it was aimed.
+// dialNetwork returns "tcp4" or "tcp6" for the address, so that a dial goes exactly where it was aimed.
 func dialNetwork(addr netip.Addr) string {
 	if addr.Is4() {
 		return "tcp4"

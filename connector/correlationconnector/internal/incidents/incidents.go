@@ -178,7 +178,7 @@ func (t *topology) forget(e Entity) {
 	t.evicted++
 }
 
-// related says whether an entity is in the set or linked to one of it — directly, or through a service when one of
+// related reports whether an entity is in the set or linked to one of it — directly, or through a service when one of
 // the two is what the service runs on: a host's CPU and the slow calls to the service on it are one story, though
 // the service itself may show nothing.
 func (t *topology) related(e Entity, set map[Entity]*evidence) bool {
@@ -201,12 +201,12 @@ func (t *topology) related(e Entity, set map[Entity]*evidence) bool {
 	return false
 }
 
-// infrastructure says an entity is something services run on.
+// infrastructure reports whether an entity is something services run on.
 func infrastructure(e Entity) bool {
 	return e.Kind == KindHost || e.Kind == KindContainer || e.Kind == KindPod
 }
 
-// depsWithin are n's dependencies among the nodes, also through one dependency outside them (a service without
+// depsWithin returns n's dependencies among the nodes, also through one dependency outside them (a service without
 // symptoms of its own, on a host with some).
 func (t *topology) depsWithin(n Entity, nodes map[Entity]int) map[int]bool {
 	out := map[int]bool{}
@@ -290,8 +290,8 @@ func (e *Engine) AddAll(ss []Symptom) {
 	}
 }
 
-// incidentFor is the open incident a symptom belongs to: within the window, holding its entity or one related to it
-// (any open one for a business symptom); nil if none.
+// incidentFor returns the open incident a symptom belongs to: within the window, holding its entity or one related to
+// it (any open one for a business symptom); nil if none.
 func (e *Engine) incidentFor(s Symptom) *Incident {
 	for i := len(e.incidents) - 1; i >= 0; i-- {
 		inc := e.incidents[i]
@@ -514,7 +514,7 @@ func walk(moves [][]step, teleport []float64) []float64 {
 	return rank
 }
 
-// strength is how much a symptom's score says: its surprise, -log10(1 - score), over that of a certain symptom (a
+// strength returns how much a symptom's score says: its surprise, -log10(1 - score), over that of a certain symptom (a
 // score of 1, taken as 1 - 1e-6). Scores near 1 differ in what they say by orders of magnitude that a linear weight
 // hides: 0.997 is 0.42, 0.9999 is 0.67, 1 is 1.
 func strength(score float64) float64 {

@@ -95,7 +95,7 @@ func sortedLayers(ev *evidence) []string {
 	return ls
 }
 
-// summary is the one paragraph a human reads first.
+// summary returns the one paragraph a human reads first.
 func summary(inc *Incident, state string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Incident %s (%s): %d symptom(s) on %d entities since %s.", inc.id, state, inc.symptoms,

@@ -35,7 +35,7 @@ type savedState struct {
 	Incidents []savedIncident
 }
 
-// Marshal is the engine's open incidents. The caller holds the connector's lock.
+// Marshal returns the engine's open incidents, encoded to be saved.
 func (e *Engine) Marshal() ([]byte, error) {
 	st := savedState{Next: e.next}
 	for _, inc := range e.incidents {

@@ -167,7 +167,7 @@ func (g *Graph) AddSpan(span ptrace.Span, service string, now time.Time) {
 	}
 }
 
-// peerOf is the virtual node a client span calls when no instrumented server answers: the first of the configured
+// peerOf returns the virtual node a client span calls when no instrumented server answers: the first of the configured
 // attributes it has (peer.service, db.name, ...), typed as a database or messaging system when the span says so.
 func (g *Graph) peerOf(attrs pcommon.Map, kind ptrace.SpanKind) (string, string) {
 	conn := ConnectionVirtualNode

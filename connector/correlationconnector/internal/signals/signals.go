@@ -151,7 +151,7 @@ func (w *Watcher) observe(r *figure, seconds float64, failed bool, id pcommon.Tr
 	}
 }
 
-// looksLikeNetwork says a failed client span failed on the way (a timeout, a refused or reset connection).
+// looksLikeNetwork reports whether a failed client span failed on the way (a timeout, a refused or reset connection).
 func looksLikeNetwork(span ptrace.Span) bool {
 	text := strings.ToLower(span.Status().Message())
 	if v, ok := span.Attributes().Get("error.type"); ok {
@@ -282,7 +282,7 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 	}
 }
 
-// subject is the entity a point is about: the most specific one its attributes or resource name — or, for an
+// subject returns the entity a point is about: the most specific one its attributes or resource name — or, for an
 // application figure (a request duration, not a CPU), the service when one is named: the host a service runs on
 // does not make its requests slow by itself being slow.
 func (w *Watcher) subject(attrs pcommon.Map, res []incidents.Entity, service bool) incidents.Entity {
@@ -301,7 +301,7 @@ func (w *Watcher) subject(attrs pcommon.Map, res []incidents.Entity, service boo
 	return incidents.Entity{}
 }
 
-// layerOf is the layer of a metric, by its name.
+// layerOf returns the layer of a metric, by its name.
 func layerOf(metric string) string {
 	for _, p := range []struct{ prefix, layer string }{
 		{"system.", incidents.LayerInfrastructure}, {"container.", incidents.LayerInfrastructure}, {"k8s.", incidents.LayerInfrastructure},
