@@ -206,6 +206,13 @@ func TestIntegrationSideBySideWithFail2ban(t *testing.T) {
 	}
 	t.Logf("fail2ban counted %d failure lines, the receiver %d failure events, over %d lines", len(theirs), len(ours), len(syslog))
 	// The brute-force rule counts what fail2ban's jail counts.
+	var loginFailures []string
+	for _, r := range defaultRules() {
+		if r.Name == "brute_force" {
+			loginFailures = r.Match.Events
+		}
+	}
+	require.NotEmpty(t, loginFailures)
 	var counted int
 	for _, kind := range ours {
 		for _, k := range loginFailures {
