@@ -268,7 +268,21 @@ func (g *Graph) AppendMetrics(ms pmetric.MetricSlice, start, now time.Time) {
 	if len(g.edges) == 0 {
 		return
 	}
-	ts, from := pcommon.NewTimestampFromTime(now), pcommon.NewTimestampFromTime(start)
+	from, ts := pcommon.NewTimestampFromTime(start), pcommon.NewTimestampFromTime(now)
+	requests := appendSum(ms, MetricRequests, "Requests between two nodes of the service graph.")
+	failed := appendSum(ms, MetricFailed, "Failed requests between two nodes of the service graph.")
+	server := appendHistogram(ms, MetricServerLatency, "Durations of requests between two nodes, as the server measured them.")
+	client := appendHistogram(ms, MetricClientLatency, "Durations of requests between two nodes, as the client measured them.")
+	for _, e := range g.sortedEdges() {
+		appendCount(requests, e.key, e.requests, from, ts)
+		appendCount(failed, e.key, e.failed, from, ts)
+		g.appendDurations(server, e.key, e.srvHist, e.serverSum, from, ts)
+		g.appendDurations(client, e.key, e.clientHist, e.clientSum, from, ts)
+	}
+}
+
+// sortedEdges returns the edges by client, server and connection type.
+func (g *Graph) sortedEdges() []*edge {
 	edges := make([]*edge, 0, len(g.edges))
 	for _, e := range g.edges {
 		edges = append(edges, e)
@@ -283,65 +297,63 @@ func (g *Graph) AppendMetrics(ms pmetric.MetricSlice, start, now time.Time) {
 		}
 		return a.Conn < b.Conn
 	})
-	sum := func(name, description string) pmetric.NumberDataPointSlice {
-		m := ms.AppendEmpty()
-		m.SetName(name)
-		m.SetDescription(description)
-		m.SetUnit("{request}")
-		s := m.SetEmptySum()
-		s.SetIsMonotonic(true)
-		s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		return s.DataPoints()
+	return edges
+}
+
+// appendSum appends a monotonic cumulative sum of requests to ms and returns its points.
+func appendSum(ms pmetric.MetricSlice, name, description string) pmetric.NumberDataPointSlice {
+	m := ms.AppendEmpty()
+	m.SetName(name)
+	m.SetDescription(description)
+	m.SetUnit("{request}")
+	s := m.SetEmptySum()
+	s.SetIsMonotonic(true)
+	s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	return s.DataPoints()
+}
+
+// appendHistogram appends a cumulative histogram of durations in seconds to ms and returns its points.
+func appendHistogram(ms pmetric.MetricSlice, name, description string) pmetric.HistogramDataPointSlice {
+	m := ms.AppendEmpty()
+	m.SetName(name)
+	m.SetDescription(description)
+	m.SetUnit("s")
+	h := m.SetEmptyHistogram()
+	h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	return h.DataPoints()
+}
+
+// appendCount appends an edge's count to dps.
+func appendCount(dps pmetric.NumberDataPointSlice, k EdgeKey, v uint64, from, ts pcommon.Timestamp) {
+	dp := dps.AppendEmpty()
+	dp.SetStartTimestamp(from)
+	dp.SetTimestamp(ts)
+	dp.SetIntValue(int64(v))
+	putLabels(dp.Attributes(), k)
+}
+
+// appendDurations appends an edge's histogram to dps, unless it counted nothing (a virtual node's server side).
+func (g *Graph) appendDurations(dps pmetric.HistogramDataPointSlice, k EdgeKey, counts []uint64, sum float64, from, ts pcommon.Timestamp) {
+	var n uint64
+	for _, c := range counts {
+		n += c
 	}
-	hist := func(name, description string) pmetric.HistogramDataPointSlice {
-		m := ms.AppendEmpty()
-		m.SetName(name)
-		m.SetDescription(description)
-		m.SetUnit("s")
-		h := m.SetEmptyHistogram()
-		h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		return h.DataPoints()
+	if n == 0 {
+		return
 	}
-	requests := sum(MetricRequests, "Requests between two nodes of the service graph.")
-	failed := sum(MetricFailed, "Failed requests between two nodes of the service graph.")
-	server := hist(MetricServerLatency, "Durations of requests between two nodes, as the server measured them.")
-	client := hist(MetricClientLatency, "Durations of requests between two nodes, as the client measured them.")
-	labels := func(m pcommon.Map, k EdgeKey) {
-		m.PutStr("client", k.Client)
-		m.PutStr("server", k.Server)
-		m.PutStr("connection_type", k.Conn)
-	}
-	for _, e := range edges {
-		for _, x := range []struct {
-			dps pmetric.NumberDataPointSlice
-			v   uint64
-		}{{requests, e.requests}, {failed, e.failed}} {
-			dp := x.dps.AppendEmpty()
-			dp.SetStartTimestamp(from)
-			dp.SetTimestamp(ts)
-			dp.SetIntValue(int64(x.v))
-			labels(dp.Attributes(), e.key)
-		}
-		for _, x := range []struct {
-			dps    pmetric.HistogramDataPointSlice
-			counts []uint64
-			sum    float64
-		}{{server, e.srvHist, e.serverSum}, {client, e.clientHist, e.clientSum}} {
-			var n uint64
-			for _, c := range x.counts {
-				n += c
-			}
-			if n == 0 {
-				continue
-			}
-			dp := x.dps.AppendEmpty()
-			dp.SetStartTimestamp(from)
-			dp.SetTimestamp(ts)
-			dp.ExplicitBounds().FromRaw(g.bounds)
-			dp.BucketCounts().FromRaw(x.counts)
-			dp.SetCount(n)
-			dp.SetSum(x.sum)
-			labels(dp.Attributes(), e.key)
-		}
-	}
+	dp := dps.AppendEmpty()
+	dp.SetStartTimestamp(from)
+	dp.SetTimestamp(ts)
+	dp.ExplicitBounds().FromRaw(g.bounds)
+	dp.BucketCounts().FromRaw(counts)
+	dp.SetCount(n)
+	dp.SetSum(sum)
+	putLabels(dp.Attributes(), k)
+}
+
+// putLabels sets an edge's labels: client, server and connection_type.
+func putLabels(m pcommon.Map, k EdgeKey) {
+	m.PutStr("client", k.Client)
+	m.PutStr("server", k.Server)
+	m.PutStr("connection_type", k.Conn)
 }
