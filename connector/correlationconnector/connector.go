@@ -31,7 +31,7 @@ type correlationConnector struct {
 	nextLogs    consumer.Logs // the pipelines incidents go to
 	tracesRead  bool          // a traces input that reads the spans was made (tracesIn)
 	telemetry   *metadata.TelemetryBuilder
-	now         func() time.Time
+	clock       clock.Clock // the pipeline's, from Start
 
 	mu            sync.Mutex
 	graph         *servicegraph.Graph
@@ -49,7 +49,7 @@ func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
 	c := &correlationConnector{cfg: cfg, set: set, graph: servicegraph.New(servicegraph.Settings{
 		TTL: cfg.TTL, MaxPending: cfg.MaxPending, MaxEdges: cfg.MaxEdges,
 		LatencyBuckets: cfg.LatencyBuckets, VirtualNodeAttributes: cfg.VirtualNodeAttributes,
-	}), now: time.Now, engine: incidents.New(cfg.Incidents, cfg.MaxTopologyEntities)}
+	}), clock: clock.Real{}, engine: incidents.New(cfg.Incidents, cfg.MaxTopologyEntities)}
 	c.watcher = signals.New(cfg.Incidents, c.engine)
 	return c
 }
@@ -68,6 +68,7 @@ func (c *correlationConnector) Capabilities() consumer.Capabilities { return con
 // Start restores the open incidents and starts emitting the graph every metrics_flush_interval (and expiring
 // unpaired halves between, and closing intervals of the watched figures).
 func (c *correlationConnector) Start(ctx context.Context, host component.Host) error {
+	c.clock = clock.FromHost(host, c.clock)
 	if err := c.prepare(); err != nil {
 		return err
 	}
@@ -84,7 +85,7 @@ func (c *correlationConnector) Start(ctx context.Context, host component.Host) e
 			c.set.Logger.Warn("the saved incidents could not be restored", zap.Error(err))
 		}
 	}
-	c.loop = clock.Start(clock.Real{},
+	c.loop = clock.Start(c.clock,
 		clock.Task{Every: min(c.cfg.TTL/2, time.Second), Run: func(ctx context.Context, _ time.Time) { c.expire(ctx) }},
 		clock.Task{Every: c.cfg.MetricsFlushInterval, Run: func(ctx context.Context, _ time.Time) { c.flush(ctx) }},
 		clock.Task{Every: c.cfg.Incidents.Interval, Run: func(ctx context.Context, _ time.Time) { c.tick(ctx) }},
@@ -96,7 +97,7 @@ func (c *correlationConnector) Start(ctx context.Context, host component.Host) e
 func (c *correlationConnector) prepare() error {
 	var err error
 	c.telemetry, err = metadata.NewTelemetryBuilder(c.set.TelemetrySettings)
-	c.start = c.now()
+	c.start = c.clock.Now()
 	return err
 }
 
@@ -133,7 +134,7 @@ func (c *correlationConnector) save(ctx context.Context) error {
 
 // ConsumeTraces adds the request and messaging spans to the graph.
 func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	now := c.now()
+	now := c.clock.Now()
 	c.mu.Lock()
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
@@ -169,7 +170,7 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 // ConsumeMetrics reads the anomaly processor's scores, probe results and KPI targets as symptoms.
 func (c *correlationConnector) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
 	c.mu.Lock()
-	c.watcher.Metrics(md, c.now())
+	c.watcher.Metrics(md, c.clock.Now())
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)
@@ -179,7 +180,7 @@ func (c *correlationConnector) ConsumeMetrics(ctx context.Context, md pmetric.Me
 // ConsumeLogs reads security detections and error logs.
 func (c *correlationConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	c.mu.Lock()
-	c.watcher.Logs(ld, c.now())
+	c.watcher.Logs(ld, c.clock.Now())
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)
@@ -189,7 +190,7 @@ func (c *correlationConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) er
 // tick closes an interval of the watched figures and resolves quiet incidents.
 func (c *correlationConnector) tick(ctx context.Context) {
 	c.mu.Lock()
-	now := c.now()
+	now := c.clock.Now()
 	c.watcher.Interval(now)
 	c.engine.Resolve(now)
 	c.mu.Unlock()
@@ -209,7 +210,7 @@ func (c *correlationConnector) emit(ctx context.Context) {
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
 	sl.Scope().SetVersion(c.set.BuildInfo.Version)
-	now := c.now()
+	now := c.clock.Now()
 	states := map[string]int{}
 	for _, inc := range queued {
 		state := incidents.Record(sl.LogRecords().AppendEmpty(), inc, now)
@@ -233,7 +234,7 @@ func (c *correlationConnector) emit(ctx context.Context) {
 
 func (c *correlationConnector) expire(ctx context.Context) {
 	c.mu.Lock()
-	c.graph.Expire(c.now())
+	c.graph.Expire(c.clock.Now())
 	c.mu.Unlock()
 	c.report(ctx)
 }
@@ -286,6 +287,6 @@ func (c *correlationConnector) metrics() pmetric.Metrics {
 	sm.Scope().SetVersion(c.set.BuildInfo.Version)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.graph.AppendMetrics(sm.Metrics(), c.start, c.now())
+	c.graph.AppendMetrics(sm.Metrics(), c.start, c.clock.Now())
 	return md
 }

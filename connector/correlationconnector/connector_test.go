@@ -23,13 +23,18 @@ import (
 
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadatatest"
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/servicegraph"
+	"github.com/otelstrata/strata/internal/clock"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from what the code emits now")
 
+// testClock is the connector's clock in tests: the test moves it by hand, and nothing ticks by itself (the harness
+// does not start the connector's loop).
 type testClock struct{ t time.Time }
 
-func (c *testClock) now() time.Time { return c.t }
+func (c *testClock) now() time.Time                         { return c.t }
+func (c *testClock) Now() time.Time                         { return c.t }
+func (c *testClock) NewTicker(d time.Duration) clock.Ticker { return clock.NewManual(c.t).NewTicker(d) }
 
 type harness struct {
 	c     *correlationConnector
@@ -52,7 +57,7 @@ func newHarnessWith(t testing.TB, edit func(*Config)) *harness {
 	edit(cfg)
 	require.NoError(t, cfg.Validate())
 	h.c = newConnector(cfg, metadatatest.NewSettings(h.tel))
-	h.c.now, h.c.nextMetrics = h.clock.now, h.sink
+	h.c.clock, h.c.nextMetrics = h.clock, h.sink
 	require.NoError(t, h.c.prepare())
 	return h
 }

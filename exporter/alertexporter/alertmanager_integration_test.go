@@ -65,7 +65,7 @@ rules:
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, e.Shutdown(context.Background())) }()
 	h := &harness{e: e, clock: &testClock{time.Now()}}
-	e.now = h.clock.now
+	e.clock = h.clock
 
 	h.point(t, "system.filesystem.utilization", 0.99, map[string]string{"mountpoint": "/var"})
 	h.tick(10 * time.Second)

@@ -37,7 +37,7 @@ type alertExporter struct {
 	cfg       *Config
 	set       exporter.Settings
 	telemetry *metadata.TelemetryBuilder
-	now       func() time.Time
+	clock     clock.Clock // the pipeline's, from Start
 	rules     []*rule
 
 	mu     sync.Mutex
@@ -59,7 +59,7 @@ type alertExporter struct {
 }
 
 func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error) {
-	e := &alertExporter{cfg: cfg, set: set, now: time.Now, series: map[seriesKey]*series{}, alerts: map[model.Fingerprint]*alert{},
+	e := &alertExporter{cfg: cfg, set: set, clock: clock.Real{}, series: map[seriesKey]*series{}, alerts: map[model.Fingerprint]*alert{},
 		flap: newFlapDetector(cfg.Flapping, set.Logger),
 		group: &grouper{by: cfg.GroupBy, wait: cfg.GroupWait, interval: cfg.GroupInterval,
 			forgetAfter: 2 * max(cfg.GroupInterval, cfg.ResendInterval), groups: map[string]*group{}},
@@ -78,11 +78,12 @@ func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error
 
 // Start builds the senders (their queues and retries) and starts evaluating.
 func (e *alertExporter) Start(ctx context.Context, host component.Host) error {
+	e.clock = clock.FromHost(host, e.clock)
 	var err error
 	if e.telemetry, err = metadata.NewTelemetryBuilder(e.set.TelemetrySettings); err != nil {
 		return err
 	}
-	e.start = e.now()
+	e.start = e.clock.Now()
 	if e.cfg.Storage != nil {
 		if e.client, err = storageclient.Open(ctx, host, e.cfg.Storage, component.KindExporter, e.set.ID); err != nil {
 			return err
@@ -103,7 +104,7 @@ func (e *alertExporter) Start(ctx context.Context, host component.Host) error {
 		}
 		e.senders[name] = s
 	}
-	e.loop = clock.Start(clock.Real{}, clock.Task{Every: e.cfg.EvaluationInterval, Run: func(ctx context.Context, _ time.Time) {
+	e.loop = clock.Start(e.clock, clock.Task{Every: e.cfg.EvaluationInterval, Run: func(ctx context.Context, _ time.Time) {
 		e.evaluate(ctx)
 	}})
 	return nil
@@ -167,7 +168,7 @@ func (e *alertExporter) track(r *rule, attrs pcommon.Map) *series {
 
 // ConsumeMetrics updates the series the rules watch with the arriving points.
 func (e *alertExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
-	now := e.now()
+	now := e.clock.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, rm := range md.ResourceMetrics().All() {
@@ -236,7 +237,7 @@ func (r *rule) anomalyScore() float64 {
 
 // ConsumeLogs follows incidents (the correlation connector's records): open and update fire, resolved resolves.
 func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
-	now := e.now()
+	now := e.clock.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, rl := range ld.ResourceLogs().All() {
@@ -310,7 +311,7 @@ func (e *alertExporter) logRules(resource pcommon.Map, rec plog.LogRecord, now t
 // evaluate steps every alert, passes what is to be sent through the stages and queues it.
 func (e *alertExporter) evaluate(ctx context.Context) {
 	e.mu.Lock()
-	ev := e.stepAll(e.now())
+	ev := e.stepAll(e.clock.Now())
 	batches := e.notifications(ev)
 	e.mu.Unlock()
 	e.report(ctx, ev)

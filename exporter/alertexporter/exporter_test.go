@@ -30,6 +30,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
@@ -63,9 +64,12 @@ func (r *receiverServer) received() [][]byte {
 	return append([][]byte(nil), r.bodies...)
 }
 
+// testClock is the exporter's clock in tests: the test moves it by hand (tick evaluates), and nothing ticks by
+// itself.
 type testClock struct{ t time.Time }
 
-func (c *testClock) now() time.Time { return c.t }
+func (c *testClock) Now() time.Time                         { return c.t }
+func (c *testClock) NewTicker(d time.Duration) clock.Ticker { return clock.NewManual(c.t).NewTicker(d) }
 
 // harness is an exporter on a test clock, started, with receivers pointing at the given servers.
 type harness struct {
@@ -103,7 +107,7 @@ func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *ha
 	e, err := newAlertExporter(cfg, set)
 	require.NoError(t, err)
 	h := &harness{e: e, clock: &testClock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
-	e.now = h.clock.now
+	e.clock = h.clock
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
 	return h
@@ -718,7 +722,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 		e, err := newAlertExporter(cfg, set)
 		require.NoError(t, err)
 		h := &harness{e: e, clock: &testClock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
-		e.now = h.clock.now
+		e.clock = h.clock
 		require.NoError(t, e.Start(context.Background(), storagetest.NewStorageHost().WithFileBackedStorageExtension("file_storage", dir)))
 		return h
 	}

@@ -1,11 +1,14 @@
 // Package clock gives Strata's components their time: the wall clock when they run in a collector, a simulated
-// one when history is replayed. Components read the time and run their periodic work only through it.
+// one when history is replayed. Components read the time and run their periodic work only through it, and take it
+// from the host they start on (FromHost).
 package clock // import "github.com/otelstrata/strata/internal/clock"
 
 import (
 	"context"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/collector/component"
 )
 
 // Clock tells the time and makes tickers.
@@ -32,6 +35,92 @@ func (Real) NewTicker(d time.Duration) Ticker { return realTicker{time.NewTicker
 type realTicker struct{ *time.Ticker }
 
 func (t realTicker) Chan() <-chan time.Time { return t.C }
+
+// FromHost returns the clock of the pipeline a component starts in: an extension of the host that is a Clock (a
+// replay of history provides one), else otherwise (the component's own: the wall clock, or a test's).
+func FromHost(host component.Host, otherwise Clock) Clock {
+	if host != nil {
+		for _, ext := range host.GetExtensions() {
+			if c, ok := ext.(Clock); ok {
+				return c
+			}
+		}
+	}
+	return otherwise
+}
+
+// Manual is a clock that moves only when told (Set, Advance): time in tests and in replays of history. Its
+// tickers deliver at most one pending tick, as time.Ticker does, when the clock passes their next tick.
+type Manual struct {
+	mu      sync.Mutex
+	now     time.Time
+	tickers []*manualTicker
+}
+
+// NewManual returns a manual clock at t.
+func NewManual(t time.Time) *Manual { return &Manual{now: t} }
+
+// Now returns the clock's time.
+func (m *Manual) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.now
+}
+
+// Set moves the clock to t (never back) and delivers the ticks due by then.
+func (m *Manual) Set(t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t.Before(m.now) {
+		return
+	}
+	m.now = t
+	kept := m.tickers[:0]
+	for _, tk := range m.tickers {
+		if tk.stopped {
+			continue
+		}
+		if !tk.next.After(t) {
+			select {
+			case tk.c <- t:
+			default: // the last tick is still pending: this one is dropped
+			}
+			for !tk.next.After(t) {
+				tk.next = tk.next.Add(tk.period)
+			}
+		}
+		kept = append(kept, tk)
+	}
+	m.tickers = kept
+}
+
+// Advance moves the clock by d.
+func (m *Manual) Advance(d time.Duration) { m.Set(m.Now().Add(d)) }
+
+// NewTicker returns a ticker whose first tick is d after the clock's time.
+func (m *Manual) NewTicker(d time.Duration) Ticker {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	tk := &manualTicker{c: make(chan time.Time, 1), period: d, next: m.now.Add(d), clock: m}
+	m.tickers = append(m.tickers, tk)
+	return tk
+}
+
+type manualTicker struct {
+	c       chan time.Time
+	period  time.Duration
+	next    time.Time
+	stopped bool // guarded by the clock's mutex
+	clock   *Manual
+}
+
+func (t *manualTicker) Chan() <-chan time.Time { return t.c }
+
+func (t *manualTicker) Stop() {
+	t.clock.mu.Lock()
+	t.stopped = true
+	t.clock.mu.Unlock()
+}
 
 // Task is work run every period.
 type Task struct {

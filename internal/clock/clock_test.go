@@ -8,31 +8,32 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 )
 
-// manualTicker is a ticker whose ticks the test sends.
-type manualTicker struct {
+// sendTicker is a ticker whose ticks the test sends.
+type sendTicker struct {
 	c       chan time.Time
 	stopped atomic.Bool
 }
 
-func (t *manualTicker) Chan() <-chan time.Time { return t.c }
-func (t *manualTicker) Stop()                  { t.stopped.Store(true) }
+func (t *sendTicker) Chan() <-chan time.Time { return t.c }
+func (t *sendTicker) Stop()                  { t.stopped.Store(true) }
 
-// manualClock hands out one manual ticker per period.
-type manualClock struct {
-	tickers map[time.Duration]*manualTicker
+// sendClock hands out one manual ticker per period.
+type sendClock struct {
+	tickers map[time.Duration]*sendTicker
 }
 
-func (c *manualClock) Now() time.Time { return time.Unix(0, 0) }
-func (c *manualClock) NewTicker(d time.Duration) Ticker {
-	t := &manualTicker{c: make(chan time.Time)}
+func (c *sendClock) Now() time.Time { return time.Unix(0, 0) }
+func (c *sendClock) NewTicker(d time.Duration) Ticker {
+	t := &sendTicker{c: make(chan time.Time)}
 	c.tickers[d] = t
 	return t
 }
 
 func TestLoopRunsEachTaskOnItsTickerOneAtATime(t *testing.T) {
-	c := &manualClock{tickers: map[time.Duration]*manualTicker{}}
+	c := &sendClock{tickers: map[time.Duration]*sendTicker{}}
 	var running, overlaps atomic.Int32
 	got := make(chan string, 10)
 	task := func(name string) func(context.Context, time.Time) {
@@ -75,3 +76,56 @@ func TestStopWaitsForTheRunningTask(t *testing.T) {
 	var nilLoop *Loop
 	nilLoop.Stop()
 }
+
+func TestManualTicksWhenItPassesATick(t *testing.T) {
+	t0 := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	m := NewManual(t0)
+	tk := m.NewTicker(10 * time.Second)
+	m.Advance(9 * time.Second)
+	select {
+	case <-tk.Chan():
+		t.Fatal("a tick before its time")
+	default:
+	}
+	m.Advance(25 * time.Second) // passes 10 s and 20 s and 30 s: one tick pending, the rest dropped
+	assert.Equal(t, t0.Add(34*time.Second), <-tk.Chan())
+	m.Set(t0) // never back
+	assert.Equal(t, t0.Add(34*time.Second), m.Now())
+	m.Advance(6 * time.Second) // 40 s
+	assert.Equal(t, t0.Add(40*time.Second), <-tk.Chan())
+	tk.Stop()
+	m.Advance(time.Minute)
+	select {
+	case <-tk.Chan():
+		t.Fatal("a tick after Stop")
+	default:
+	}
+}
+
+func TestLoopRunsOnAManualClock(t *testing.T) {
+	m := NewManual(time.Unix(0, 0))
+	ran := make(chan time.Time)
+	l := Start(m, Task{Every: time.Minute, Run: func(_ context.Context, now time.Time) { ran <- now }})
+	defer l.Stop()
+	m.Advance(time.Minute)
+	assert.Equal(t, time.Unix(60, 0), <-ran)
+}
+
+// host is a component.Host with the given extensions.
+type host map[component.ID]component.Component
+
+func (h host) GetExtensions() map[component.ID]component.Component { return h }
+
+func TestFromHost(t *testing.T) {
+	assert.Equal(t, Real{}, FromHost(nil, Real{}))
+	own := NewManual(time.Unix(1, 0))
+	assert.Same(t, own, FromHost(host{component.MustNewID("file_storage"): nil}, own))
+	m := &manualExtension{NewManual(time.Unix(5, 0))}
+	assert.Same(t, m, FromHost(host{component.MustNewID("file_storage"): nil, component.MustNewID("replay"): m}, own))
+}
+
+// manualExtension is a manual clock offered as an extension, as a replay of history offers it.
+type manualExtension struct{ *Manual }
+
+func (manualExtension) Start(context.Context, component.Host) error { return nil }
+func (manualExtension) Shutdown(context.Context) error              { return nil }

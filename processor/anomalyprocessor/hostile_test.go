@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadata"
 	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadatatest"
 )
@@ -55,7 +56,7 @@ func TestExtremeValueLeavesItRunning(t *testing.T) {
 func TestFuturePointDoesNotBlindTheSeries(t *testing.T) {
 	h := newHarness(t, createDefaultConfig().(*Config), nil)
 	now := t0.Add(time.Hour)
-	h.p.now = func() time.Time { return now }
+	h.p.clock = clock.NewManual(now)
 	ctx := context.Background()
 	require.NoError(t, h.consume(ctx, gauge("shop.orders", t0, map[string]float64{"a": 1})))
 	require.NoError(t, h.consume(ctx, gauge("shop.orders", time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), map[string]float64{"a": 2})))
@@ -77,7 +78,7 @@ func TestRestoreRepairsAFutureClock(t *testing.T) {
 	ctx := context.Background()
 
 	first := newHarness(t, createDefaultConfig().(*Config), nil)
-	first.p.now = func() time.Time { return time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC) }
+	first.p.clock = clock.NewManual(time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC))
 	require.NoError(t, first.consume(ctx, gauge("shop.orders", time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC), map[string]float64{"a": 1})))
 	first.p.client = client
 	require.NoError(t, first.p.save(ctx))

@@ -63,7 +63,7 @@ type anomalyProcessor struct {
 
 	conditions *ottl.ConditionSequence[*ottldatapoint.TransformContext]
 
-	now func() time.Time // the clock points are checked against
+	clock clock.Clock // points are checked against its time; the pipeline's from Start
 
 	mu     sync.Mutex
 	series map[metrickey.Key]*series
@@ -74,12 +74,13 @@ type anomalyProcessor struct {
 }
 
 func newProcessor(cfg *Config, set processor.Settings) *anomalyProcessor {
-	return &anomalyProcessor{cfg: cfg, set: set, detector: cfg.detectorConfig(), now: time.Now,
+	return &anomalyProcessor{cfg: cfg, set: set, detector: cfg.detectorConfig(), clock: clock.Real{},
 		series: map[metrickey.Key]*series{}, lru: list.New()}
 }
 
 // Start restores the models from storage and starts saving them periodically.
 func (p *anomalyProcessor) Start(ctx context.Context, host component.Host) error {
+	p.clock = clock.FromHost(host, p.clock)
 	var err error
 	if p.telemetry, err = metadata.NewTelemetryBuilder(p.set.TelemetrySettings); err != nil {
 		return err
@@ -99,7 +100,7 @@ func (p *anomalyProcessor) Start(ctx context.Context, host component.Host) error
 		// A model that cannot be read is learned again: that is no reason not to start.
 		p.set.Logger.Warn("the saved anomaly models could not be restored; they are learned again", zap.Error(err))
 	}
-	p.loop = clock.Start(clock.Real{}, clock.Task{Every: p.cfg.SaveInterval, Run: func(ctx context.Context, _ time.Time) {
+	p.loop = clock.Start(p.clock, clock.Task{Every: p.cfg.SaveInterval, Run: func(ctx context.Context, _ time.Time) {
 		if err := p.save(ctx); err != nil {
 			p.set.Logger.Warn("saving the anomaly models failed", zap.Error(err))
 		}
@@ -145,7 +146,7 @@ func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (score
 	skipped = map[string]int{}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	future := pcommon.NewTimestampFromTime(p.now().Add(p.cfg.MaxClockSkew))
+	future := pcommon.NewTimestampFromTime(p.clock.Now().Add(p.cfg.MaxClockSkew))
 	rms := md.ResourceMetrics()
 	for i := range rms.Len() {
 		rm := rms.At(i)
@@ -468,7 +469,7 @@ func (p *anomalyProcessor) restore(ctx context.Context) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	future := pcommon.NewTimestampFromTime(p.now().Add(p.cfg.MaxClockSkew))
+	future := pcommon.NewTimestampFromTime(p.clock.Now().Add(p.cfg.MaxClockSkew))
 	refused, repaired := 0, 0
 	const hdrLen = 16 + 8 + 8 + 8 + 8 + 1 + 4
 	for len(data) > 0 && len(p.series) < p.cfg.MaxSeries {

@@ -20,7 +20,7 @@ type decided struct {
 // decideDue decides the traces whose wait is over, and the oldest ones while the buffer is over its bounds, and
 // sends what is kept.
 func (p *sampler) decideDue(ctx context.Context) {
-	now := p.now()
+	now := p.clock.Now()
 	var out []decided
 	p.mu.Lock()
 	take := func(trigger string) func(pcommon.TraceID) {

@@ -44,7 +44,7 @@ func newDownsampler(cfg MetricsConfig, next consumer.Metrics) *downsampler {
 
 func (ds *downsampler) start(p *sampler) {
 	ds.p = p
-	ds.loop = clock.Start(clock.Real{}, clock.Task{Every: ds.cfg.Interval, Run: func(context.Context, time.Time) {
+	ds.loop = clock.Start(p.clock, clock.Task{Every: ds.cfg.Interval, Run: func(context.Context, time.Time) {
 		ds.flush(context.Background())
 	}})
 }

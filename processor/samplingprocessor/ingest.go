@@ -171,7 +171,7 @@ func (p *sampler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		p.countBadInput(ctx, "no_trace_id", len(orphans))
 	}
 
-	now := p.now()
+	now := p.clock.Now()
 	var lateKept, lateDropped, duplicates, skewed int
 	p.mu.Lock()
 	for _, b := range batches {

@@ -95,7 +95,7 @@ type pendingLogs struct {
 // traces that would hold too many records as records without a trace, and returns the batches that wait with their
 // trace, and whether the buffer is now over its bounds.
 func (p *sampler) placeLogs(ctx context.Context, batches []*logBatch, out plog.Logs) ([]pendingLogs, bool) {
-	now := p.now()
+	now := p.clock.Now()
 	var toStore []pendingLogs
 	var followKept, followDropped, keptAlone, droppedAlone int
 	p.mu.Lock()

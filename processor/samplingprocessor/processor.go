@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/processor/samplingprocessor/internal/metadata"
 )
@@ -39,7 +40,7 @@ type sampler struct {
 	cfg       *Config
 	set       processor.Settings
 	telemetry *metadata.TelemetryBuilder
-	now       func() time.Time
+	clock     clock.Clock // the pipeline's, from Start
 
 	rules        []*rule
 	matchers     []*matcher
@@ -80,7 +81,7 @@ func newSampler(cfg *Config, set processor.Settings) (*sampler, error) {
 		logRate = sampling.NeverSampleThreshold
 	}
 	p := &sampler{
-		cfg: cfg, set: set, now: time.Now, rules: rules, matchers: matchers,
+		cfg: cfg, set: set, clock: clock.Real{}, rules: rules, matchers: matchers,
 		keepSeverity: int32(semconv.LogSeverities[strings.ToUpper(cfg.Logs.KeepSeverity)]), logRate: logRate,
 		traces: map[pcommon.TraceID]*trace{}, decisions: newDecisionCache(cfg.DecisionCache),
 		latency: lat, wake: make(chan struct{}, 1), budgetMet: true,
@@ -89,7 +90,8 @@ func newSampler(cfg *Config, set processor.Settings) (*sampler, error) {
 }
 
 // Start starts the decision loop (and the downsampler's).
-func (p *sampler) Start(context.Context, component.Host) error {
+func (p *sampler) Start(_ context.Context, host component.Host) error {
+	p.clock = clock.FromHost(host, p.clock)
 	if err := p.prepare(); err != nil {
 		return err
 	}
@@ -112,7 +114,7 @@ func (p *sampler) prepare() error {
 	if p.telemetry, err = metadata.NewTelemetryBuilder(p.set.TelemetrySettings); err != nil {
 		return err
 	}
-	now := p.now()
+	now := p.clock.Now()
 	p.lastDecay = now
 	if p.cfg.Budget != nil {
 		p.budget = newBudget(p.cfg.Budget, now)
@@ -165,13 +167,13 @@ func (p *sampler) tick() time.Duration {
 }
 
 func (p *sampler) loop(ctx context.Context) {
-	ticker := time.NewTicker(p.tick())
+	ticker := p.clock.NewTicker(p.tick())
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.C:
+		case <-ticker.Chan():
 		case <-p.wake:
 		}
 		p.decideDue(ctx)

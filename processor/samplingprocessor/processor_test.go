@@ -20,17 +20,20 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/processor/samplingprocessor/internal/metadatatest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files from what the code emits now")
 
 // testClock is the processor's clock in tests: time moves only when the test says.
-type testClock struct{ t time.Time }
+type testClock struct{ *clock.Manual }
 
-func (c *testClock) now() time.Time          { return c.t }
-func (c *testClock) advance(d time.Duration) { c.t = c.t.Add(d) }
-func newTestClock() *testClock               { return &testClock{t: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)} }
+func (c *testClock) now() time.Time          { return c.Now() }
+func (c *testClock) advance(d time.Duration) { c.Advance(d) }
+func newTestClock() *testClock {
+	return &testClock{clock.NewManual(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))}
+}
 func traceIDOf(n uint64) (id pcommon.TraceID) { // random-looking, as W3C trace ids are, and reproducible
 	r := rand.New(rand.NewPCG(n, 0x5eed))
 	binary.BigEndian.PutUint64(id[:8], r.Uint64())
@@ -58,7 +61,7 @@ func newHarness(t testing.TB, yamlText string) *harness {
 	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
 	p, err := newSampler(cfg, metadatatest.NewSettings(h.tel))
 	require.NoError(t, err)
-	p.now = h.clock.now
+	p.clock = h.clock
 	p.nextTraces, p.nextLogs = h.traces, h.logs
 	require.NoError(t, p.prepare())
 	h.p = p

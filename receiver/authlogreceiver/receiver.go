@@ -74,7 +74,7 @@ func (r *authlogReceiver) Start(ctx context.Context, host component.Host) error 
 		return err
 	}
 	if r.metrics != nil {
-		r.loop = clock.Start(clock.Real{}, clock.Task{Every: r.cfg.MetricsInterval, Run: func(ctx context.Context, _ time.Time) {
+		r.loop = clock.Start(clock.FromHost(host, clock.Real{}), clock.Task{Every: r.cfg.MetricsInterval, Run: func(ctx context.Context, _ time.Time) {
 			r.sendMetrics(ctx)
 		}})
 	}

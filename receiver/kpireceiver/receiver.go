@@ -103,7 +103,7 @@ func (r *kpiReceiver) Start(ctx context.Context, host component.Host) error {
 		}()
 	}
 	mb := metadata.NewMetricsBuilder(r.cfg.MetricsBuilderConfig, r.set, metadata.WithStartTime(pcommon.NewTimestampFromTime(r.start)))
-	r.loop = clock.Start(clock.Real{}, clock.Task{Every: r.cfg.Interval, Run: func(ctx context.Context, now time.Time) {
+	r.loop = clock.Start(clock.FromHost(host, clock.Real{}), clock.Task{Every: r.cfg.Interval, Run: func(ctx context.Context, now time.Time) {
 		if md := r.evaluate(ctx, mb, now); md.DataPointCount() > 0 {
 			r.consume(md)
 		}
