@@ -29,7 +29,6 @@ var update = flag.Bool("update", false, "rewrite the golden files from what the 
 // testClock is the processor's clock in tests: time moves only when the test says.
 type testClock struct{ *clock.Manual }
 
-func (c *testClock) now() time.Time          { return c.Now() }
 func (c *testClock) advance(d time.Duration) { c.Advance(d) }
 func newTestClock() *testClock {
 	return &testClock{clock.NewManual(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))}
