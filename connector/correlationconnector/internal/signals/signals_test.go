@@ -1,0 +1,108 @@
+package signals
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
+	"github.com/otelstrata/strata/internal/semconv"
+)
+
+var t0 = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+
+// recorder is a Sink that keeps what the watcher reports.
+type recorder struct {
+	found []incidents.Symptom
+	links [][2]incidents.Entity
+}
+
+func (r *recorder) AddAll(found []incidents.Symptom) { r.found = append(r.found, found...) }
+func (r *recorder) Link(a, b incidents.Entity)       { r.links = append(r.links, [2]incidents.Entity{a, b}) }
+
+func config() incidents.Config {
+	return incidents.Config{WarmUp: 30, Threshold: 0.997, MaxSignals: 100}
+}
+
+// serverSpan returns a server span lasting d.
+func serverSpan(d time.Duration) ptrace.Span {
+	s := ptrace.NewSpan()
+	s.SetKind(ptrace.SpanKindServer)
+	s.SetTraceID(pcommon.TraceID{1})
+	s.SetStartTimestamp(pcommon.NewTimestampFromTime(t0))
+	s.SetEndTimestamp(pcommon.NewTimestampFromTime(t0.Add(d)))
+	return s
+}
+
+// TestLatencyBecomesASymptomWhenClearlyWorse: a service's latency, steady over its warm-up, is a symptom when it
+// jumps to ten times its level, and not while it stays near it.
+func TestLatencyBecomesASymptomWhenClearlyWorse(t *testing.T) {
+	sink := &recorder{}
+	w := New(config(), sink)
+	now := t0
+	interval := func(d time.Duration) {
+		for range 20 {
+			w.Span(serverSpan(d), "store")
+		}
+		now = now.Add(10 * time.Second)
+		w.Interval(now)
+	}
+	for i := range 60 {
+		interval(20*time.Millisecond + time.Duration(i%3)*time.Millisecond)
+	}
+	require.Empty(t, sink.found, "a steady latency is no symptom")
+	interval(200 * time.Millisecond)
+	require.NotEmpty(t, sink.found)
+	s := sink.found[0]
+	assert.Equal(t, incidents.Entity{Kind: incidents.KindService, Name: "store"}, s.Entity)
+	assert.Equal(t, incidents.LayerApplication, s.Layer)
+	assert.Equal(t, signalLatency, s.Signal)
+	assert.GreaterOrEqual(t, s.Score, 0.997)
+	assert.Equal(t, now, s.At)
+}
+
+// TestResourceLinksItsService: Resource links the service to its host and container; reading the
+// entities alone (resourceEntities) links nothing.
+func TestResourceLinksItsService(t *testing.T) {
+	sink := &recorder{}
+	w := New(config(), sink)
+	attrs := pcommon.NewMap()
+	attrs.PutStr("service.name", "store")
+	attrs.PutStr("host.name", "store-host")
+	attrs.PutStr("container.id", "c1")
+	store := incidents.Entity{Kind: incidents.KindService, Name: "store"}
+	want := []incidents.Entity{{Kind: incidents.KindContainer, Name: "c1"}, {Kind: incidents.KindHost, Name: "store-host"}, store}
+	assert.Equal(t, want, resourceEntities(attrs))
+	assert.Empty(t, sink.links)
+	assert.Equal(t, want, w.Resource(attrs))
+	assert.Equal(t, [][2]incidents.Entity{{store, want[0]}, {store, want[1]}}, sink.links)
+}
+
+// TestDetectionIsASecuritySymptomOfItsHost: a security detection from the auth log is a symptom of the host it
+// names, scored by its severity, at its own time.
+func TestDetectionIsASecuritySymptomOfItsHost(t *testing.T) {
+	sink := &recorder{}
+	w := New(config(), sink)
+	ld := plog.NewLogs()
+	r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	r.SetEventName(semconv.EventDetection)
+	r.SetSeverityNumber(plog.SeverityNumberError)
+	r.SetTimestamp(pcommon.NewTimestampFromTime(t0))
+	r.Attributes().PutStr(semconv.AttrHostName, "bastion")
+	r.Attributes().PutStr(semconv.AttrSecurityRuleName, "brute_force")
+	r.Attributes().PutStr(semconv.AttrSourceAddress, "203.0.113.66")
+	w.Logs(ld, t0.Add(time.Second))
+	require.Len(t, sink.found, 1)
+	s := sink.found[0]
+	assert.Equal(t, incidents.Entity{Kind: incidents.KindHost, Name: "bastion"}, s.Entity)
+	assert.Equal(t, incidents.LayerSecurity, s.Layer)
+	assert.Equal(t, "brute_force", s.Signal)
+	assert.Equal(t, 1.0, s.Score)
+	assert.Equal(t, t0, s.At)
+	assert.Contains(t, s.Detail, "203.0.113.66")
+}
