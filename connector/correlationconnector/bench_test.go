@@ -60,7 +60,7 @@ func BenchmarkGraphVersusSpanmetrics(b *testing.B) {
 		n := 0
 		run(b, func(td ptrace.Traces) error {
 			if n++; n%10 == 0 { // the expiry that the connector's loop runs, every 10,000 spans
-				h.clock.t = h.clock.t.Add(time.Second)
+				h.clock.Advance(time.Second)
 				h.c.expire(context.Background())
 			}
 			return h.c.ConsumeTraces(context.Background(), td)
@@ -89,7 +89,7 @@ func BenchmarkMemoryPerEdge(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		for e := range 10000 {
 			client, server := fmt.Sprintf("service-%03d", e%1000), fmt.Sprintf("service-%03d", (e/1000+e%1000+1)%1000)
-			h.c.graph.Record(servicegraph.EdgeKey{Client: client, Server: server}, 0.01, 0.009, false, h.clock.now())
+			h.c.graph.Record(servicegraph.EdgeKey{Client: client, Server: server}, 0.01, 0.009, false, h.clock.Now())
 		}
 		runtime.GC()
 		runtime.ReadMemStats(&after)

@@ -28,17 +28,10 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files from what the code emits now")
 
-// testClock is the connector's clock in tests: the test moves it by hand, and nothing ticks by itself (the harness
-// does not start the connector's loop).
-type testClock struct{ t time.Time }
-
-func (c *testClock) now() time.Time                         { return c.t }
-func (c *testClock) Now() time.Time                         { return c.t }
-func (c *testClock) NewTicker(d time.Duration) clock.Ticker { return clock.NewManual(c.t).NewTicker(d) }
 
 type harness struct {
 	c     *correlationConnector
-	clock *testClock
+	clock *clock.Manual
 	sink  *consumertest.MetricsSink
 	tel   *componenttest.Telemetry
 }
@@ -51,7 +44,7 @@ func newHarness(t testing.TB) *harness {
 // newHarnessWith is newHarness on the default configuration changed by edit.
 func newHarnessWith(t testing.TB, edit func(*Config)) *harness {
 	t.Helper()
-	h := &harness{clock: &testClock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}, sink: new(consumertest.MetricsSink), tel: componenttest.NewTelemetry()}
+	h := &harness{clock: clock.NewManual(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)), sink: new(consumertest.MetricsSink), tel: componenttest.NewTelemetry()}
 	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
 	cfg := createDefaultConfig().(*Config)
 	edit(cfg)
@@ -132,7 +125,7 @@ func TestServiceGraphGolden(t *testing.T) {
 		}
 		require.NoError(t, h.c.ConsumeTraces(ctx, traces(spans...)))
 	}
-	h.clock.t = h.clock.t.Add(3 * time.Second)
+	h.clock.Advance(3 * time.Second)
 	h.c.expire(ctx) // the database calls become edges to their virtual node
 	got := h.c.metrics()
 
@@ -188,7 +181,7 @@ func TestBadSpans(t *testing.T) {
 	client := sp{trace: 2, id: 1, service: "a", name: "x", kind: ptrace.SpanKindClient, ms: -5}
 	require.NoError(t, h.c.ConsumeTraces(ctx, traces(orphan, client, client)))
 	require.NoError(t, h.c.ConsumeTraces(ctx, traces(sp{trace: 2, id: 2, parent: 1, service: "b", name: "x", kind: ptrace.SpanKindServer, ms: 3})))
-	h.clock.t = h.clock.t.Add(3 * time.Second)
+	h.clock.Advance(3 * time.Second)
 	h.c.expire(ctx)
 	metadatatest.AssertEqualConnectorCorrelationSpanHalves(t, h.tel, []metricdata.DataPoint[int64]{
 		{Attributes: attribute.NewSet(attribute.String("outcome", "paired")), Value: 2},

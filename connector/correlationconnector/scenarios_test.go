@@ -93,7 +93,7 @@ func (w *world) request(root *service, f faults) {
 		w.span(td, s, id, parent, ptrace.SpanKindServer, start, d, failed, "", false)
 		return d, failed
 	}
-	call(root, 0, w.h.clock.now())
+	call(root, 0, w.h.clock.Now())
 	require.NoError(w.t, w.h.c.ConsumeTraces(context.Background(), td))
 }
 
@@ -139,7 +139,7 @@ func (w *world) interval(f faults, roots ...*service) {
 		}
 	}
 	w.step++
-	w.h.clock.t = w.h.clock.t.Add(10 * time.Second)
+	w.h.clock.Advance(10 * time.Second)
 	w.h.c.expire(context.Background())
 	w.h.c.tick(context.Background())
 }
@@ -156,7 +156,7 @@ func (w *world) anomaly(metric string, score float64, resource map[string]string
 	m := sm.Metrics().AppendEmpty()
 	m.SetName("strata.anomaly.score")
 	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.now()))
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.Now()))
 	dp.SetDoubleValue(score)
 	dp.Attributes().PutStr("strata.anomaly.metric", metric)
 	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
@@ -169,7 +169,7 @@ func (w *world) kpiMiss(name string) {
 	m.SetName("strata.kpi.target_met")
 	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
 	dp.SetIntValue(0)
-	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.now()))
+	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.Now()))
 	dp.Attributes().PutStr(semconv.AttrKPIName, name)
 	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
 }
@@ -257,7 +257,7 @@ func TestAPILatencyFromDatabaseHostCPU(t *testing.T) {
 	w := newWorld(t, 1)
 	front := threeTier()
 	w.warm(front)
-	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	defer w.openedWithin(w.h.clock.Now(), 30*time.Second)
 	for i := range 6 {
 		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
 		w.interval(faults{slow: map[string]float64{"orders-db": 1 + float64(i+1)}}, front)
@@ -272,7 +272,7 @@ func TestCPUStarvedDependencyFromCallersLatency(t *testing.T) {
 	w := newWorld(t, 6)
 	front := threeTier()
 	w.warm(front)
-	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	defer w.openedWithin(w.h.clock.Now(), 30*time.Second)
 	for range 6 {
 		w.anomaly("process.cpu.utilization", 0.9999, map[string]string{"service.name": "orders-db", "host.name": "db-1"})
 		w.interval(faults{queued: map[string]float64{"orders-db": 40}}, front)
@@ -287,14 +287,14 @@ func TestFailedTransactionsFromNetworkTimeout(t *testing.T) {
 	w := newWorld(t, 2)
 	front := checkoutChain()
 	w.warm(front)
-	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	defer w.openedWithin(w.h.clock.Now(), 30*time.Second)
 	for range 4 {
 		md := pmetric.NewMetrics()
 		m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 		m.SetName("strata.probe.success")
 		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
 		dp.SetIntValue(0)
-		dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.now()))
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.Now()))
 		dp.Attributes().PutStr("server.address", "payments")
 		dp.Attributes().PutStr("strata.probe.type", "tcp")
 		require.NoError(t, w.h.c.ConsumeMetrics(context.Background(), md))
@@ -312,7 +312,7 @@ func TestNetworkTimeoutBeforeTheCallersHost(t *testing.T) {
 	w := newWorld(t, 2)
 	front := checkoutChain()
 	w.warm(front)
-	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	defer w.openedWithin(w.h.clock.Now(), 30*time.Second)
 	for range 4 {
 		w.anomaly("process.cpu.utilization", 0.9991, map[string]string{"service.name": "checkout", "host.name": "app-1"})
 		w.interval(faults{timeouts: map[string]float64{"payments": 0.4}}, front)
@@ -327,7 +327,7 @@ func TestHighResponseTimesFromContainerMemoryLeak(t *testing.T) {
 	cart := &service{name: "cart", host: "node-1", container: "c-cart", latency: 12, address: "cart"}
 	front := &service{name: "frontend", host: "web-1", latency: 8, calls: []*service{cart}}
 	w.warm(front)
-	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	defer w.openedWithin(w.h.clock.Now(), 30*time.Second)
 	for i := range 8 {
 		w.anomaly("container.memory.usage", 0.998+0.0002*float64(i), map[string]string{"container.id": "c-cart", "service.name": "cart"})
 		slow := 1.0
@@ -360,8 +360,8 @@ func TestAuthenticationFailuresFromBruteForce(t *testing.T) {
 	w := newWorld(t, 4)
 	auth := &service{name: "auth", host: "bastion-1", latency: 15, address: "auth"}
 	w.warm(auth)
-	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
-	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.now(), "bastion-1")))
+	defer w.openedWithin(w.h.clock.Now(), 30*time.Second)
+	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.Now(), "bastion-1")))
 	for range 4 {
 		errs := plog.NewLogs()
 		rl := errs.ResourceLogs().AppendEmpty()
@@ -399,7 +399,7 @@ func TestTwoUnrelatedFaultsTwoIncidents(t *testing.T) {
 	api := &service{name: "api", host: "app-1", latency: 10, calls: []*service{db}, address: "api"}
 	auth := &service{name: "auth", host: "bastion-1", latency: 15, address: "auth"}
 	w.warm(api, auth)
-	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.now(), "bastion-1")))
+	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.Now(), "bastion-1")))
 	for i := range 5 {
 		w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "db-1"})
 		w.interval(faults{slow: map[string]float64{"orders-db": 2 + float64(i)}}, api, auth)
@@ -432,16 +432,16 @@ func TestOpenIncidentsSurviveARestart(t *testing.T) {
 	}
 	w := newWorld(t, 7)
 	start(w)
-	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.now(), "bastion-1")))
+	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.Now(), "bastion-1")))
 	first, _ := w.incidents()
 	require.Len(t, first, 1)
 	require.NoError(t, w.h.c.Shutdown(context.Background()))
 
 	w2 := newWorld(t, 8)
-	w2.h.clock.t = w.h.clock.t.Add(time.Minute)
+	w2.h.clock.Set(w.h.clock.Now().Add(time.Minute))
 	start(w2)
 	defer func() { require.NoError(t, w2.h.c.Shutdown(context.Background())) }()
-	require.NoError(t, w2.h.c.ConsumeLogs(context.Background(), bruteForce(w2.h.clock.now(), "bastion-1")))
+	require.NoError(t, w2.h.c.ConsumeLogs(context.Background(), bruteForce(w2.h.clock.Now(), "bastion-1")))
 	w2.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "bastion-1", "service.name": "auth"})
 	w2.anomaly("http.server.request.duration", 0.9999, map[string]string{"service.name": "auth"}) // auth runs there
 	second, states := w2.incidents()
@@ -459,7 +459,7 @@ func TestSlowDependencyFromRequestDurations(t *testing.T) {
 	w := newWorld(t, 4)
 	front := threeTier()
 	w.warm(front)
-	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	defer w.openedWithin(w.h.clock.Now(), 30*time.Second)
 	for i := range 6 {
 		for _, s := range []*service{front, front.calls[0], front.calls[0].calls[0]} {
 			w.anomaly("http.server.request.duration", 0.9999, map[string]string{"service.name": s.name, "host.name": s.host})
@@ -517,7 +517,7 @@ func TestBusinessFailureOpensAnIncident(t *testing.T) {
 	}
 	roots, _ := w.incidents()
 	require.Empty(t, roots, "one miss, then two")
-	defer w.openedWithin(w.h.clock.now(), 30*time.Second)
+	defer w.openedWithin(w.h.clock.Now(), 30*time.Second)
 	for range 3 {
 		miss()
 		w.interval(faults{}, front)

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
+	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/e2e"
 )
 
@@ -64,7 +65,7 @@ rules:
 	require.NoError(t, err)
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, e.Shutdown(context.Background())) }()
-	h := &harness{e: e, clock: &testClock{time.Now()}}
+	h := &harness{e: e, clock: clock.NewManual(time.Now())}
 	e.clock = h.clock
 
 	h.point(t, "system.filesystem.utilization", 0.99, map[string]string{"mountpoint": "/var"})

@@ -64,17 +64,11 @@ func (r *receiverServer) received() [][]byte {
 	return append([][]byte(nil), r.bodies...)
 }
 
-// testClock is the exporter's clock in tests: the test moves it by hand (tick evaluates), and nothing ticks by
-// itself.
-type testClock struct{ t time.Time }
-
-func (c *testClock) Now() time.Time                         { return c.t }
-func (c *testClock) NewTicker(d time.Duration) clock.Ticker { return clock.NewManual(c.t).NewTicker(d) }
 
 // harness is an exporter on a test clock, started, with receivers pointing at the given servers.
 type harness struct {
 	e     *alertExporter
-	clock *testClock
+	clock *clock.Manual
 }
 
 func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *harness {
@@ -106,7 +100,7 @@ func newHarness(t *testing.T, rulesYAML string, receivers map[string]string) *ha
 	set := exportertest.NewNopSettings(metadata.Type)
 	e, err := newAlertExporter(cfg, set)
 	require.NoError(t, err)
-	h := &harness{e: e, clock: &testClock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
+	h := &harness{e: e, clock: clock.NewManual(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))}
 	e.clock = h.clock
 	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, e.Shutdown(context.Background())) })
@@ -150,7 +144,7 @@ func (h *harness) pointIn(t *testing.T, scope, name string, v float64, attrs map
 
 // tick moves the clock by d and evaluates.
 func (h *harness) tick(d time.Duration) {
-	h.clock.t = h.clock.t.Add(d)
+	h.clock.Advance(d)
 	h.e.evaluate(context.Background())
 }
 
@@ -198,7 +192,7 @@ rules:
 	assert.Equal(t, map[string]string{"alertname": "HighCPU", "severity": "critical", "team": "infra", "host_name": "web-1"}, a.Labels)
 	assert.Equal(t, "CPU of web-1 at 1", a.Annotations["summary"])
 	assert.Nil(t, a.EndsAt)
-	assert.Equal(t, h.clock.t, a.StartsAt)
+	assert.Equal(t, h.clock.Now(), a.StartsAt)
 	assert.Equal(t, "http://collector.example:13133/?alert=HighCPU", a.GeneratorURL)
 	want := model.LabelSet{"alertname": "HighCPU", "severity": "critical", "team": "infra", "host_name": "web-1"}
 	assert.Equal(t, want.Fingerprint(), h.e.alerts[want.Fingerprint()].fingerprint, "Alertmanager's fingerprint of the labels")
@@ -213,7 +207,7 @@ rules:
 	require.Len(t, am.received(), 2)
 	resolved := alertsOf(t, am.received()[1])[0]
 	require.NotNil(t, resolved.EndsAt)
-	assert.Equal(t, h.clock.t, *resolved.EndsAt)
+	assert.Equal(t, h.clock.Now(), *resolved.EndsAt)
 	assert.Equal(t, a.StartsAt, resolved.StartsAt)
 	assert.Empty(t, h.e.alerts)
 }
@@ -721,7 +715,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 		set.ID = component.NewID(metadata.Type)
 		e, err := newAlertExporter(cfg, set)
 		require.NoError(t, err)
-		h := &harness{e: e, clock: &testClock{time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)}}
+		h := &harness{e: e, clock: clock.NewManual(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))}
 		e.clock = h.clock
 		require.NoError(t, e.Start(context.Background(), storagetest.NewStorageHost().WithFileBackedStorageExtension("file_storage", dir)))
 		return h
@@ -733,7 +727,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 	require.NoError(t, h.e.Shutdown(context.Background()))
 
 	h2 := open()
-	h2.clock.t = h.clock.t.Add(30 * time.Second)
+	h2.clock.Set(h.clock.Now().Add(30 * time.Second))
 	defer func() { require.NoError(t, h2.e.Shutdown(context.Background())) }()
 	h2.point(t, "temp", 95, nil)
 	h2.tick(10 * time.Second)
