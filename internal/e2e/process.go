@@ -109,12 +109,16 @@ func Binary() (string, error) {
 }
 
 // MainWithBinary runs a package's tests when $STRATA_BINARY names the built distribution, and otherwise says how
-// to run them and passes; it stores the binary's path in *binary first.
+// to run them and passes (fails in CI, where STRATA_REQUIRE_INTEGRATION is 1); it stores the binary's path in
+// *binary first.
 func MainWithBinary(m *testing.M, binary *string) {
 	b, err := Binary()
 	switch {
 	case err != nil:
 		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	case b == "" && os.Getenv("STRATA_REQUIRE_INTEGRATION") == "1":
+		fmt.Fprintf(os.Stderr, "%s is not set: CI may not pass these tests by skipping them\n", BinaryEnv)
 		os.Exit(1)
 	case b == "":
 		fmt.Printf("skipped: these tests run the built distribution; `make test` runs them, or set %s=_build/otelcol-strata\n", BinaryEnv)
