@@ -28,7 +28,6 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files from what the code emits now")
 
-
 type harness struct {
 	c     *correlationConnector
 	clock *clock.Manual

@@ -64,7 +64,6 @@ func (r *receiverServer) received() [][]byte {
 	return append([][]byte(nil), r.bodies...)
 }
 
-
 // harness is an exporter on a test clock, started, with receivers pointing at the given servers.
 type harness struct {
 	e     *alertExporter
