@@ -63,10 +63,10 @@ rules:
 	require.NoError(t, cfg.Validate())
 	e, err := newAlertExporter(cfg, exportertest.NewNopSettings(metadata.Type))
 	require.NoError(t, err)
-	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, e.Shutdown(context.Background())) }()
 	h := &harness{e: e, clock: clock.NewManual(time.Now())}
 	e.clock = h.clock
+	require.NoError(t, e.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, e.Shutdown(context.Background())) }()
 
 	h.point(t, "system.filesystem.utilization", 0.99, map[string]string{"mountpoint": "/var"})
 	h.tick(10 * time.Second)

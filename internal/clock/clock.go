@@ -49,12 +49,29 @@ func FromHost(host component.Host, otherwise Clock) Clock {
 	return otherwise
 }
 
-// Manual is a clock that moves only when told (Set, Advance): time in tests and in replays of history. Its
-// tickers deliver at most one pending tick, as time.Ticker does, when the clock passes their next tick.
+// Scheduler is a clock that runs periodic tasks itself. Start hands tasks to it instead of starting goroutines.
+type Scheduler interface {
+	// Schedule runs each task every its period from now until stop is called.
+	Schedule(tasks ...Task) (stop func())
+}
+
+// Manual is a clock that moves only when told (Set, Advance): time in tests and in replays of history. It is a
+// Scheduler: as it moves it runs every task due on the way, at its due time, in the mover's goroutine, so a replay
+// is deterministic. Its tickers deliver at most one pending tick, as time.Ticker does, when the clock passes their
+// next tick.
 type Manual struct {
 	mu      sync.Mutex
 	now     time.Time
 	tickers []*manualTicker
+	tasks   []*scheduled
+}
+
+// scheduled is a task of a Manual clock and its next due time.
+type scheduled struct {
+	task    Task
+	next    time.Time
+	ctx     context.Context
+	stopped bool // guarded by the clock's mutex
 }
 
 // NewManual returns a manual clock at t.
@@ -67,8 +84,11 @@ func (m *Manual) Now() time.Time {
 	return m.now
 }
 
-// Set moves the clock to t (never back) and delivers the ticks due by then.
+// Set moves the clock to t (never back). On the way it runs each scheduled task due by t at its due time, the
+// earliest first, with the clock at that time; then it delivers the tickers' ticks due by t.
 func (m *Manual) Set(t time.Time) {
+	for m.runNextDue(t) {
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if t.Before(m.now) {
@@ -96,6 +116,55 @@ func (m *Manual) Set(t time.Time) {
 
 // Advance moves the clock by d.
 func (m *Manual) Advance(d time.Duration) { m.Set(m.Now().Add(d)) }
+
+// runNextDue moves the clock to the earliest task due by t, runs it and reports whether there was one. Tasks due at
+// the same time run in the order they were scheduled.
+func (m *Manual) runNextDue(t time.Time) bool {
+	m.mu.Lock()
+	var due *scheduled
+	kept := m.tasks[:0]
+	for _, s := range m.tasks {
+		if s.stopped {
+			continue
+		}
+		kept = append(kept, s)
+		if !s.next.After(t) && (due == nil || s.next.Before(due.next)) {
+			due = s
+		}
+	}
+	clear(m.tasks[len(kept):])
+	m.tasks = kept
+	if due == nil {
+		m.mu.Unlock()
+		return false
+	}
+	at := due.next
+	m.now = at
+	due.next = at.Add(due.task.Every)
+	m.mu.Unlock()
+	due.task.Run(due.ctx, at)
+	return true
+}
+
+// Schedule runs each task every its period, the first time one period from the clock's time, as the clock moves.
+func (m *Manual) Schedule(tasks ...Task) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	added := make([]*scheduled, len(tasks))
+	for i, task := range tasks {
+		added[i] = &scheduled{task: task, next: m.now.Add(task.Every), ctx: ctx}
+	}
+	m.tasks = append(m.tasks, added...)
+	return func() {
+		cancel()
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, s := range added {
+			s.stopped = true
+		}
+	}
+}
 
 // NewTicker returns a ticker whose first tick is d after the clock's time.
 func (m *Manual) NewTicker(d time.Duration) Ticker {
@@ -134,8 +203,12 @@ type Loop struct {
 	wg     sync.WaitGroup
 }
 
-// Start starts a loop that runs each task every its period, never two at once, until Stop.
+// Start starts a loop that runs each task every its period, never two at once, until Stop. On a clock that is a
+// Scheduler the clock runs the tasks instead.
 func Start(c Clock, tasks ...Task) *Loop {
+	if s, ok := c.(Scheduler); ok {
+		return &Loop{cancel: s.Schedule(tasks...)}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &Loop{cancel: cancel}
 	type tick struct {
@@ -178,7 +251,8 @@ func Start(c Clock, tasks ...Task) *Loop {
 	return l
 }
 
-// Stop stops the loop and waits until a task that is running returns. Stop on a nil Loop does nothing.
+// Stop stops the loop and waits until a task that is running in the loop's goroutine returns. Stop on a nil Loop
+// does nothing.
 func (l *Loop) Stop() {
 	if l == nil {
 		return

@@ -2,6 +2,7 @@ package clock
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -102,13 +103,25 @@ func TestManualTicksWhenItPassesATick(t *testing.T) {
 	}
 }
 
-func TestLoopRunsOnAManualClock(t *testing.T) {
-	m := NewManual(time.Unix(0, 0))
-	ran := make(chan time.Time)
-	l := Start(m, Task{Every: time.Minute, Run: func(_ context.Context, now time.Time) { ran <- now }})
-	defer l.Stop()
-	m.Advance(time.Minute)
-	assert.Equal(t, time.Unix(60, 0), <-ran)
+func TestManualRunsDueTasksAsItMoves(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	m := NewManual(t0)
+	var ran []string
+	task := func(name string) func(context.Context, time.Time) {
+		return func(_ context.Context, now time.Time) {
+			assert.Equal(t, now, m.Now(), "the clock reads the due time while the task runs")
+			ran = append(ran, fmt.Sprintf("%s@%d", name, now.Unix()))
+		}
+	}
+	l := Start(m, Task{Every: time.Minute, Run: task("a")}, Task{Every: 90 * time.Second, Run: task("b")})
+	m.Advance(59 * time.Second)
+	assert.Empty(t, ran)
+	m.Advance(4 * time.Minute) // to 299 s: every tick on the way, in time order, none dropped
+	assert.Equal(t, []string{"a@60", "b@90", "a@120", "a@180", "b@180", "a@240", "b@270"}, ran)
+	assert.Equal(t, t0.Add(299*time.Second), m.Now())
+	l.Stop()
+	m.Advance(time.Hour)
+	assert.Len(t, ran, 7, "nothing runs after Stop")
 }
 
 // host is a component.Host with the given extensions.
