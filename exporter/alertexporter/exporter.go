@@ -213,6 +213,9 @@ func (e *alertExporter) observe(r *rule, name string, attrs pcommon.Map, v float
 	if s == nil {
 		return
 	}
+	if gap := now.Sub(s.last); gap > 0 && !s.last.IsZero() {
+		s.every = gap
+	}
 	s.value, s.last = v, now
 	switch r.cfg.Kind {
 	case kindPredictive:
@@ -419,10 +422,20 @@ func (e *alertExporter) sortedSeries(composite bool) []seriesKey {
 	return keys
 }
 
+// forgetAfter is how long a quiet series with no alert is kept: long enough to learn the interval of series that
+// send every minute or every five minutes (max_series bounds how many are kept).
+const forgetAfter = 15 * time.Minute
+
+// staleAfter returns how long after its last point a series stops holding: five evaluation intervals, or three
+// of the series' own intervals when it sends less often (a point a minute, or every five minutes).
+func (e *alertExporter) staleAfter(s *series) time.Duration {
+	return max(5*e.cfg.EvaluationInterval, 3*s.every)
+}
+
 // holds reports whether a series' condition holds now.
 func (e *alertExporter) holds(s *series, now time.Time) bool {
 	r := s.rule
-	stale := 5 * e.cfg.EvaluationInterval
+	stale := e.staleAfter(s)
 	switch r.cfg.Kind {
 	case kindAbsent:
 		return now.Sub(s.last) >= r.absentFor()
@@ -450,7 +463,7 @@ func (e *alertExporter) step(ev *evaluation, k seriesKey, s *series, holds bool)
 	a := e.alerts[fp]
 	if a == nil {
 		if !holds {
-			if r.cfg.Kind != kindAbsent && ev.now.Sub(s.last) >= 5*e.cfg.EvaluationInterval {
+			if r.cfg.Kind != kindAbsent && ev.now.Sub(s.last) >= max(e.staleAfter(s), forgetAfter) {
 				delete(e.series, k)
 			}
 			return

@@ -822,3 +822,31 @@ rules:
 	h.tick(10 * time.Second)
 	assert.Len(t, am.received(), 1, "the processor's own score fires")
 }
+
+// TestSeriesOfAPointAMinuteHold: a series that sends every minute, less often than five evaluation intervals,
+// holds between its points, so its `for` can pass; it stops holding three of its intervals after its last point.
+func TestSeriesOfAPointAMinuteHold(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+rules:
+  - {name: HighLoad, kind: threshold, metric: load, op: ">", value: 100, for: 2m}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	for range 3 { // quiet points, a minute apart: the series' interval is learned
+		h.point(t, "load", 50, nil)
+		h.tick(time.Minute)
+	}
+	for range 3 {
+		h.point(t, "load", 120, nil)
+		h.tick(time.Minute)
+	}
+	last := func() amAlert { got := am.received(); return alertsOf(t, got[len(got)-1])[0] }
+	require.NotEmpty(t, am.received(), "pending two minutes, then fired")
+	fired := last()
+	assert.Equal(t, h.clock.Now().Add(-50*time.Second), fired.StartsAt, "fired at the evaluation two minutes after the first high point")
+	h.tick(time.Minute + 50*time.Second)
+	assert.Nil(t, last().EndsAt, "still firing 2m50s after the last point")
+	h.tick(10 * time.Second)
+	require.NotNil(t, last().EndsAt, "resolved three intervals after the last point")
+	assert.Equal(t, h.clock.Now(), *last().EndsAt)
+	assert.Equal(t, fired.StartsAt, last().StartsAt)
+}

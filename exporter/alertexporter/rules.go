@@ -65,8 +65,9 @@ type series struct {
 	attrs  map[string]string // what identifies it: its alert's labels
 	info   map[string]string // what describes it and may change (an incident's root cause): its alert's annotations
 	value  float64
-	last   time.Time // when its last point arrived
-	active bool      // its condition held at its last point
+	last   time.Time     // when its last point arrived
+	every  time.Duration // how long before that the point before it arrived: the series' own interval
+	active bool          // its condition held at its last point
 	pred   *prediction
 	recs   *records
 }
