@@ -7,6 +7,7 @@ TOOL    := $(GO) tool -modfile=tools/go.mod
 BINARY  := _build/otelcol-strata
 SHOPSIM := _build/shopsim
 SHOP    := _build/shop
+BACKTEST := _build/strata-backtest
 QUICKSTART := examples/quickstart/config.yaml
 CONFIG  ?= $(QUICKSTART)
 # Flags for `go test`; CI and `make test` run every package with the race detector.
@@ -20,13 +21,16 @@ SOURCES := builder-config.yaml go.mod go.sum \
 
 .PHONY: build run demo scenarios test test-integration fuzz bench nab generate lint check-versions validate image clean
 
-## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed), the
-## quickstart's shop simulator and the demo's shop
-build: $(BINARY) $(SHOPSIM) $(SHOP)
+## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed),
+## strata-backtest, the quickstart's shop simulator and the demo's shop
+build: $(BINARY) $(BACKTEST) $(SHOPSIM) $(SHOP)
 
 $(BINARY): $(SOURCES)
 	$(TOOL) builder --config=builder-config.yaml
 	@touch $@
+
+$(BACKTEST): $(SOURCES) $(wildcard cmd/strata-backtest/*.go)
+	$(GO) build -o $@ ./cmd/strata-backtest
 
 $(SHOPSIM): go.mod go.sum $(wildcard examples/quickstart/shopsim/*.go)
 	$(GO) build -o $@ ./examples/quickstart/shopsim

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+)
+
+// day0 is the start of the generated histories.
+var day0 = time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+
+// fault is when the generated load of web-1 rises by 60 for 30 minutes.
+var fault = day0.Add(24*time.Hour + 9*time.Hour + 20*time.Minute)
+
+// loadHistory returns two days of a load series a minute for three hosts, daily seasonal with noise, and the fault
+// on web-1.
+func loadHistory() []string {
+	r := rand.New(rand.NewPCG(1, 2))
+	var rows []string
+	for i := range 2 * 1440 {
+		t := day0.Add(time.Duration(i) * time.Minute)
+		for _, h := range []string{"web-1", "web-2", "db-1"} {
+			v := 50 + 20*math.Sin(2*math.Pi*float64(i)/1440) + r.NormFloat64()*2
+			if h == "web-1" && !t.Before(fault) && t.Before(fault.Add(30*time.Minute)) {
+				v += 60
+			}
+			rows = append(rows, fmt.Sprintf("%d,system.cpu.load_average.1m,%s,eu,%.3f", t.Unix(), h, v))
+		}
+	}
+	return rows
+}
+
+func writeCSV(t *testing.T, rows []string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "history.csv")
+	require.NoError(t, os.WriteFile(path, []byte("time,metric,host.name,region,value\n"+strings.Join(rows, "\n")+"\n"), 0o644))
+	return path
+}
+
+func replay(t *testing.T, o options) *result {
+	t.Helper()
+	if o.out == "" {
+		o.out = t.TempDir()
+	}
+	o.logger = zap.NewNop()
+	res, err := run(context.Background(), o)
+	require.NoError(t, err)
+	return res
+}
+
+// episodes returns the alerts of a rule.
+func episodes(res *result, rule string) []alertEpisode {
+	var out []alertEpisode
+	for _, a := range res.Alerts {
+		if a.Rule == rule {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// TestThresholdAlertAtTheFault: the threshold rule's alert fires `for` after the fault's first point, at the next
+// evaluation, and resolves at the evaluation after its last; the configuration's receivers are not called, its
+// storage not opened, and what the replay passes over is said.
+func TestThresholdAlertAtTheFault(t *testing.T) {
+	res := replay(t, options{config: "testdata/load.yaml", csv: []string{writeCSV(t, loadHistory())}})
+	high := episodes(res, "HighLoad")
+	require.Len(t, high, 1)
+	a := high[0]
+	assert.Equal(t, map[string]string{"alertname": "HighLoad", "host_name": "web-1", "region": "eu", "severity": "warning"}, a.Labels)
+	assert.Equal(t, fault.Add(2*time.Minute+10*time.Second), a.StartsAt, "pending from the evaluation after the first high point, for 2m")
+	require.NotNil(t, a.EndsAt)
+	assert.Equal(t, fault.Add(30*time.Minute+10*time.Second), *a.EndsAt, "resolved at the evaluation after the first normal point")
+	assert.Equal(t, []string{"am"}, a.Receivers)
+
+	anomalies := episodes(res, "LoadAnomaly")
+	require.NotEmpty(t, anomalies)
+	caught := false
+	for _, a := range anomalies {
+		if a.Labels["host_name"] == "web-1" && !a.StartsAt.Before(fault) && a.StartsAt.Before(fault.Add(3*time.Minute)) {
+			caught = true
+		}
+	}
+	assert.True(t, caught, "the anomaly rule fires on web-1 within three minutes of the fault")
+
+	assert.Equal(t, inputCounts{Points: 3 * 2 * 1440, Series: 3}, res.Input)
+	assert.Equal(t, day0, res.From)
+	assert.Equal(t, day0.Add(2*24*time.Hour-time.Minute), res.To)
+	assert.Contains(t, res.Notes, "processor batch passed over: a backtest runs Strata's components and the processors that do not depend on time (transform, filter, attributes, resource)")
+}
+
+// TestInputIsCountedAsTheLiveComponentsSeeIt: duplicates (the last kept), out-of-order points (sorted), counter
+// resets, gaps and values that are not numbers are counted.
+func TestInputIsCountedAsTheLiveComponentsSeeIt(t *testing.T) {
+	s := newSeriesStore()
+	text := `time,metric,job,value
+2026-11-02T00:00:00Z,requests_total,shop,10
+2026-11-02T00:01:00Z,requests_total,shop,20
+2026-11-02T00:03:00Z,requests_total,shop,30
+2026-11-02T00:02:00Z,requests_total,shop,25
+2026-11-02T00:04:00Z,requests_total,shop,5
+2026-11-02T00:04:00Z,requests_total,shop,6
+2026-11-02T00:05:00Z,requests_total,shop,NaN
+2026-11-02T00:09:00Z,requests_total,shop,9
+`
+	require.NoError(t, parseCSV("h.csv", strings.NewReader(text), s))
+	s.prepare()
+	assert.Equal(t, inputCounts{Points: 6, Series: 1, Duplicates: 1, OutOfOrder: 1, Resets: 1, Gaps: 1, NaN: 1}, s.counts)
+	var values []float64
+	var starts []time.Time
+	for {
+		_, md, ok := s.nextBatch()
+		if !ok {
+			break
+		}
+		rm := md.ResourceMetrics().At(0)
+		svc, _ := rm.Resource().Attributes().Get("service.name")
+		assert.Equal(t, "shop", svc.Str(), "job is service.name, as the prometheus receiver sets it")
+		m := rm.ScopeMetrics().At(0).Metrics().At(0)
+		require.True(t, m.Sum().IsMonotonic(), "a _total series is a counter")
+		dp := m.Sum().DataPoints().At(0)
+		values = append(values, dp.DoubleValue())
+		starts = append(starts, dp.StartTimestamp().AsTime())
+	}
+	assert.Equal(t, []float64{10, 20, 25, 30, 6, 9}, values, "sorted, the last duplicate kept")
+	t0 := time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)
+	assert.Equal(t, t0, starts[3])
+	assert.Equal(t, t0.Add(4*time.Minute), starts[4], "a reset starts the counter again")
+}
+
+func TestBadCSVIsNamed(t *testing.T) {
+	for text, want := range map[string]string{
+		"when,value\n1,2\n":                  "the header must name a time, a value and a metric",
+		"time,metric,value\nyesterday,m,1\n": `h.csv:2: time: "yesterday" is neither RFC 3339 nor a Unix time`,
+		"time,metric,value\n1,m,one\n":       `h.csv:2: value "one" is not a number`,
+		"time,metric,value\n1,,1\n":          "h.csv:2: no metric name",
+		"time,metric,value\n1,m,1\n2,m\n":    "wrong number of fields",
+		"":                                   "h.csv: no header",
+	} {
+		err := parseCSV("h.csv", strings.NewReader(text), newSeriesStore())
+		require.Error(t, err, text)
+		assert.Contains(t, err.Error(), want)
+	}
+}
+
+func FuzzParseCSV(f *testing.F) {
+	f.Add([]byte("time,metric,job,value\n2026-11-02T00:00:00Z,requests_total,shop,10\n1764547200,m,x,NaN\n"))
+	f.Add([]byte("time,__name__,host.name,value\n1764547200123,m,h,1e308\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := newSeriesStore()
+		if err := parseCSV("fuzz.csv", bytes.NewReader(data), s); err != nil {
+			return
+		}
+		s.prepare()
+		for {
+			if _, _, ok := s.nextBatch(); !ok {
+				break
+			}
+		}
+	})
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pipeline"
+
+	"github.com/otelstrata/strata/internal/points"
+	"github.com/otelstrata/strata/internal/semconv"
+)
+
+// incidentRecord is one record of the correlation connector, as incidents.jsonl holds it.
+type incidentRecord struct {
+	Time       time.Time      `json:"time"`
+	Event      string         `json:"event"`
+	ID         string         `json:"id"`
+	State      string         `json:"state"`
+	RootCause  string         `json:"root_cause,omitempty"`
+	Resource   map[string]any `json:"resource,omitempty"`
+	Attributes map[string]any `json:"attributes"`
+	Body       string         `json:"body,omitempty"`
+}
+
+// scorePoint is one point of the anomaly processor's metrics, as scores.jsonl holds it.
+type scorePoint struct {
+	Time       time.Time      `json:"time"`
+	Metric     string         `json:"metric"`
+	Value      float64        `json:"value"`
+	Resource   map[string]any `json:"resource,omitempty"`
+	Attributes map[string]any `json:"attributes,omitempty"`
+}
+
+// recorder stands in for the exporters a backtest does not run: it keeps the incident records reaching them, and
+// the anomaly processor's points when asked, as JSON lines in the output directory.
+type recorder struct {
+	mu        sync.Mutex
+	incidents []incidentRecord
+	incFile   *os.File
+	incOut    *bufio.Writer
+	scores    *bufio.Writer
+	scoreFile *os.File
+	nScores   int
+}
+
+func newRecorder(out string, scores bool) (*recorder, error) {
+	r := &recorder{}
+	var err error
+	if r.incFile, err = os.Create(filepath.Join(out, "incidents.jsonl")); err != nil {
+		return nil, err
+	}
+	r.incOut = bufio.NewWriter(r.incFile)
+	if scores {
+		if r.scoreFile, err = os.Create(filepath.Join(out, "scores.jsonl")); err != nil {
+			r.incFile.Close()
+			return nil, err
+		}
+		r.scores = bufio.NewWriterSize(r.scoreFile, 1<<20)
+	}
+	return r, nil
+}
+
+// close writes what is buffered and closes the files.
+func (r *recorder) close() error {
+	err := r.incOut.Flush()
+	if cerr := r.incFile.Close(); err == nil {
+		err = cerr
+	}
+	if r.scores != nil {
+		if ferr := r.scores.Flush(); err == nil {
+			err = ferr
+		}
+		if cerr := r.scoreFile.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// consumer returns the recorder's consumer of sig.
+func (r *recorder) consumer(sig pipeline.Signal) any {
+	switch sig {
+	case pipeline.SignalMetrics:
+		c, _ := consumer.NewMetrics(r.consumeMetrics)
+		return c
+	case pipeline.SignalLogs:
+		c, _ := consumer.NewLogs(r.consumeLogs)
+		return c
+	}
+	return consumertest.NewNop() // traces are not kept
+}
+
+func (r *recorder) consumeLogs(_ context.Context, ld plog.Logs) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				if semconv.EventName(lr) != semconv.EventIncident {
+					continue
+				}
+				attrs := lr.Attributes().AsRaw()
+				rec := incidentRecord{Time: lr.Timestamp().AsTime().UTC(), Event: semconv.EventIncident,
+					ID: str(attrs[semconv.AttrIncidentID]), State: str(attrs[semconv.AttrIncidentState]),
+					RootCause: str(attrs[semconv.AttrIncidentRootCause]), Resource: rl.Resource().Attributes().AsRaw(),
+					Attributes: attrs, Body: lr.Body().AsString()}
+				r.incidents = append(r.incidents, rec)
+				data, err := json.Marshal(rec)
+				if err != nil {
+					return err
+				}
+				r.incOut.Write(append(data, '\n'))
+			}
+		}
+	}
+	return nil
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func (r *recorder) consumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	if r.scores == nil {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rm := range md.ResourceMetrics().All() {
+		var res map[string]any
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				if !strings.HasPrefix(m.Name(), semconv.PrefixAnomaly) || m.Type() != pmetric.MetricTypeGauge {
+					continue
+				}
+				if res == nil {
+					res = rm.Resource().Attributes().AsRaw()
+				}
+				for _, dp := range m.Gauge().DataPoints().All() {
+					data, err := json.Marshal(scorePoint{Time: dp.Timestamp().AsTime().UTC(), Metric: m.Name(),
+						Value: points.Value(dp), Resource: res, Attributes: dp.Attributes().AsRaw()})
+					if err != nil {
+						return err
+					}
+					r.scores.Write(append(data, '\n'))
+					r.nScores++
+				}
+			}
+		}
+	}
+	return nil
+}
