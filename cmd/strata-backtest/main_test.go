@@ -170,3 +170,35 @@ func FuzzParseCSV(f *testing.F) {
 		}
 	})
 }
+
+// TestQuickstartConfiguration: the quickstart's own configuration, with its receivers, state and wall-time
+// processors, replays a history of the shop's success ratio: its alert fires once, for eu, at the dip.
+func TestQuickstartConfiguration(t *testing.T) {
+	dip := day0.Add(3 * time.Hour)
+	var rows []string
+	for i := range 6 * 360 { // six hours, a point every 10 s
+		at := day0.Add(time.Duration(i) * 10 * time.Second)
+		for _, region := range []string{"eu", "us"} {
+			v := 0.99
+			if region == "eu" && !at.Before(dip) && at.Before(dip.Add(5*time.Minute)) {
+				v = 0.80
+			}
+			rows = append(rows, fmt.Sprintf("%s,shop.orders.success_ratio,%s,%g", at.Format(time.RFC3339), region, v))
+		}
+	}
+	path := filepath.Join(t.TempDir(), "ratio.csv")
+	require.NoError(t, os.WriteFile(path, []byte("time,metric,region,value\n"+strings.Join(rows, "\n")+"\n"), 0o644))
+	res := replay(t, options{config: "../../examples/quickstart/config.yaml", csv: []string{path}})
+	require.Len(t, res.Alerts, 1)
+	a := res.Alerts[0]
+	assert.Equal(t, "OrderSuccessBelowTarget", a.Rule)
+	assert.Equal(t, "eu", a.Labels["region"])
+	assert.Equal(t, "Order success in eu is 0.800 (target 0.95)", a.Annotations["summary"])
+	assert.Equal(t, dip.Add(10*time.Second), a.StartsAt)
+	require.NotNil(t, a.EndsAt)
+	assert.Equal(t, dip.Add(5*time.Minute+10*time.Second), *a.EndsAt)
+	for _, p := range []string{"memory_limiter", "resourcedetection/system", "batch"} {
+		assert.Contains(t, strings.Join(res.Notes, "\n"), "processor "+p+" passed over")
+	}
+	assert.Zero(t, res.Errors)
+}
