@@ -8,6 +8,7 @@ set -euo pipefail
 # command -> Debian package providing it
 declare -A packages=(
   [prometheus]=prometheus
+  [promtool]=prometheus
   [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
   [/usr/sbin/sshd]=openssh-server
   [sshpass]=sshpass

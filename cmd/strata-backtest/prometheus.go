@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,6 +32,8 @@ type promSource struct {
 	Start time.Time     `mapstructure:"start"`
 	End   time.Time     `mapstructure:"end"`
 	Step  time.Duration `mapstructure:"step"`
+	// maxSteps is the most steps a query reads at once; maxStepsPerQuery unless a test makes chunks smaller.
+	maxSteps int
 }
 
 // validate reports what would make the source unreadable.
@@ -59,7 +62,7 @@ func (p *promSource) read(ctx context.Context, set component.TelemetrySettings, 
 	if err != nil {
 		return fmt.Errorf("prometheus: %w", err)
 	}
-	chunk := p.Step * maxStepsPerQuery
+	chunk := p.Step * time.Duration(cmp.Or(p.maxSteps, maxStepsPerQuery))
 	for _, q := range p.Queries {
 		name, expr := "", q
 		if n, e, ok := strings.Cut(q, "="); ok && isMetricName(n) {
