@@ -39,6 +39,7 @@ type alertExporter struct {
 	telemetry *metadata.TelemetryBuilder
 	clock     clock.Clock // the pipeline's, from Start
 	rules     []*rule
+	watched   map[string]bool // the metrics some rule reads points of
 
 	mu     sync.Mutex
 	series map[seriesKey]*series
@@ -73,7 +74,23 @@ func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error
 		}
 		e.rules = append(e.rules, r)
 	}
+	e.watched = watchedMetrics(e.rules)
 	return e, nil
+}
+
+// watchedMetrics returns the names of the metrics whose points the rules read: their metric, or the anomaly
+// processor's score for anomaly rules.
+func watchedMetrics(rules []*rule) map[string]bool {
+	names := map[string]bool{}
+	for _, r := range rules {
+		switch r.cfg.Kind {
+		case kindThreshold, kindAbsent, kindPredictive:
+			names[r.cfg.Metric] = true
+		case kindAnomaly:
+			names[semconv.MetricAnomalyScore] = true
+		}
+	}
+	return names
 }
 
 // Start builds the senders (their queues and retries) and starts evaluating.
@@ -174,6 +191,9 @@ func (e *alertExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) er
 	for _, rm := range md.ResourceMetrics().All() {
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
+				if !e.watched[m.Name()] {
+					continue
+				}
 				if m.Name() == semconv.MetricAnomalyScore && sm.Scope().Name() != semconv.ScopeAnomaly {
 					continue // a score the anomaly processor did not make
 				}
@@ -224,7 +244,8 @@ func (e *alertExporter) observe(r *rule, name string, attrs pcommon.Map, v float
 		}
 		s.pred.add(now, v, r.cfg.Window)
 	case kindThreshold:
-		a := e.alerts[r.labelsOf(s).Fingerprint()]
+		_, fp := r.labelsOf(s)
+		a := e.alerts[fp]
 		s.active = r.holds(v, a != nil && a.state == stateFiring)
 	case kindAnomaly:
 		s.active = v >= r.anomalyScore()
@@ -449,7 +470,8 @@ func (e *alertExporter) holds(s *series, now time.Time) bool {
 		}
 		v, ok := s.pred.predict(now, r.cfg.Horizon, r.cfg.Method)
 		s.value = v
-		a := e.alerts[r.labelsOf(s).Fingerprint()]
+		_, fp := r.labelsOf(s)
+		a := e.alerts[fp]
 		return ok && r.holds(v, a != nil && a.state == stateFiring)
 	}
 	return s.active && now.Sub(s.last) < stale // a series that stopped sending no longer holds
@@ -458,8 +480,7 @@ func (e *alertExporter) holds(s *series, now time.Time) bool {
 // step moves a series' alert through its states, and forgets a series that is quiet and inactive.
 func (e *alertExporter) step(ev *evaluation, k seriesKey, s *series, holds bool) {
 	r := s.rule
-	ls := r.labelsOf(s)
-	fp := ls.Fingerprint()
+	ls, fp := r.labelsOf(s)
 	a := e.alerts[fp]
 	if a == nil {
 		if !holds {

@@ -2,7 +2,6 @@ package alertexporter // import "github.com/otelstrata/strata/exporter/alertexpo
 
 import (
 	"bytes"
-	"regexp"
 	"sort"
 	"text/template"
 	"time"
@@ -65,9 +64,11 @@ type series struct {
 	attrs  map[string]string // what identifies it: its alert's labels
 	info   map[string]string // what describes it and may change (an incident's root cause): its alert's annotations
 	value  float64
-	last   time.Time     // when its last point arrived
-	every  time.Duration // how long before that the point before it arrived: the series' own interval
-	active bool          // its condition held at its last point
+	last   time.Time         // when its last point arrived
+	every  time.Duration     // how long before that the point before it arrived: the series' own interval
+	labels model.LabelSet    // its alert's labels, once known not to change (labelsOf)
+	fp     model.Fingerprint // their fingerprint, with them
+	active bool              // its condition held at its last point
 	pred   *prediction
 	recs   *records
 }
@@ -87,11 +88,27 @@ type alert struct {
 	value       float64
 }
 
-var labelName = regexp.MustCompile(`[^a-zA-Z0-9_]`)
-
-// promLabel returns an attribute key as a Prometheus label name (dots and dashes as underscores).
+// promLabel returns an attribute key as a Prometheus label name (dots, dashes and every other character outside
+// [a-zA-Z0-9_] as underscores; a leading digit after an underscore).
 func promLabel(k string) string {
-	l := labelName.ReplaceAllString(k, "_")
+	valid := func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	l := k
+	for i := 0; i < len(k); i++ {
+		if !valid(k[i]) || k[i] >= utf8.RuneSelf {
+			b := []byte(k[:i])
+			for _, r := range k[i:] {
+				if r < utf8.RuneSelf && valid(byte(r)) {
+					b = append(b, byte(r))
+				} else {
+					b = append(b, '_')
+				}
+			}
+			l = string(b)
+			break
+		}
+	}
 	if l != "" && l[0] >= '0' && l[0] <= '9' {
 		l = "_" + l
 	}
@@ -112,9 +129,13 @@ func render(t *template.Template, data templateData) string {
 	return b.String()
 }
 
-// labelsOf returns an alert's label set: the series' attributes (as label names), alertname and severity, then the
-// rule's labels, rendered.
-func (r *rule) labelsOf(s *series) model.LabelSet {
+// labelsOf returns an alert's label set and its fingerprint: the series' attributes (as label names), alertname and
+// severity, then the rule's labels, rendered. It keeps them on the series when the rule has no labels of its own
+// (their templates may read the value).
+func (r *rule) labelsOf(s *series) (model.LabelSet, model.Fingerprint) {
+	if s.labels != nil {
+		return s.labels, s.fp
+	}
 	ls := model.LabelSet{}
 	plain := map[string]string{}
 	for k, v := range s.attrs {
@@ -133,7 +154,11 @@ func (r *rule) labelsOf(s *series) model.LabelSet {
 	for k, t := range r.labels {
 		ls[model.LabelName(promLabel(k))] = model.LabelValue(capText(render(t, data), maxLabelValue))
 	}
-	return ls
+	fp := ls.Fingerprint()
+	if len(r.labels) == 0 {
+		s.labels, s.fp = ls, fp
+	}
+	return ls, fp
 }
 
 // The sizes an alert's texts are cut to: a 120 KB attribute must not make a 1 MB notification.
