@@ -65,17 +65,33 @@ type anomalyProcessor struct {
 
 	clock clock.Clock // points are checked against its time; the pipeline's from Start
 
-	mu     sync.Mutex
-	series map[metrickey.Key]*series
-	lru    *list.List // front: most recently seen
-	client storage.Client
+	mu      sync.Mutex
+	series  map[metrickey.Key]*series
+	lru     *list.List      // front: most recently seen
+	watched map[string]bool // whether a metric name is watched, as Config.watches said, for up to maxWatchedNames names
+	client  storage.Client
 
 	loop *clock.Loop // saves the models every save_interval
 }
 
 func newProcessor(cfg *Config, set processor.Settings) *anomalyProcessor {
 	return &anomalyProcessor{cfg: cfg, set: set, detector: cfg.detectorConfig(), clock: clock.Real{},
-		series: map[metrickey.Key]*series{}, lru: list.New()}
+		series: map[metrickey.Key]*series{}, lru: list.New(), watched: map[string]bool{}}
+}
+
+// maxWatchedNames bounds how many metric names the processor remembers it watches or not.
+const maxWatchedNames = 10000
+
+// watches reports whether a metric is watched, remembering the answer. The caller holds mu.
+func (p *anomalyProcessor) watches(name string) bool {
+	w, ok := p.watched[name]
+	if !ok {
+		w = p.cfg.watches(name)
+		if len(p.watched) < maxWatchedNames {
+			p.watched[name] = w
+		}
+	}
+	return w
 }
 
 // Start restores the models from storage and starts saving them periodically.
@@ -168,7 +184,7 @@ func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (score
 			}
 			for k := range ms.Len() {
 				m := ms.At(k)
-				if !p.cfg.watches(m.Name()) {
+				if !p.watches(m.Name()) {
 					continue
 				}
 				eachValue(m, p.cfg.Quantile, func(dp any, attrs pcommon.Map, ts pcommon.Timestamp, statistic string, v value) {
