@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -59,6 +60,7 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 	fs.BoolVar(&o.scores, "scores", false, "keep the anomaly processor's points in scores.jsonl")
 	fs.DurationVar(&o.tail, "tail", 0, "how long the clock runs on after the last point, so that waits and resolutions end")
 	fs.BoolVar(&verbose, "verbose", false, "log the components' warnings and errors")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +86,17 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 			return err
 		}
 		o.logger = l
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	res, err := run(ctx, o)
 	if err != nil {

@@ -133,6 +133,9 @@ func writeOutputs(out string, res *result, s summary) error {
 	return os.WriteFile(filepath.Join(out, "summary.json"), append(data, '\n'), 0o644)
 }
 
+// maxIncidentRows is how many incidents the console lists.
+const maxIncidentRows = 20
+
 // printSummary writes the console's summary: the history, what was passed over, alerts per rule, incidents and
 // the series that alerted most.
 func printSummary(w io.Writer, res *result, s summary, out string) {
@@ -164,7 +167,11 @@ func printSummary(w io.Writer, res *result, s summary, out string) {
 	if len(s.Incidents) > 0 {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "OPENED\tFOR\tROOT CAUSE\tLAST ROOT CAUSE\tSYMPTOMS")
-		for _, inc := range s.Incidents {
+		for i, inc := range s.Incidents {
+			if i == maxIncidentRows {
+				fmt.Fprintf(tw, "… %d more in incidents.jsonl\n", len(s.Incidents)-i)
+				break
+			}
 			dur := "open at end"
 			if !inc.Resolved.IsZero() {
 				dur = inc.Resolved.Sub(inc.Opened).Round(time.Second).String()

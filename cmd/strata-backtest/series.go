@@ -139,6 +139,9 @@ type seriesStore struct {
 
 func newSeriesStore() *seriesStore { return &seriesStore{index: map[string]int32{}} }
 
+// reserve makes room for n more points.
+func (s *seriesStore) reserve(n int) { s.samples = slices.Grow(s.samples, n) }
+
 // add appends a point of the series d; a value that is not a number is counted and left out.
 func (s *seriesStore) add(d seriesDesc, t time.Time, v float64) {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
