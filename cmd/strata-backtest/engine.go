@@ -105,6 +105,7 @@ func (s *batchSource) next() batch {
 type result struct {
 	From, To   time.Time
 	Input      inputCounts
+	Watched    map[string]int // by alert rule: the series of the history named by its metric
 	Elapsed    time.Duration
 	Notes      []string
 	Errors     int    // batches a pipeline refused
@@ -184,6 +185,7 @@ func run(ctx context.Context, o options) (*result, error) {
 		return nil, err
 	}
 	res.Notes, res.Incidents, res.Scores, res.AlertFiles = g.notes, rec.incidents, rec.nScores, g.alertLogs
+	res.Watched = g.watchedSeries(seriesByName(sources))
 	if res.Alerts, err = readAlerts(g.alertLogs); err != nil {
 		return nil, err
 	}
@@ -249,6 +251,19 @@ func onlyText(only []string) string {
 		return ""
 	}
 	return fmt.Sprintf(" among %v", only)
+}
+
+// seriesByName counts the series of the history by metric name (those read into the series store).
+func seriesByName(sources []source) map[string]int {
+	n := map[string]int{}
+	for _, src := range sources {
+		if s, ok := src.(storeSource); ok {
+			for _, d := range s.series {
+				n[d.name]++
+			}
+		}
+	}
+	return n
 }
 
 // earliest returns the time of the first batch of all sources.

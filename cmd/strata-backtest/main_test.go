@@ -95,6 +95,13 @@ func TestThresholdAlertAtTheFault(t *testing.T) {
 	assert.True(t, caught, "the anomaly rule fires on web-1 within three minutes of the fault")
 
 	assert.Equal(t, inputCounts{Points: 3 * 2 * 1440, Series: 3}, res.Input)
+	rules := map[string]ruleCount{}
+	for _, rc := range summarize(res).Rules {
+		rules[rc.Rule] = rc
+	}
+	assert.Equal(t, 3, rules["HighLoad"].Watched, "the series of its metric")
+	assert.Equal(t, 1, rules["HighLoad"].Series)
+	assert.InDelta(t, 1.0/3/(res.To.Sub(res.From).Hours()/24), rules["HighLoad"].PerSeriesDay, 1e-9)
 	assert.Equal(t, day0, res.From)
 	assert.Equal(t, day0.Add(2*24*time.Hour-time.Minute), res.To)
 	assert.Contains(t, res.Notes, "processor batch passed over: a backtest runs Strata's components and the processors that do not depend on time (transform, filter, attributes, resource)")

@@ -138,6 +138,22 @@ func (g *graph) adapt(id component.ID, cfg component.Config) {
 	}
 }
 
+// watchedSeries returns, for each rule of the alert exporters that watches a metric, how many series of the
+// history that metric has.
+func (g *graph) watchedSeries(byName map[string]int) map[string]int {
+	watched := map[string]int{}
+	for _, cfg := range g.configs {
+		if c, ok := cfg.(*alertexporter.Config); ok {
+			for _, r := range c.Rules {
+				if r.Metric != "" && byName[r.Metric] > 0 {
+					watched[r.Name] = byName[r.Metric]
+				}
+			}
+		}
+	}
+	return watched
+}
+
 // isConnector reports whether id names a connector of the configuration.
 func (g *graph) isConnector(id component.ID) bool {
 	return slices.Contains(mapKeys(g.conf, "connectors"), id.String())

@@ -17,12 +17,14 @@ import (
 
 // ruleCount is what one alert rule did over the history.
 type ruleCount struct {
-	Rule         string        `json:"rule"`
-	Alerts       int           `json:"alerts"`         // episodes that fired
-	Resolved     int           `json:"resolved"`       // of them, resolved before the end
-	Series       int           `json:"series"`         // distinct label sets that fired
-	FiringTime   time.Duration `json:"firing_seconds"` // summed over its alerts, up to the end of the history
-	PerSeriesDay float64       `json:"alerts_per_series_day"`
+	Rule          string        `json:"rule"`
+	Alerts        int           `json:"alerts"`         // episodes that fired
+	Resolved      int           `json:"resolved"`       // of them, resolved before the end
+	Series        int           `json:"series"`         // distinct label sets that fired
+	Watched       int           `json:"watched_series"` // series of the history named by the rule's metric, when known
+	FiringTime    time.Duration `json:"-"`              // summed over its alerts, up to the end of the history
+	FiringSeconds float64       `json:"firing_seconds"`
+	PerSeriesDay  float64       `json:"alerts_per_series_day,omitempty"` // alerts / watched series / days
 }
 
 // incidentSummary is one incident from its open to its last record.
@@ -77,9 +79,9 @@ func ruleCounts(res *result) []ruleCount {
 	days := res.To.Sub(res.From).Hours() / 24
 	var out []ruleCount
 	for _, rc := range byRule {
-		rc.Series = len(series[rc.Rule])
-		if days > 0 && res.Input.Series > 0 {
-			rc.PerSeriesDay = float64(rc.Alerts) / float64(res.Input.Series) / days
+		rc.Series, rc.Watched, rc.FiringSeconds = len(series[rc.Rule]), res.Watched[rc.Rule], rc.FiringTime.Seconds()
+		if days > 0 && rc.Watched > 0 {
+			rc.PerSeriesDay = float64(rc.Alerts) / float64(rc.Watched) / days
 		}
 		out = append(out, *rc)
 	}
@@ -157,9 +159,13 @@ func printSummary(w io.Writer, res *result, s summary, out string) {
 
 	fmt.Fprintf(w, "\nALERTS (%d)\n", len(res.Alerts))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tALERTS\tRESOLVED\tSERIES\tFIRING\tPER SERIES-DAY")
+	fmt.Fprintln(tw, "RULE\tALERTS\tRESOLVED\tSERIES ALERTING/WATCHED\tFIRING\tPER SERIES-DAY")
 	for _, rc := range s.Rules {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%s\t%.3f\n", rc.Rule, rc.Alerts, rc.Resolved, rc.Series, rc.FiringTime.Round(time.Second), rc.PerSeriesDay)
+		watched, perDay := "?", "?"
+		if rc.Watched > 0 {
+			watched, perDay = fmt.Sprint(rc.Watched), fmt.Sprintf("%.3f", rc.PerSeriesDay)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%s\t%s\t%s\n", rc.Rule, rc.Alerts, rc.Resolved, rc.Series, watched, rc.FiringTime.Round(time.Second), perDay)
 	}
 	tw.Flush()
 
