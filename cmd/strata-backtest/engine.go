@@ -58,7 +58,11 @@ func loadConfig(ctx context.Context, path string) (*confmap.Conf, error) {
 	if err != nil {
 		return nil, err
 	}
-	return r.Resolve(ctx)
+	conf, err := r.Resolve(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return conf, nil
 }
 
 // source is history in time order.
@@ -184,7 +188,7 @@ func run(ctx context.Context, o options) (*result, error) {
 	if err := rec.close(); err != nil {
 		return nil, err
 	}
-	res.Notes, res.Incidents, res.Scores, res.AlertFiles = g.notes, rec.incidents, rec.nScores, g.alertLogs
+	res.Notes, res.Incidents, res.Scores, res.AlertFiles = g.allNotes(), rec.incidents, rec.nScores, g.alertLogs
 	res.Watched = g.watchedSeries(seriesByName(sources))
 	if res.Alerts, err = readAlerts(g.alertLogs); err != nil {
 		return nil, err

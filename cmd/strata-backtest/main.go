@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -25,13 +26,14 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
-	if err := realMain(context.Background(), os.Args[1:]); err != nil {
+	if err := realMain(context.Background(), os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "strata-backtest:", err)
 		os.Exit(1)
 	}
 }
 
-func realMain(ctx context.Context, args []string) error {
+// realMain runs the command with args, writing the summary to stdout.
+func realMain(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("strata-backtest", flag.ContinueOnError)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: strata-backtest --config collector.yaml [--csv F]... [--otlp F]... [--prometheus URL --query Q... --start T --end T --step D] [flags]
@@ -106,7 +108,7 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 	if err := writeOutputs(o.out, res, s); err != nil {
 		return err
 	}
-	printSummary(os.Stdout, res, s, o.out)
+	printSummary(stdout, res, s, o.out)
 	return nil
 }
 

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +106,7 @@ func TestThresholdAlertAtTheFault(t *testing.T) {
 	assert.InDelta(t, 1.0/3/(res.To.Sub(res.From).Hours()/24), rules["HighLoad"].PerSeriesDay, 1e-9)
 	assert.Equal(t, day0, res.From)
 	assert.Equal(t, day0.Add(2*24*time.Hour-time.Minute), res.To)
-	assert.Contains(t, res.Notes, "processor batch passed over: a backtest runs Strata's components and the processors that do not depend on time (transform, filter, attributes, resource)")
+	assert.Contains(t, res.Notes, "processors passed over: batch (a backtest runs Strata's components and the processors that do not depend on time: transform, filter, attributes, resource)")
 }
 
 // TestInputIsCountedAsTheLiveComponentsSeeIt: duplicates (the last kept), out-of-order points (sorted), counter
@@ -204,8 +206,69 @@ func TestQuickstartConfiguration(t *testing.T) {
 	assert.Equal(t, dip.Add(10*time.Second), a.StartsAt)
 	require.NotNil(t, a.EndsAt)
 	assert.Equal(t, dip.Add(5*time.Minute+10*time.Second), *a.EndsAt)
-	for _, p := range []string{"memory_limiter", "resourcedetection/system", "batch"} {
-		assert.Contains(t, strings.Join(res.Notes, "\n"), "processor "+p+" passed over")
-	}
+	assert.Contains(t, res.Notes[0], "processors passed over: batch, memory_limiter, resourcedetection/system (")
 	assert.Zero(t, res.Errors)
+}
+
+// TestREADMEExample runs the README's example and compares its console output and its alert with the README's.
+func TestREADMEExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	blocks := regexp.MustCompile("(?s)```(sh|json|)\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
+	var command, console, alert string
+	for _, b := range blocks {
+		switch {
+		case b[1] == "sh" && strings.HasPrefix(b[2], "_build/strata-backtest"):
+			command = strings.TrimSpace(b[2])
+		case b[1] == "" && strings.HasPrefix(b[2], "history"):
+			console = b[2]
+		case b[1] == "json" && alert == "":
+			alert = strings.TrimSpace(b[2])
+		}
+	}
+	require.NotEmpty(t, command)
+	args := strings.Fields(command)[1:]
+	for i, a := range args {
+		if strings.HasPrefix(a, "examples/") || strings.HasPrefix(a, "cmd/") {
+			args[i] = "../../" + a
+		}
+	}
+	out := filepath.Join(t.TempDir(), "backtest")
+	args[len(args)-1] = out
+
+	var got bytes.Buffer
+	require.NoError(t, realMain(context.Background(), args, &got))
+	elapsed := regexp.MustCompile(`replayed in [0-9.]+s`)
+	want := strings.ReplaceAll(console, "written  backtest:", "written  "+out+":")
+	assert.Equal(t, elapsed.ReplaceAllString(want, ""), elapsed.ReplaceAllString(got.String(), ""))
+	alerts, err := os.ReadFile(filepath.Join(out, "alerts.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, alert, strings.TrimSpace(string(alerts)))
+}
+
+func TestFlagMistakesAreNamed(t *testing.T) {
+	for want, args := range map[string][]string{
+		"--config is required":                                                       {"--csv", "x.csv"},
+		"no history: give --csv, --otlp or --prometheus":                             {"--config", "testdata/load.yaml"},
+		`--header "Authorization" is not 'Name: value'`:                              {"--config", "c.yaml", "--prometheus", "http://p:9090", "--query", "up", "--start", "0", "--end", "60", "--header", "Authorization"},
+		"prometheus: start must be before end":                                       {"--config", "c.yaml", "--prometheus", "http://p:9090", "--query", "up", "--start", "60", "--end", "0"},
+		"prometheus: no queries":                                                     {"--config", "c.yaml", "--prometheus", "http://p:9090", "--start", "0", "--end", "60"},
+		`prometheus: endpoint "p:9090" is not an http(s) URL`:                        {"--config", "c.yaml", "--prometheus", "p:9090", "--query", "up", "--start", "0", "--end", "60"},
+		"testdata/ratio.csv: retrieved value (type=string) cannot be used as a Conf": {"--config", "testdata/ratio.csv", "--csv", "testdata/ratio.csv"},
+		"no such file or directory":                                                  {"--config", "testdata/load.yaml", "--csv", "missing.csv"},
+	} {
+		err := realMain(context.Background(), append(args, "--out", t.TempDir()), io.Discard)
+		require.Error(t, err, "%v", args)
+		assert.Contains(t, err.Error(), want)
+	}
+	empty := filepath.Join(t.TempDir(), "empty.yaml")
+	require.NoError(t, os.WriteFile(empty, []byte("receivers: {}\n"), 0o644))
+	for want, args := range map[string][]string{
+		"service::pipelines: none": {"--config", empty, "--csv", "testdata/ratio.csv"},
+		"no pipeline to feed: service::pipelines has none with a receiver among [metrics/nope]": {"--config", "testdata/load.yaml", "--csv", "testdata/ratio.csv", "--pipeline", "metrics/nope"},
+	} {
+		err := realMain(context.Background(), append(args, "--out", t.TempDir()), io.Discard)
+		require.Error(t, err, "%v", args)
+		assert.Contains(t, err.Error(), want)
+	}
 }

@@ -56,17 +56,18 @@ type pipelineConfig struct {
 // graph builds a configuration's pipelines out of components on the replay's host, with what leaves them
 // recorded instead of exported.
 type graph struct {
-	conf      *confmap.Conf
-	pipelines map[pipeline.ID]pipelineConfig
-	host      *host
-	set       component.TelemetrySettings
-	out       string    // the output directory
-	rec       *recorder // what reaches an exporter other than alert
-	configs   map[string]component.Config
-	built     map[string]any // consumers by kind and id, so that each is built once
-	started   []component.Component
-	notes     []string
-	alertLogs []string // the notification files of the alert exporters
+	conf       *confmap.Conf
+	pipelines  map[pipeline.ID]pipelineConfig
+	host       *host
+	set        component.TelemetrySettings
+	out        string    // the output directory
+	rec        *recorder // what reaches an exporter other than alert
+	configs    map[string]component.Config
+	built      map[string]any // consumers by kind and id, so that each is built once
+	started    []component.Component
+	notes      []string
+	passedOver []string // processors not run
+	alertLogs  []string // the notification files of the alert exporters
 }
 
 func newGraph(conf *confmap.Conf, h *host, set component.TelemetrySettings, out string, rec *recorder) (*graph, error) {
@@ -220,7 +221,9 @@ func (g *graph) note(format string, args ...any) {
 func (g *graph) processor(ctx context.Context, id component.ID, p pipeline.ID, next any) (any, error) {
 	f, ok := processorFactories[id.Type()]
 	if !ok {
-		g.note("processor %s passed over: a backtest runs Strata's components and the processors that do not depend on time (transform, filter, attributes, resource)", id)
+		if !slices.Contains(g.passedOver, id.String()) {
+			g.passedOver = append(g.passedOver, id.String())
+		}
 		return next, nil
 	}
 	cfg, err := g.config("processors", id, f)
@@ -360,6 +363,16 @@ func (g *graph) connectorTo(ctx context.Context, f connector.Factory, cfg compon
 	g.started = append(g.started, c)
 	g.built[key] = c
 	return c, nil
+}
+
+// allNotes returns the notes, the processors passed over first.
+func (g *graph) allNotes() []string {
+	if len(g.passedOver) == 0 {
+		return g.notes
+	}
+	slices.Sort(g.passedOver)
+	return append([]string{fmt.Sprintf("processors passed over: %s (a backtest runs Strata's components and the processors that do not depend on time: transform, filter, attributes, resource)",
+		strings.Join(g.passedOver, ", "))}, g.notes...)
 }
 
 // start starts the components, those nearest the exporters first, as the collector does.
