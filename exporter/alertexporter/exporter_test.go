@@ -850,12 +850,3 @@ rules:
 	assert.Equal(t, h.clock.Now(), *last().EndsAt)
 	assert.Equal(t, fired.StartsAt, last().StartsAt)
 }
-
-func TestPromLabel(t *testing.T) {
-	for in, want := range map[string]string{
-		"host.name": "host_name", "http_route": "http_route", "k8s.pod-name": "k8s_pod_name", "3xx": "_3xx",
-		"région": "r_gion", "日本": "__", "": "", "a/b c": "a_b_c",
-	} {
-		assert.Equal(t, want, promLabel(in), in)
-	}
-}

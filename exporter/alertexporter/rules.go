@@ -10,6 +10,8 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelstrata/strata/internal/semconv"
 )
 
 // Alert states.
@@ -88,33 +90,6 @@ type alert struct {
 	value       float64
 }
 
-// promLabel returns an attribute key as a Prometheus label name (dots, dashes and every other character outside
-// [a-zA-Z0-9_] as underscores; a leading digit after an underscore).
-func promLabel(k string) string {
-	valid := func(c byte) bool {
-		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-	}
-	l := k
-	for i := 0; i < len(k); i++ {
-		if !valid(k[i]) || k[i] >= utf8.RuneSelf {
-			b := []byte(k[:i])
-			for _, r := range k[i:] {
-				if r < utf8.RuneSelf && valid(byte(r)) {
-					b = append(b, byte(r))
-				} else {
-					b = append(b, '_')
-				}
-			}
-			l = string(b)
-			break
-		}
-	}
-	if l != "" && l[0] >= '0' && l[0] <= '9' {
-		l = "_" + l
-	}
-	return l
-}
-
 // templateData is what label and annotation templates see.
 type templateData struct {
 	Labels map[string]string
@@ -140,8 +115,8 @@ func (r *rule) labelsOf(s *series) (model.LabelSet, model.Fingerprint) {
 	plain := map[string]string{}
 	for k, v := range s.attrs {
 		v = capText(v, maxLabelValue)
-		ls[model.LabelName(promLabel(k))] = model.LabelValue(v)
-		plain[promLabel(k)] = v
+		ls[model.LabelName(semconv.PromLabel(k))] = model.LabelValue(v)
+		plain[semconv.PromLabel(k)] = v
 	}
 	ls[model.AlertNameLabel] = model.LabelValue(r.cfg.Name)
 	severity := r.cfg.Severity
@@ -152,7 +127,7 @@ func (r *rule) labelsOf(s *series) (model.LabelSet, model.Fingerprint) {
 	plain["alertname"], plain["severity"] = r.cfg.Name, severity
 	data := templateData{Labels: plain, Value: s.value}
 	for k, t := range r.labels {
-		ls[model.LabelName(promLabel(k))] = model.LabelValue(capText(render(t, data), maxLabelValue))
+		ls[model.LabelName(semconv.PromLabel(k))] = model.LabelValue(capText(render(t, data), maxLabelValue))
 	}
 	fp := ls.Fingerprint()
 	if len(r.labels) == 0 {

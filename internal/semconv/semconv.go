@@ -3,7 +3,11 @@
 // start with "strata.".
 package semconv // import "github.com/otelstrata/strata/internal/semconv"
 
-import "go.opentelemetry.io/collector/pdata/plog"
+import (
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
 
 // Event names, set as the log record's event name and as its event.name attribute.
 const (
@@ -134,3 +138,30 @@ const (
 	PrefixAnomaly         = "strata.anomaly."
 	ScopeAnomaly          = "github.com/otelstrata/strata/processor/anomalyprocessor"
 )
+
+// PromLabel returns an attribute key as a Prometheus label name (dots, dashes and every other character outside
+// [a-zA-Z0-9_] as underscores; a leading digit after an underscore).
+func PromLabel(k string) string {
+	valid := func(c byte) bool {
+		return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+	}
+	l := k
+	for i := 0; i < len(k); i++ {
+		if !valid(k[i]) || k[i] >= utf8.RuneSelf {
+			b := []byte(k[:i])
+			for _, r := range k[i:] {
+				if r < utf8.RuneSelf && valid(byte(r)) {
+					b = append(b, byte(r))
+				} else {
+					b = append(b, '_')
+				}
+			}
+			l = string(b)
+			break
+		}
+	}
+	if l != "" && l[0] >= '0' && l[0] <= '9' {
+		l = "_" + l
+	}
+	return l
+}
