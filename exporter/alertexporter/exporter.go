@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
+	"github.com/otelstrata/strata/internal/alertwatch"
 	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/points"
 	"github.com/otelstrata/strata/internal/semconv"
@@ -37,7 +38,8 @@ type alertExporter struct {
 	cfg       *Config
 	set       exporter.Settings
 	telemetry *metadata.TelemetryBuilder
-	clock     clock.Clock // the pipeline's, from Start
+	clock     clock.Clock        // the pipeline's, from Start
+	watcher   alertwatch.Watcher // told of every change of state, when the host has one (a backtest)
 	rules     []*rule
 	watched   map[string]bool // the metrics some rule reads points of
 
@@ -96,6 +98,7 @@ func watchedMetrics(rules []*rule) map[string]bool {
 // Start builds the senders (their queues and retries) and starts evaluating.
 func (e *alertExporter) Start(ctx context.Context, host component.Host) error {
 	e.clock = clock.FromHost(host, e.clock)
+	e.watcher = alertwatch.FromHost(host)
 	var err error
 	if e.telemetry, err = metadata.NewTelemetryBuilder(e.set.TelemetrySettings); err != nil {
 		return err
@@ -404,6 +407,9 @@ func (e *alertExporter) report(ctx context.Context, ev *evaluation) {
 			e.set.Logger.Info("alert "+t.state, zap.String("alertname", t.rule), zap.String("labels", t.labels))
 		}
 	}
+	for _, c := range ev.changes {
+		e.watcher.AlertChanged(c)
+	}
 	if e.client != nil && len(ev.transitions) > 0 {
 		if err := e.save(ctx); err != nil {
 			e.set.Logger.Warn("saving the alert states failed", zap.Error(err))
@@ -422,6 +428,17 @@ type evaluation struct {
 	now         time.Time
 	byReceiver  map[string][]*alert
 	transitions []transition
+	changes     []alertwatch.Change // for the watcher, when there is one
+}
+
+// changeOf returns an alert's entering state at now, for the watcher.
+func changeOf(a *alert, state string, now time.Time) alertwatch.Change {
+	c := alertwatch.Change{At: now, Rule: a.rule.cfg.Name, State: state, Labels: map[string]string{},
+		Annotations: a.annotations, Fingerprint: a.fingerprint.String(), Value: a.value}
+	for k, v := range a.labels {
+		c.Labels[string(k)] = string(v)
+	}
+	return c
 }
 
 type transition struct{ rule, state, labels string }
@@ -497,6 +514,9 @@ func (e *alertExporter) step(ev *evaluation, k seriesKey, s *series, holds bool)
 	send, entered := a.step(holds, ev.now, e.cfg.ResendInterval)
 	if entered != "" {
 		ev.transitions = append(ev.transitions, transition{r.cfg.Name, entered, ls.String()})
+		if e.watcher != nil {
+			ev.changes = append(ev.changes, changeOf(a, entered, ev.now))
+		}
 	}
 	if entered == stateFiring || entered == stateResolved {
 		e.flap.transition(a, ev.now)

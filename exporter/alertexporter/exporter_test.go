@@ -30,6 +30,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/otelstrata/strata/exporter/alertexporter/internal/metadata"
+	"github.com/otelstrata/strata/internal/alertwatch"
 	"github.com/otelstrata/strata/internal/clock"
 	"github.com/otelstrata/strata/internal/semconv"
 )
@@ -849,4 +850,52 @@ rules:
 	require.NotNil(t, last().EndsAt, "resolved three intervals after the last point")
 	assert.Equal(t, h.clock.Now(), *last().EndsAt)
 	assert.Equal(t, fired.StartsAt, last().StartsAt)
+}
+
+// changes is an alertwatch.Watcher offered as an extension: it keeps what it is told.
+type changes struct{ got []alertwatch.Change }
+
+func (c *changes) AlertChanged(ch alertwatch.Change)         { c.got = append(c.got, ch) }
+func (*changes) Start(context.Context, component.Host) error { return nil }
+func (*changes) Shutdown(context.Context) error              { return nil }
+
+type watchHost struct{ w *changes }
+
+func (h watchHost) GetExtensions() map[component.ID]component.Component {
+	return map[component.ID]component.Component{component.MustNewID("watch"): h.w}
+}
+
+// TestWatcherIsToldEveryChange: a host's watcher hears pending, firing and resolved, with the time, labels and
+// value, even while the flap detector holds the notifications.
+func TestWatcherIsToldEveryChange(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Receivers = map[string]*ReceiverConfig{"file": {Kind: receiverFile, Path: t.TempDir() + "/alerts.jsonl"}}
+	cfg.QueueSettings = configoptional.None[exporterhelper.QueueBatchConfig]()
+	cfg.Rules = []RuleConfig{{Name: "Hot", Kind: kindThreshold, Metric: "temp", Op: ">", Value: 80, For: 20 * time.Second}}
+	require.NoError(t, cfg.Validate())
+	e, err := newAlertExporter(cfg, exportertest.NewNopSettings(metadata.Type))
+	require.NoError(t, err)
+	h := &harness{e: e, clock: clock.NewManual(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))}
+	e.clock = h.clock
+	w := &changes{}
+	require.NoError(t, e.Start(context.Background(), watchHost{w}))
+	defer func() { require.NoError(t, e.Shutdown(context.Background())) }()
+	t0 := h.clock.Now()
+	for _, v := range []float64{95, 96, 97, 50} {
+		h.point(t, "temp", v, nil)
+		h.tick(10 * time.Second)
+	}
+	require.Len(t, w.got, 3)
+	for i, want := range []struct {
+		state string
+		at    time.Duration
+		value float64
+	}{{statePending, 10 * time.Second, 95}, {stateFiring, 30 * time.Second, 97}, {stateResolved, 40 * time.Second, 50}} {
+		c := w.got[i]
+		assert.Equal(t, want.state, c.State)
+		assert.Equal(t, t0.Add(want.at), c.At)
+		assert.Equal(t, want.value, c.Value)
+		assert.Equal(t, "Hot", c.Rule)
+		assert.Equal(t, map[string]string{"alertname": "Hot", "severity": "warning", "host_name": "web-1"}, c.Labels)
+	}
 }
