@@ -16,6 +16,7 @@ declare -A packages=(
   [fail2ban-regex]=fail2ban
   [prometheus-sql-exporter]=prometheus-sql-exporter
   [prometheus-alertmanager]=prometheus-alertmanager
+  [chromium]=chromium
 )
 
 missing=()

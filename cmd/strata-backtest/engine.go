@@ -19,6 +19,7 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 
+	"github.com/otelstrata/strata/internal/alertwatch"
 	"github.com/otelstrata/strata/internal/clock"
 )
 
@@ -35,11 +36,18 @@ type options struct {
 	logger     *zap.Logger
 }
 
-// clockExtension offers the replay's clock to the components, which take it at Start (clock.FromHost).
-type clockExtension struct{ *clock.Manual }
+// replayExtension offers the replay's clock to the components, which take it at Start (clock.FromHost), and
+// hears the alert exporters' changes of state (alertwatch.FromHost).
+type replayExtension struct {
+	*clock.Manual
+	changes []alertwatch.Change
+}
 
-func (clockExtension) Start(context.Context, component.Host) error { return nil }
-func (clockExtension) Shutdown(context.Context) error              { return nil }
+func (*replayExtension) Start(context.Context, component.Host) error { return nil }
+func (*replayExtension) Shutdown(context.Context) error              { return nil }
+
+// AlertChanged keeps a change of an alert's state.
+func (r *replayExtension) AlertChanged(c alertwatch.Change) { r.changes = append(r.changes, c) }
 
 // host is the replay's host: its only extension is the clock.
 type host struct {
@@ -69,6 +77,8 @@ func loadConfig(ctx context.Context, path string) (*confmap.Conf, error) {
 type source interface {
 	// peek returns the time of the next batch, false at the end.
 	peek() (time.Time, bool)
+	// last returns the time of the last batch, false when there is none.
+	last() (time.Time, bool)
 	next() batch
 }
 
@@ -79,6 +89,13 @@ func (s storeSource) peek() (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return time.Unix(0, s.samples[s.seriesStore.next].t).UTC(), true
+}
+
+func (s storeSource) last() (time.Time, bool) {
+	if len(s.samples) == 0 {
+		return time.Time{}, false
+	}
+	return time.Unix(0, s.samples[len(s.samples)-1].t).UTC(), true
 }
 
 func (s storeSource) next() batch {
@@ -98,6 +115,13 @@ func (s *batchSource) peek() (time.Time, bool) {
 	return s.batches[s.i].t, true
 }
 
+func (s *batchSource) last() (time.Time, bool) {
+	if len(s.batches) == 0 {
+		return time.Time{}, false
+	}
+	return s.batches[len(s.batches)-1].t, true
+}
+
 func (s *batchSource) next() batch {
 	b := s.batches[s.i]
 	s.batches[s.i] = batch{} // replayed: let it go
@@ -110,6 +134,9 @@ type result struct {
 	From, To   time.Time
 	Input      inputCounts
 	Watched    map[string]int // by alert rule: the series of the history named by its metric
+	NeverFired map[string]int // by alert rule: alerts pending that recovered before their for
+	Timelines  []timeline     // the busiest alerting series, for report.html
+	MoreSeries int            // alerting series not drawn
 	Elapsed    time.Duration
 	Notes      []string
 	Errors     int    // batches a pipeline refused
@@ -168,13 +195,14 @@ func run(ctx context.Context, o options) (*result, error) {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return nil, err
 	}
-	rec, err := newRecorder(o.out, o.scores)
+	to, _ := latest(sources)
+	rec, err := newRecorder(o.out, o.scores, span{from.UnixNano(), to.UnixNano()})
 	if err != nil {
 		return nil, err
 	}
 	clk := clock.NewManual(from)
-	h := &host{extensions: map[component.ID]component.Component{
-		component.MustNewIDWithName("backtest", "clock"): clockExtension{clk}}}
+	ext := &replayExtension{Manual: clk}
+	h := &host{extensions: map[component.ID]component.Component{component.MustNewID("backtest"): ext}}
 	g, err := newGraph(conf, h, set, o.out, rec)
 	if err != nil {
 		rec.close()
@@ -190,9 +218,16 @@ func run(ctx context.Context, o options) (*result, error) {
 	}
 	res.Notes, res.Incidents, res.Scores, res.AlertFiles = g.allNotes(), rec.incidents, rec.nScores, g.alertLogs
 	res.Watched = g.watchedSeries(seriesByName(sources))
-	if res.Alerts, err = readAlerts(g.alertLogs); err != nil {
+	res.Alerts, res.NeverFired = episodes(ext.changes)
+	if err := countNotifications(g.alertLogs, res.Alerts); err != nil {
 		return nil, err
 	}
+	for _, src := range sources {
+		if s, ok := src.(storeSource); ok {
+			res.Timelines, res.MoreSeries = timelines(res, s.seriesStore, rec.bands, g.rules())
+		}
+	}
+
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
@@ -280,6 +315,18 @@ func earliest(sources []source) (time.Time, bool) {
 		}
 	}
 	return first, found
+}
+
+// latest returns the time of the last batch of all sources.
+func latest(sources []source) (time.Time, bool) {
+	var last time.Time
+	found := false
+	for _, s := range sources {
+		if t, ok := s.last(); ok && (!found || t.After(last)) {
+			last, found = t, true
+		}
+	}
+	return last, found
 }
 
 // nextBatch returns the earliest next batch of the sources.

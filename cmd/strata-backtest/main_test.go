@@ -61,8 +61,8 @@ func replay(t *testing.T, o options) *result {
 	return res
 }
 
-// episodes returns the alerts of a rule.
-func episodes(res *result, rule string) []alertEpisode {
+// alertsOf returns the alerts of a rule.
+func alertsOf(res *result, rule string) []alertEpisode {
 	var out []alertEpisode
 	for _, a := range res.Alerts {
 		if a.Rule == rule {
@@ -77,7 +77,7 @@ func episodes(res *result, rule string) []alertEpisode {
 // storage not opened, and what the replay passes over is said.
 func TestThresholdAlertAtTheFault(t *testing.T) {
 	res := replay(t, options{config: "testdata/load.yaml", csv: []string{writeCSV(t, loadHistory())}})
-	high := episodes(res, "HighLoad")
+	high := alertsOf(res, "HighLoad")
 	require.Len(t, high, 1)
 	a := high[0]
 	assert.Equal(t, map[string]string{"alertname": "HighLoad", "host_name": "web-1", "region": "eu", "severity": "warning"}, a.Labels)
@@ -86,7 +86,7 @@ func TestThresholdAlertAtTheFault(t *testing.T) {
 	assert.Equal(t, fault.Add(30*time.Minute+10*time.Second), *a.EndsAt, "resolved at the evaluation after the first normal point")
 	assert.Equal(t, []string{"am"}, a.Receivers)
 
-	anomalies := episodes(res, "LoadAnomaly")
+	anomalies := alertsOf(res, "LoadAnomaly")
 	require.NotEmpty(t, anomalies)
 	caught := false
 	for _, a := range anomalies {

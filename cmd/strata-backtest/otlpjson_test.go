@@ -61,7 +61,7 @@ func TestOTLPJSONReplaysAsCSV(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
 	res := replay(t, options{config: "testdata/load.yaml", otlp: []string{path}})
 	assert.Equal(t, inputCounts{Points: 3 * 2 * 1440, OutOfOrder: 1}, res.Input)
-	high := episodes(res, "HighLoad")
+	high := alertsOf(res, "HighLoad")
 	require.Len(t, high, 1)
 	assert.Equal(t, fault.Add(2*time.Minute+10*time.Second), high[0].StartsAt)
 	require.NotNil(t, high[0].EndsAt)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/otelstrata/strata/connector/correlationconnector"
 	"github.com/otelstrata/strata/exporter/alertexporter"
+	"github.com/otelstrata/strata/internal/semconv"
 	"github.com/otelstrata/strata/processor/anomalyprocessor"
 	"github.com/otelstrata/strata/processor/samplingprocessor"
 )
@@ -137,6 +138,23 @@ func (g *graph) adapt(id component.ID, cfg component.Config) {
 			g.alertLogs = append(g.alertLogs, path)
 		}
 	}
+}
+
+// rules returns what the report needs of the alert exporters' rules, by name.
+func (g *graph) rules() map[string]ruleInfo {
+	rules := map[string]ruleInfo{}
+	for _, cfg := range g.configs {
+		if c, ok := cfg.(*alertexporter.Config); ok {
+			for _, r := range c.Rules {
+				info := ruleInfo{kind: r.Kind, metric: r.Metric, op: r.Op, value: r.Value}
+				for k := range r.Labels {
+					info.labels = append(info.labels, semconv.PromLabel(k))
+				}
+				rules[r.Name] = info
+			}
+		}
+	}
+	return rules
 }
 
 // watchedSeries returns, for each rule of the alert exporters that watches a metric, how many series of the
@@ -265,11 +283,15 @@ func (g *graph) exporter(ctx context.Context, id component.ID, sig pipeline.Sign
 	}
 	set := exporter.Settings{ID: id, TelemetrySettings: g.set, BuildInfo: component.NewDefaultBuildInfo()}
 	var c component.Component
+	var in any
 	switch sig {
 	case pipeline.SignalMetrics:
-		c, err = f.CreateMetrics(ctx, set, cfg)
+		var m exporter.Metrics
+		m, err = f.CreateMetrics(ctx, set, cfg)
+		c, in = m, g.rec.tapBands(m)
 	case pipeline.SignalLogs:
 		c, err = f.CreateLogs(ctx, set, cfg)
+		in = c
 	default:
 		return nil, fmt.Errorf("exporters::%s: takes no %s", id, sig)
 	}
@@ -277,8 +299,8 @@ func (g *graph) exporter(ctx context.Context, id component.ID, sig pipeline.Sign
 		return nil, fmt.Errorf("exporters::%s: %w", id, err)
 	}
 	g.started = append(g.started, c)
-	g.built[key] = c
-	return c, nil
+	g.built[key] = in
+	return in, nil
 }
 
 // connector returns what a connector takes in from a pipeline of signal in: one connector per signal it feeds.

@@ -69,7 +69,7 @@ func TestIntegrationPrometheusHistory(t *testing.T) {
 	res := replay(t, options{config: "testdata/node.yaml", prometheus: src})
 
 	assert.Equal(t, inputCounts{Points: 2 * (24*60 + 1), Series: 2}, res.Input, "every sample, once, across %d-step chunks", src.maxSteps)
-	high := episodes(res, "HighLoad")
+	high := alertsOf(res, "HighLoad")
 	require.Len(t, high, 1, "alerts: %v, notes: %v, refused: %d %s", res.Alerts, res.Notes, res.Errors, res.FirstError)
 	assert.Equal(t, map[string]string{"alertname": "HighLoad", "service_name": "node", "service_instance_id": "web-1:9100",
 		"severity": "warning"}, high[0].Labels)
@@ -77,7 +77,7 @@ func TestIntegrationPrometheusHistory(t *testing.T) {
 	require.NotNil(t, high[0].EndsAt)
 	assert.Equal(t, fault.Add(30*time.Minute+10*time.Second), *high[0].EndsAt)
 	caught := false
-	for _, a := range episodes(res, "LoadAnomaly") {
+	for _, a := range alertsOf(res, "LoadAnomaly") {
 		if a.Labels["service_instance_id"] == "web-1:9100" && !a.StartsAt.Before(fault) && a.StartsAt.Before(fault.Add(3*time.Minute)) {
 			caught = true
 		}

@@ -51,10 +51,11 @@ type recorder struct {
 	scores    *bufio.Writer
 	scoreFile *os.File
 	nScores   int
+	bands     *bands
 }
 
-func newRecorder(out string, scores bool) (*recorder, error) {
-	r := &recorder{}
+func newRecorder(out string, scores bool, sp span) (*recorder, error) {
+	r := &recorder{bands: &bands{span: sp, series: map[string]*buckets{}, max: maxBandSeries}}
 	var err error
 	if r.incFile, err = os.Create(filepath.Join(out, "incidents.jsonl")); err != nil {
 		return nil, err
@@ -131,12 +132,43 @@ func str(v any) string {
 	return s
 }
 
+// maxBandSeries bounds how many series' expected bands the report keeps (12 KiB each).
+const maxBandSeries = 20000
+
+// tapBands returns next, with the anomaly processor's bands in what it takes kept for the report first.
+func (r *recorder) tapBands(next consumer.Metrics) consumer.Metrics {
+	c, _ := consumer.NewMetrics(func(ctx context.Context, md pmetric.Metrics) error {
+		r.mu.Lock()
+		r.keepBands(md)
+		r.mu.Unlock()
+		return next.ConsumeMetrics(ctx, md)
+	})
+	return c
+}
+
+// keepBands keeps the lower and upper points of the anomaly processor's bands. The caller holds mu.
+func (r *recorder) keepBands(md pmetric.Metrics) {
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				if m.Type() != pmetric.MetricTypeGauge || (m.Name() != semconv.MetricAnomalyLower && m.Name() != semconv.MetricAnomalyUpper) {
+					continue
+				}
+				for _, dp := range m.Gauge().DataPoints().All() {
+					r.bands.add(m.Name(), rm.Resource().Attributes(), dp.Attributes(), int64(dp.Timestamp()), points.Value(dp))
+				}
+			}
+		}
+	}
+}
+
 func (r *recorder) consumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keepBands(md)
 	if r.scores == nil {
 		return nil
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	for _, rm := range md.ResourceMetrics().All() {
 		var res map[string]any
 		for _, sm := range rm.ScopeMetrics().All() {

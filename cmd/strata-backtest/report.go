@@ -18,11 +18,12 @@ import (
 // ruleCount is what one alert rule did over the history.
 type ruleCount struct {
 	Rule          string        `json:"rule"`
-	Alerts        int           `json:"alerts"`         // episodes that fired
-	Resolved      int           `json:"resolved"`       // of them, resolved before the end
-	Series        int           `json:"series"`         // distinct label sets that fired
-	Watched       int           `json:"watched_series"` // series of the history named by the rule's metric, when known
-	FiringTime    time.Duration `json:"-"`              // summed over its alerts, up to the end of the history
+	Alerts        int           `json:"alerts"`              // episodes that fired
+	Resolved      int           `json:"resolved"`            // of them, resolved before the end
+	NeverFired    int           `json:"pending_never_fired"` // alerts pending that recovered before their for
+	Series        int           `json:"series"`              // distinct label sets that fired
+	Watched       int           `json:"watched_series"`      // series of the history named by the rule's metric, when known
+	FiringTime    time.Duration `json:"-"`                   // summed over its alerts, up to the end of the history
 	FiringSeconds float64       `json:"firing_seconds"`
 	PerSeriesDay  float64       `json:"alerts_per_series_day,omitempty"` // alerts / watched series / days
 }
@@ -77,6 +78,12 @@ func ruleCounts(res *result) []ruleCount {
 		series[a.Rule][a.Fingerprint] = true
 	}
 	days := res.To.Sub(res.From).Hours() / 24
+	for rule, n := range res.NeverFired {
+		if _, ok := byRule[rule]; !ok {
+			byRule[rule] = &ruleCount{Rule: rule}
+		}
+		byRule[rule].NeverFired = n
+	}
 	var out []ruleCount
 	for _, rc := range byRule {
 		rc.Series, rc.Watched, rc.FiringSeconds = len(series[rc.Rule]), res.Watched[rc.Rule], rc.FiringTime.Seconds()
@@ -115,7 +122,7 @@ func incidentSummaries(records []incidentRecord) []incidentSummary {
 	return out
 }
 
-// writeOutputs writes alerts.jsonl and summary.json into the output directory.
+// writeOutputs writes alerts.jsonl, summary.json and report.html into the output directory.
 func writeOutputs(out string, res *result, s summary) error {
 	var lines []byte
 	for _, a := range res.Alerts {
@@ -132,7 +139,19 @@ func writeOutputs(out string, res *result, s summary) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(out, "summary.json"), append(data, '\n'), 0o644)
+	if err := os.WriteFile(filepath.Join(out, "summary.json"), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	f, err := os.Create(filepath.Join(out, "report.html"))
+	if err != nil {
+		return err
+	}
+	err = writeHTML(f, reportData{Summary: s, Alerts: len(res.Alerts), Timelines: res.Timelines, More: res.MoreSeries,
+		Generated: "strata-backtest, " + time.Now().UTC().Format(time.RFC3339)})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // maxIncidentRows is how many incidents the console lists.
@@ -159,13 +178,13 @@ func printSummary(w io.Writer, res *result, s summary, out string) {
 
 	fmt.Fprintf(w, "\nALERTS (%d)\n", len(res.Alerts))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tALERTS\tRESOLVED\tSERIES ALERTING/WATCHED\tFIRING\tPER SERIES-DAY")
+	fmt.Fprintln(tw, "RULE\tALERTS\tRESOLVED\tPENDING ONLY\tSERIES ALERTING/WATCHED\tFIRING\tPER SERIES-DAY")
 	for _, rc := range s.Rules {
 		watched, perDay := "?", "?"
 		if rc.Watched > 0 {
 			watched, perDay = fmt.Sprint(rc.Watched), fmt.Sprintf("%.3f", rc.PerSeriesDay)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d/%s\t%s\t%s\n", rc.Rule, rc.Alerts, rc.Resolved, rc.Series, watched, rc.FiringTime.Round(time.Second), perDay)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d/%s\t%s\t%s\n", rc.Rule, rc.Alerts, rc.Resolved, rc.NeverFired, rc.Series, watched, rc.FiringTime.Round(time.Second), perDay)
 	}
 	tw.Flush()
 
@@ -196,7 +215,7 @@ func printSummary(w io.Writer, res *result, s summary, out string) {
 		}
 		tw.Flush()
 	}
-	fmt.Fprintf(w, "\nwritten  %s: alerts.jsonl, incidents.jsonl, summary.json", out)
+	fmt.Fprintf(w, "\nwritten  %s: report.html, alerts.jsonl, incidents.jsonl, summary.json", out)
 	if s.Scores > 0 {
 		fmt.Fprint(w, ", scores.jsonl")
 	}

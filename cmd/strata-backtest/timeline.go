@@ -1,0 +1,124 @@
+package main
+
+import (
+	"cmp"
+	"math"
+	"slices"
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/otelstrata/strata/internal/semconv"
+)
+
+// timelineBuckets is how many buckets a timeline has across the history: each keeps its lowest and highest value.
+const timelineBuckets = 600
+
+// labelKey returns a series' identity as its alert would show it: the metric, then its attributes as Prometheus
+// label names, sorted.
+func labelKey(metric string, labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(metric)
+	for _, k := range keys {
+		b.WriteString("\x00" + k + "=" + labels[k])
+	}
+	return b.String()
+}
+
+// promLabels returns attributes as Prometheus labels, leaving out those named in skip.
+func promLabels(maps []pcommon.Map, skip ...string) map[string]string {
+	out := map[string]string{}
+	for _, m := range maps {
+		for k, v := range m.All() {
+			if !slices.Contains(skip, k) {
+				out[semconv.PromLabel(k)] = v.AsString()
+			}
+		}
+	}
+	return out
+}
+
+// buckets are a series' lowest and highest values in each bucket of the history's time.
+type buckets struct{ lo, hi []float64 }
+
+func newBuckets() *buckets {
+	b := &buckets{lo: make([]float64, timelineBuckets), hi: make([]float64, timelineBuckets)}
+	for i := range b.lo {
+		b.lo[i], b.hi[i] = math.NaN(), math.NaN()
+	}
+	return b
+}
+
+// add puts a value into bucket i.
+func (b *buckets) add(i int, lo, hi float64) {
+	if math.IsNaN(b.lo[i]) || lo < b.lo[i] {
+		b.lo[i] = lo
+	}
+	if math.IsNaN(b.hi[i]) || hi > b.hi[i] {
+		b.hi[i] = hi
+	}
+}
+
+// span is the history's time, in Unix nanoseconds, that the timelines cover.
+type span struct{ from, to int64 }
+
+// bucket returns the bucket of time t.
+func (s span) bucket(t int64) int {
+	if s.to <= s.from {
+		return 0
+	}
+	return min(max(int((t-s.from)*timelineBuckets/(s.to-s.from+1)), 0), timelineBuckets-1)
+}
+
+// bands keeps the anomaly processor's expected band (its lower and upper points) per watched series, in buckets.
+type bands struct {
+	span   span
+	series map[string]*buckets // by labelKey of the watched metric and its attributes
+	max    int
+}
+
+// add records one lower or upper point of the band of the series its attributes name.
+func (b *bands) add(name string, res pcommon.Map, attrs pcommon.Map, t int64, v float64) {
+	metric, ok := attrs.Get(semconv.AttrAnomalyMetric)
+	if !ok || (name != semconv.MetricAnomalyLower && name != semconv.MetricAnomalyUpper) {
+		return
+	}
+	key := labelKey(metric.Str(), promLabels([]pcommon.Map{res, attrs}, semconv.AttrAnomalyMetric, semconv.AttrAnomalyStatistic))
+	bk, ok := b.series[key]
+	if !ok {
+		if len(b.series) >= b.max {
+			return
+		}
+		bk = newBuckets()
+		b.series[key] = bk
+	}
+	bk.add(b.span.bucket(t), v, v)
+}
+
+// alertSeriesKey returns the labelKey of the series an alert watches: its labels without those the rule adds, and
+// the metric of the rule (an anomaly rule's alert names it).
+func alertSeriesKey(a alertEpisode, rule ruleInfo) string {
+	labels := map[string]string{}
+	for k, v := range a.Labels {
+		switch {
+		case k == "alertname" || k == "severity" || slices.Contains(rule.labels, k):
+		case k == semconv.PromLabel(semconv.AttrAnomalyMetric) || k == semconv.PromLabel(semconv.AttrAnomalyStatistic):
+		default:
+			labels[k] = v
+		}
+	}
+	metric := cmp.Or(a.Labels[semconv.PromLabel(semconv.AttrAnomalyMetric)], rule.metric)
+	return labelKey(metric, labels)
+}
+
+// ruleInfo is what the report needs of an alert rule.
+type ruleInfo struct {
+	kind, metric, op string
+	value            float64
+	labels           []string // the label names the rule adds
+}
