@@ -272,3 +272,44 @@ func TestFlagMistakesAreNamed(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 }
+
+// TestIncidentAtTheFault: on two days of three host metrics for twenty hosts, a fault on every metric of host-7
+// opens an incident whose root cause is host-7, within two minutes; its records are in incidents.jsonl and its
+// alert in alerts.jsonl.
+func TestIncidentAtTheFault(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var rows []string
+	for i := range 2 * 1440 {
+		at := day0.Add(time.Duration(i) * time.Minute)
+		for h := range 20 {
+			for m, name := range []string{"system.cpu.utilization", "system.memory.utilization", "system.network.io"} {
+				v := 100 + 30*math.Sin(2*math.Pi*float64(i)/1440)*float64(m) + r.NormFloat64()*5
+				if h == 7 && !at.Before(fault) && at.Before(fault.Add(30*time.Minute)) {
+					v += 200
+				}
+				rows = append(rows, fmt.Sprintf("%d,%s,host-%d,svc-%d,%.2f", at.Unix(), name, h, h%5, v))
+			}
+		}
+	}
+	path := filepath.Join(t.TempDir(), "hosts.csv")
+	require.NoError(t, os.WriteFile(path, []byte("time,metric,host.name,service.name,value\n"+strings.Join(rows, "\n")+"\n"), 0o644))
+	out := t.TempDir()
+	res := replay(t, options{config: "testdata/incidents.yaml", csv: []string{path}, out: out})
+
+	var atFault *incidentSummary
+	for _, inc := range summarize(res).Incidents {
+		if !inc.Opened.Before(fault) && inc.Opened.Before(fault.Add(2*time.Minute)) && inc.RootCause == "host host-7" {
+			atFault = &inc
+		}
+	}
+	require.NotNil(t, atFault, "an incident on host-7 at the fault")
+	assert.False(t, atFault.Resolved.IsZero(), "resolved after the fault")
+	data, err := os.ReadFile(filepath.Join(out, "incidents.jsonl"))
+	require.NoError(t, err)
+	assert.Contains(t, string(data), `"id":"`+atFault.ID+`","state":"open","root_cause":"host host-7"`)
+	fired := false
+	for _, a := range alertsOf(res, "Incident") {
+		fired = fired || a.Labels["incident"] == atFault.ID
+	}
+	assert.True(t, fired, "the incident rule's alert")
+}
