@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -62,6 +63,7 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 	fs.BoolVar(&o.scores, "scores", false, "keep the anomaly processor's points in scores.jsonl")
 	fs.DurationVar(&o.tail, "tail", 0, "how long the clock runs on after the last point, so that waits and resolutions end")
 	fs.BoolVar(&verbose, "verbose", false, "log the components' warnings and errors")
+	compareWith := fs.String("compare", "", "a second configuration to run on the same history; its outputs go to OUT/compare, the difference to OUT/compare.json")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (go tool pprof reads it)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -100,16 +102,32 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 		}
 		defer pprof.StopCPUProfile()
 	}
-	res, err := run(ctx, o)
+	res, err := runAndWrite(ctx, o, stdout)
+	if err != nil || *compareWith == "" {
+		return err
+	}
+	ob := o
+	ob.config, ob.out = *compareWith, filepath.Join(o.out, "compare")
+	fmt.Fprintf(stdout, "\n%s\n\n", *compareWith)
+	resB, err := runAndWrite(ctx, ob, stdout)
 	if err != nil {
 		return err
 	}
+	return writeComparison(stdout, o.out, compare(res, resB, o.config, ob.config))
+}
+
+// runAndWrite runs a backtest, writes its outputs and prints its summary.
+func runAndWrite(ctx context.Context, o options, stdout io.Writer) (*result, error) {
+	res, err := run(ctx, o)
+	if err != nil {
+		return nil, err
+	}
 	s := summarize(res)
 	if err := writeOutputs(o.out, res, s); err != nil {
-		return err
+		return nil, err
 	}
 	printSummary(stdout, res, s, o.out)
-	return nil
+	return res, nil
 }
 
 // newPromSource returns the Prometheus source the flags describe.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -312,4 +313,34 @@ func TestIncidentAtTheFault(t *testing.T) {
 		fired = fired || a.Labels["incident"] == atFault.ID
 	}
 	assert.True(t, fired, "the incident rule's alert")
+}
+
+// TestCompareTwoConfigurations: a longer `for` fires the same threshold alert later (the same alert, matched by
+// overlap); a stricter anomaly score removes alerts and adds none.
+func TestCompareTwoConfigurations(t *testing.T) {
+	out := t.TempDir()
+	var console bytes.Buffer
+	require.NoError(t, realMain(context.Background(), []string{"--config", "testdata/load.yaml", "--compare", "testdata/load-strict.yaml",
+		"--csv", writeCSV(t, loadHistory()), "--out", out}, &console))
+	data, err := os.ReadFile(filepath.Join(out, "compare.json"))
+	require.NoError(t, err)
+	var c comparison
+	require.NoError(t, json.Unmarshal(data, &c))
+	rules := map[string]ruleChange{}
+	for _, rc := range c.Rules {
+		rules[rc.Rule] = rc
+	}
+	high := rules["HighLoad"]
+	assert.Equal(t, 1, high.A)
+	assert.Equal(t, 1, high.B)
+	assert.Empty(t, high.Removed)
+	assert.Empty(t, high.Added)
+	anomaly := rules["LoadAnomaly"]
+	assert.Less(t, anomaly.B, anomaly.A)
+	assert.Len(t, anomaly.Removed, anomaly.A-anomaly.B)
+	assert.Empty(t, anomaly.Added)
+	strict, err := os.ReadFile(filepath.Join(out, "compare", "alerts.jsonl"))
+	require.NoError(t, err)
+	assert.Contains(t, string(strict), `"startsAt":"`+fault.Add(10*time.Minute+10*time.Second).Format(time.RFC3339)+`"`, "the longer for")
+	assert.Contains(t, console.String(), "COMPARED  testdata/load.yaml (a) with testdata/load-strict.yaml (b)")
 }
