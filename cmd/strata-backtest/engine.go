@@ -32,6 +32,7 @@ type options struct {
 	pipelines  []string // the pipelines fed; all that a receiver feeds when empty
 	out        string   // the output directory
 	scores     bool     // keep the anomaly processor's points
+	state      string   // a file_storage directory the anomaly processor's models are read from and written to
 	tail       time.Duration
 	logger     *zap.Logger
 }
@@ -203,7 +204,7 @@ func run(ctx context.Context, o options) (*result, error) {
 	clk := clock.NewManual(from)
 	ext := &replayExtension{Manual: clk}
 	h := &host{extensions: map[component.ID]component.Component{component.MustNewID("backtest"): ext}}
-	g, err := newGraph(conf, h, set, o.out, rec)
+	g, err := newGraph(conf, h, set, o.out, o.state, rec)
 	if err != nil {
 		rec.close()
 		return nil, err

@@ -60,6 +60,7 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 	fs.DurationVar(&step, "step", time.Minute, "the resolution read from --prometheus")
 	fs.Var(&pipelines, "pipeline", "a pipeline the history feeds (repeatable); default: every pipeline with a receiver")
 	fs.StringVar(&o.out, "out", "backtest", "the output directory")
+	fs.StringVar(&o.state, "state", "", "a file_storage directory: the anomaly processor's models start from it and are written back to it at the end")
 	fs.BoolVar(&o.scores, "scores", false, "keep the anomaly processor's points in scores.jsonl")
 	fs.DurationVar(&o.tail, "tail", 0, "how long the clock runs on after the last point, so that waits and resolutions end")
 	fs.BoolVar(&verbose, "verbose", false, "log the components' warnings and errors")

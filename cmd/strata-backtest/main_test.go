@@ -344,3 +344,35 @@ func TestCompareTwoConfigurations(t *testing.T) {
 	assert.Contains(t, string(strict), `"startsAt":"`+fault.Add(10*time.Minute+10*time.Second).Format(time.RFC3339)+`"`, "the longer for")
 	assert.Contains(t, console.String(), "COMPARED  testdata/load.yaml (a) with testdata/load-strict.yaml (b)")
 }
+
+// TestStateWarmsTheModels: models written by a backtest of the first day (--state) give the second day an expected
+// band from its first point; without them the second day starts with the warm-up, its band collapsed on the value.
+func TestStateWarmsTheModels(t *testing.T) {
+	rows := loadHistory()
+	day1, day2 := writeCSV(t, rows[:len(rows)/2]), writeCSV(t, rows[len(rows)/2:])
+	state := t.TempDir()
+	replay(t, options{config: "testdata/load.yaml", csv: []string{day1}, state: state})
+	files, err := os.ReadDir(state)
+	require.NoError(t, err)
+	require.NotEmpty(t, files, "the models saved")
+
+	// bandAtStart returns the width of web-1's band at the second day's first point.
+	bandAtStart := func(o options) float64 {
+		o.out, o.scores = t.TempDir(), true
+		replay(t, o)
+		data, err := os.ReadFile(filepath.Join(o.out, "scores.jsonl"))
+		require.NoError(t, err)
+		band := map[string]float64{}
+		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+			var p scorePoint
+			require.NoError(t, json.Unmarshal([]byte(line), &p))
+			if p.Time.Equal(day0.Add(24*time.Hour)) && p.Resource["host.name"] == "web-1" {
+				band[p.Metric] = p.Value
+			}
+		}
+		require.Contains(t, band, "strata.anomaly.upper")
+		return band["strata.anomaly.upper"] - band["strata.anomaly.lower"]
+	}
+	assert.Zero(t, bandAtStart(options{config: "testdata/load.yaml", csv: []string{day2}}), "cold: warming up")
+	assert.Positive(t, bandAtStart(options{config: "testdata/load.yaml", csv: []string{day2}, state: state}), "warm: a band at once")
+}

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/attributesprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
@@ -20,6 +22,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/pipeline"
 	"go.opentelemetry.io/collector/processor"
 
@@ -62,17 +65,19 @@ type graph struct {
 	host       *host
 	set        component.TelemetrySettings
 	out        string    // the output directory
+	state      string    // where the anomaly processor's models are kept, when set
 	rec        *recorder // what reaches an exporter other than alert
 	configs    map[string]component.Config
 	built      map[string]any // consumers by kind and id, so that each is built once
 	started    []component.Component
+	extensions []component.Component // started before the components, stopped after
 	notes      []string
 	passedOver []string // processors not run
 	alertLogs  []string // the notification files of the alert exporters
 }
 
-func newGraph(conf *confmap.Conf, h *host, set component.TelemetrySettings, out string, rec *recorder) (*graph, error) {
-	g := &graph{conf: conf, host: h, set: set, out: out, rec: rec, configs: map[string]component.Config{}, built: map[string]any{}}
+func newGraph(conf *confmap.Conf, h *host, set component.TelemetrySettings, out, state string, rec *recorder) (*graph, error) {
+	g := &graph{conf: conf, host: h, set: set, out: out, state: state, rec: rec, configs: map[string]component.Config{}, built: map[string]any{}}
 	sub, err := conf.Sub("service::pipelines")
 	if err != nil {
 		return nil, err
@@ -111,7 +116,9 @@ func (g *graph) config(section string, id component.ID, f component.Factory) (co
 	if err := sub.Unmarshal(cfg); err != nil {
 		return nil, fmt.Errorf("%s::%s: %w", section, id, err)
 	}
-	g.adapt(id, cfg)
+	if err := g.adapt(id, cfg); err != nil {
+		return nil, err
+	}
 	if err := xconfmap.Validate(cfg); err != nil {
 		return nil, fmt.Errorf("%s::%s: %w", section, id, err)
 	}
@@ -119,13 +126,18 @@ func (g *graph) config(section string, id component.ID, f component.Factory) (co
 	return cfg, nil
 }
 
-// adapt changes what a component would do outside the replay: state is not read or written (it would mix a
-// deployment's models with the history's), and alerts go to files in the output directory at once instead of to
-// their receivers.
-func (g *graph) adapt(id component.ID, cfg component.Config) {
+// adapt changes what a component would do outside the replay: state is not read or written, but for the anomaly
+// processor's models when a state directory is given (saved when the replay ends); alerts go to files in the
+// output directory at once instead of to their receivers.
+func (g *graph) adapt(id component.ID, cfg component.Config) error {
 	switch c := cfg.(type) {
 	case *anomalyprocessor.Config:
-		c.Storage = nil
+		if g.state == "" || c.Storage == nil {
+			c.Storage = nil
+			break
+		}
+		c.SaveInterval = stateSaveInterval
+		return g.fileStorage(*c.Storage)
 	case *correlationconnector.Config:
 		c.Storage = nil
 	case *alertexporter.Config:
@@ -138,6 +150,29 @@ func (g *graph) adapt(id component.ID, cfg component.Config) {
 			g.alertLogs = append(g.alertLogs, path)
 		}
 	}
+	return nil
+}
+
+// stateSaveInterval is the anomaly processor's save interval in a replay with state: the models are saved when it
+// ends, not every few minutes of simulated time.
+const stateSaveInterval = 365 * 24 * time.Hour
+
+// fileStorage adds to the host a file_storage extension named id over the state directory, once.
+func (g *graph) fileStorage(id component.ID) error {
+	if _, ok := g.host.extensions[id]; ok {
+		return nil
+	}
+	f := filestorage.NewFactory()
+	cfg := f.CreateDefaultConfig().(*filestorage.Config)
+	cfg.Directory, cfg.CreateDirectory = g.state, true
+	ext, err := f.Create(context.Background(), extension.Settings{ID: id, TelemetrySettings: g.set,
+		BuildInfo: component.NewDefaultBuildInfo()}, cfg)
+	if err != nil {
+		return fmt.Errorf("state %s: %w", g.state, err)
+	}
+	g.host.extensions[id] = ext
+	g.extensions = append(g.extensions, ext)
+	return nil
 }
 
 // rules returns what the report needs of the alert exporters' rules, by name.
@@ -399,7 +434,7 @@ func (g *graph) allNotes() []string {
 
 // start starts the components, those nearest the exporters first, as the collector does.
 func (g *graph) start(ctx context.Context) error {
-	for _, c := range g.started {
+	for _, c := range append(slices.Clone(g.extensions), g.started...) {
 		if err := c.Start(ctx, g.host); err != nil {
 			return err
 		}
@@ -412,6 +447,11 @@ func (g *graph) shutdown(ctx context.Context) error {
 	var first error
 	for i := len(g.started) - 1; i >= 0; i-- {
 		if err := g.started[i].Shutdown(ctx); err != nil && first == nil {
+			first = err
+		}
+	}
+	for _, e := range g.extensions {
+		if err := e.Shutdown(ctx); err != nil && first == nil {
 			first = err
 		}
 	}
