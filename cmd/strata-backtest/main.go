@@ -17,7 +17,10 @@ import (
 
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/xconfmap"
 	"go.uber.org/zap"
+	"go.yaml.in/yaml/v3"
 )
 
 // listFlag is a flag that may be given several times.
@@ -54,6 +57,7 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 	fs.Var(&otlps, "otlp", "an OTLP/JSON file as the contrib file exporter writes it, a request a line (repeatable)")
 	fs.StringVar(&promURL, "prometheus", "", "a Prometheus server's URL to read history from with query_range")
 	fs.Var(&queries, "query", "a PromQL query for --prometheus; name=expr names an expression's series (repeatable)")
+	clientFile := fs.String("prometheus-client", "", "a YAML file of the collector's HTTP client settings for --prometheus (tls, headers, timeout, proxy_url; endpoint if --prometheus is not given)")
 	fs.Var(&headers, "header", "an HTTP header for --prometheus, as 'Name: value' (repeatable; e.g. Authorization)")
 	fs.StringVar(&start, "start", "", "the start of the range read from --prometheus (RFC 3339 or Unix seconds)")
 	fs.StringVar(&end, "end", "", "the end of the range read from --prometheus (RFC 3339 or Unix seconds)")
@@ -74,8 +78,8 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 		return errors.New("--config is required")
 	}
 	o.csv, o.otlp, o.pipelines = csvs, otlps, pipelines
-	if promURL != "" {
-		p, err := newPromSource(promURL, queries, headers, start, end, step)
+	if promURL != "" || *clientFile != "" {
+		p, err := newPromSource(promURL, *clientFile, queries, headers, start, end, step)
 		if err != nil {
 			return err
 		}
@@ -131,10 +135,29 @@ func runAndWrite(ctx context.Context, o options, stdout io.Writer) (*result, err
 	return res, nil
 }
 
-// newPromSource returns the Prometheus source the flags describe.
-func newPromSource(endpoint string, queries, headers []string, start, end string, step time.Duration) (*promSource, error) {
+// newPromSource returns the Prometheus source the flags describe: the client settings of clientFile (when given),
+// then the endpoint and headers of the flags.
+func newPromSource(endpoint, clientFile string, queries, headers []string, start, end string, step time.Duration) (*promSource, error) {
 	p := &promSource{ClientConfig: confighttp.NewDefaultClientConfig(), Queries: queries, Step: step}
-	p.Endpoint = endpoint
+	if clientFile != "" {
+		data, err := os.ReadFile(clientFile)
+		if err != nil {
+			return nil, err
+		}
+		var raw map[string]any
+		if err := yaml.Unmarshal(data, &raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", clientFile, err)
+		}
+		if err := confmap.NewFromStringMap(raw).Unmarshal(&p.ClientConfig); err != nil {
+			return nil, fmt.Errorf("%s: %w", clientFile, err)
+		}
+		if err := xconfmap.Validate(&p.ClientConfig); err != nil {
+			return nil, fmt.Errorf("%s: %w", clientFile, err)
+		}
+	}
+	if endpoint != "" {
+		p.Endpoint = endpoint
+	}
 	var err error
 	if p.Start, err = parseTime(start); err != nil {
 		return nil, fmt.Errorf("--start: %w", err)

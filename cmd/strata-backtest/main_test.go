@@ -376,3 +376,14 @@ func TestStateWarmsTheModels(t *testing.T) {
 	assert.Zero(t, bandAtStart(options{config: "testdata/load.yaml", csv: []string{day2}}), "cold: warming up")
 	assert.Positive(t, bandAtStart(options{config: "testdata/load.yaml", csv: []string{day2}, state: state}), "warm: a band at once")
 }
+
+// TestContribProcessorsRun: filter and transform change what reaches the rules, as they would live.
+func TestContribProcessorsRun(t *testing.T) {
+	res := replay(t, options{config: "testdata/filtered.yaml", csv: []string{writeCSV(t, loadHistory())}})
+	hosts := map[string]bool{}
+	for _, a := range alertsOf(res, "Loaded") {
+		hosts[a.Labels["host_name"]] = true
+	}
+	assert.Equal(t, map[string]bool{"web-1": true, "web-2": true}, hosts, "the renamed metric, without db-1")
+	assert.Empty(t, res.Notes, "nothing passed over")
+}
