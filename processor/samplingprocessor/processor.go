@@ -63,6 +63,7 @@ type sampler struct {
 	budgetMet bool
 
 	wake   chan struct{}
+	ticks  *clock.Loop // decides the due traces every tick, on the pipeline's clock
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -89,18 +90,20 @@ func newSampler(cfg *Config, set processor.Settings) (*sampler, error) {
 	return p, nil
 }
 
-// Start starts the decision loop (and the downsampler's).
+// Start starts deciding on the pipeline's clock every tick, and at once when the buffer is over its bounds (and
+// starts the downsampler).
 func (p *sampler) Start(_ context.Context, host component.Host) error {
 	p.clock = clock.FromHost(host, p.clock)
 	if err := p.prepare(); err != nil {
 		return err
 	}
+	p.ticks = clock.Start(p.clock, clock.Task{Every: p.tick(), Run: func(ctx context.Context, _ time.Time) { p.decideDue(ctx) }})
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel = cancel
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		p.loop(ctx)
+		p.wakeLoop(ctx)
 	}()
 	if p.downsampler != nil {
 		p.downsampler.start(p)
@@ -144,6 +147,7 @@ func (p *sampler) Shutdown(ctx context.Context) error {
 	if p.cancel == nil {
 		return nil
 	}
+	p.ticks.Stop()
 	p.cancel()
 	p.wg.Wait()
 	p.cancel = nil
@@ -166,17 +170,15 @@ func (p *sampler) tick() time.Duration {
 	return min(max(p.cfg.DecisionWait/10, 10*time.Millisecond), 100*time.Millisecond)
 }
 
-func (p *sampler) loop(ctx context.Context) {
-	ticker := p.clock.NewTicker(p.tick())
-	defer ticker.Stop()
+// wakeLoop decides at once when the buffer is over its bounds (wakeIfOver), between the ticks.
+func (p *sampler) wakeLoop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.Chan():
 		case <-p.wake:
+			p.decideDue(ctx)
 		}
-		p.decideDue(ctx)
 	}
 }
 
