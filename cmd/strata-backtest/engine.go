@@ -237,7 +237,7 @@ func run(ctx context.Context, o options) (*result, error) {
 // time (the clock runs the components' periodic work due on the way), and stops them.
 func (g *graph) replay(ctx context.Context, o options, clk *clock.Manual, sources []source, res *result) error {
 	fed := map[pipeline.Signal][]any{}
-	for _, sig := range []pipeline.Signal{pipeline.SignalMetrics, pipeline.SignalTraces, pipeline.SignalLogs} {
+	for _, sig := range historySignals(sources) {
 		for _, id := range g.fed(sig, o.pipelines) {
 			c, err := g.pipeline(ctx, id)
 			if err != nil {
@@ -316,6 +316,30 @@ func earliest(sources []source) (time.Time, bool) {
 		}
 	}
 	return first, found
+}
+
+// historySignals returns the signals the history holds: only their pipelines are built and fed.
+func historySignals(sources []source) []pipeline.Signal {
+	has := map[pipeline.Signal]bool{}
+	for _, src := range sources {
+		switch s := src.(type) {
+		case storeSource:
+			has[pipeline.SignalMetrics] = has[pipeline.SignalMetrics] || len(s.samples) > 0
+		case *batchSource:
+			for _, b := range s.batches {
+				has[pipeline.SignalMetrics] = has[pipeline.SignalMetrics] || b.metrics.DataPointCount() > 0
+				has[pipeline.SignalTraces] = has[pipeline.SignalTraces] || b.traces.SpanCount() > 0
+				has[pipeline.SignalLogs] = has[pipeline.SignalLogs] || b.logs.LogRecordCount() > 0
+			}
+		}
+	}
+	var out []pipeline.Signal
+	for _, sig := range []pipeline.Signal{pipeline.SignalMetrics, pipeline.SignalTraces, pipeline.SignalLogs} {
+		if has[sig] {
+			out = append(out, sig)
+		}
+	}
+	return out
 }
 
 // latest returns the time of the last batch of all sources.
