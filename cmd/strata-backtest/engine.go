@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -50,7 +51,8 @@ func (*replayExtension) Shutdown(context.Context) error              { return ni
 // AlertChanged keeps a change of an alert's state.
 func (r *replayExtension) AlertChanged(c alertwatch.Change) { r.changes = append(r.changes, c) }
 
-// host is the replay's host: its only extension is the clock.
+// host is the replay's host: its extensions are the replay's (the clock, the alert watcher) and the file_storage of
+// --state.
 type host struct {
 	extensions map[component.ID]component.Component
 }
@@ -80,9 +82,11 @@ type source interface {
 	peek() (time.Time, bool)
 	// last returns the time of the last batch, false when there is none.
 	last() (time.Time, bool)
+	// next returns the next batch; peek must have said there is one.
 	next() batch
 }
 
+// storeSource replays the series store (CSV and Prometheus history), a batch per time.
 type storeSource struct{ *seriesStore }
 
 func (s storeSource) peek() (time.Time, bool) {
@@ -104,6 +108,7 @@ func (s storeSource) next() batch {
 	return batch{t: t, metrics: md, traces: ptrace.NewTraces(), logs: plog.NewLogs()}
 }
 
+// batchSource replays OTLP/JSON requests, sorted by time.
 type batchSource struct {
 	batches []batch
 	i       int
@@ -144,8 +149,7 @@ type result struct {
 	FirstError string // the first refusal
 	Alerts     []alertEpisode
 	Incidents  []incidentRecord
-	Scores     int
-	AlertFiles []string
+	Scores     int // anomaly points written to scores.jsonl
 }
 
 // readSources reads every source of history the options name.
@@ -189,14 +193,13 @@ func run(ctx context.Context, o options) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	from, ok := earliest(sources)
+	from, to, ok := historyRange(sources)
 	if !ok {
 		return nil, fmt.Errorf("the history holds no points, spans or records")
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return nil, err
 	}
-	to, _ := latest(sources)
 	rec, err := newRecorder(o.out, o.scores, span{from.UnixNano(), to.UnixNano()})
 	if err != nil {
 		return nil, err
@@ -217,7 +220,7 @@ func run(ctx context.Context, o options) (*result, error) {
 	if err := rec.close(); err != nil {
 		return nil, err
 	}
-	res.Notes, res.Incidents, res.Scores, res.AlertFiles = g.allNotes(), rec.incidents, rec.nScores, g.alertLogs
+	res.Notes, res.Incidents, res.Scores = g.allNotes(), rec.incidents, rec.nScores
 	res.Watched = g.watchedSeries(seriesByName(sources))
 	res.Alerts, res.NeverFired = episodes(ext.changes)
 	if err := countNotifications(g.alertLogs, res.Alerts); err != nil {
@@ -228,7 +231,6 @@ func run(ctx context.Context, o options) (*result, error) {
 			res.Timelines, res.MoreSeries = timelines(res, s.seriesStore, rec.bands, g.rules())
 		}
 	}
-
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
@@ -250,7 +252,7 @@ func (g *graph) replay(ctx context.Context, o options, clk *clock.Manual, source
 		return fmt.Errorf("no pipeline to feed: service::pipelines has none with a receiver%s", onlyText(o.pipelines))
 	}
 	if err := g.start(ctx); err != nil {
-		return err
+		return errors.Join(err, g.shutdown(ctx))
 	}
 	metrics, _ := fanout(pipeline.SignalMetrics, fed[pipeline.SignalMetrics]).(consumer.Metrics)
 	traces, _ := fanout(pipeline.SignalTraces, fed[pipeline.SignalTraces]).(consumer.Traces)
@@ -306,16 +308,23 @@ func seriesByName(sources []source) map[string]int {
 	return n
 }
 
-// earliest returns the time of the first batch of all sources.
-func earliest(sources []source) (time.Time, bool) {
-	var first time.Time
-	found := false
+// historyRange returns the time of the first and of the last batch of all sources, false when they hold none.
+func historyRange(sources []source) (from, to time.Time, ok bool) {
 	for _, s := range sources {
-		if t, ok := s.peek(); ok && (!found || t.Before(first)) {
-			first, found = t, true
+		first, okFirst := s.peek()
+		last, okLast := s.last()
+		if !okFirst || !okLast {
+			continue
 		}
+		if !ok || first.Before(from) {
+			from = first
+		}
+		if !ok || last.After(to) {
+			to = last
+		}
+		ok = true
 	}
-	return first, found
+	return from, to, ok
 }
 
 // historySignals returns the signals the history holds: only their pipelines are built and fed.
@@ -340,18 +349,6 @@ func historySignals(sources []source) []pipeline.Signal {
 		}
 	}
 	return out
-}
-
-// latest returns the time of the last batch of all sources.
-func latest(sources []source) (time.Time, bool) {
-	var last time.Time
-	found := false
-	for _, s := range sources {
-		if t, ok := s.last(); ok && (!found || t.After(last)) {
-			last, found = t, true
-		}
-	}
-	return last, found
 }
 
 // nextBatch returns the earliest next batch of the sources.

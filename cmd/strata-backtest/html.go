@@ -64,12 +64,12 @@ func timelines(res *result, store *seriesStore, b *bands, rules map[string]ruleI
 	for _, g := range ordered {
 		wanted[g.key] = nil
 	}
-	values := store.bucketsOf(wanted, b.span)
+	values, expected := store.bucketsOf(wanted, b.span), b.byKey()
 	var out []timeline
 	for _, g := range ordered {
 		a := g.alerts[0]
 		out = append(out, timeline{Title: labelText(a.Labels), Alerts: g.alerts,
-			SVG: drawTimeline(b.span, values[g.key], b.series[g.key], g.rule, g.alerts)})
+			SVG: drawTimeline(b.span, values[g.key], expected[g.key], g.rule, g.alerts)})
 	}
 	return out, more
 }

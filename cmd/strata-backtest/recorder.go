@@ -55,7 +55,7 @@ type recorder struct {
 }
 
 func newRecorder(out string, scores bool, sp span) (*recorder, error) {
-	r := &recorder{bands: &bands{span: sp, series: map[string]*buckets{}, max: maxBandSeries}}
+	r := &recorder{bands: &bands{span: sp, series: map[uint64]*band{}, max: maxBandSeries}}
 	var err error
 	if r.incFile, err = os.Create(filepath.Join(out, "incidents.jsonl")); err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func (r *recorder) keepBands(md pmetric.Metrics) {
 					continue
 				}
 				for _, dp := range m.Gauge().DataPoints().All() {
-					r.bands.add(m.Name(), rm.Resource().Attributes(), dp.Attributes(), int64(dp.Timestamp()), points.Value(dp))
+					r.bands.add(rm.Resource().Attributes(), dp.Attributes(), int64(dp.Timestamp()), points.Value(dp))
 				}
 			}
 		}

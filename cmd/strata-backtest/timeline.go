@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cespare/xxhash/v2"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/otelstrata/strata/internal/semconv"
@@ -78,26 +79,63 @@ func (s span) bucket(t int64) int {
 // bands keeps the anomaly processor's expected band (its lower and upper points) per watched series, in buckets.
 type bands struct {
 	span   span
-	series map[string]*buckets // by labelKey of the watched metric and its attributes
+	series map[uint64]*band // by seriesHash of the watched metric and its attributes
 	max    int
 }
 
+// band is one series' band and its labelKey.
+type band struct {
+	key string
+	*buckets
+}
+
 // add records one lower or upper point of the band of the series its attributes name.
-func (b *bands) add(name string, res pcommon.Map, attrs pcommon.Map, t int64, v float64) {
+func (b *bands) add(res, attrs pcommon.Map, t int64, v float64) {
 	metric, ok := attrs.Get(semconv.AttrAnomalyMetric)
-	if !ok || (name != semconv.MetricAnomalyLower && name != semconv.MetricAnomalyUpper) {
+	if !ok {
 		return
 	}
-	key := labelKey(metric.Str(), promLabels([]pcommon.Map{res, attrs}, semconv.AttrAnomalyMetric, semconv.AttrAnomalyStatistic))
-	bk, ok := b.series[key]
+	h := seriesHash(metric.Str(), res, attrs)
+	bd, ok := b.series[h]
 	if !ok {
 		if len(b.series) >= b.max {
 			return
 		}
-		bk = newBuckets()
-		b.series[key] = bk
+		key := labelKey(metric.Str(), promLabels([]pcommon.Map{res, attrs}, semconv.AttrAnomalyMetric, semconv.AttrAnomalyStatistic))
+		bd = &band{key: key, buckets: newBuckets()}
+		b.series[h] = bd
 	}
-	bk.add(b.span.bucket(t), v, v)
+	bd.add(b.span.bucket(t), v, v)
+}
+
+// byKey returns the bands by labelKey.
+func (b *bands) byKey() map[string]*buckets {
+	out := make(map[string]*buckets, len(b.series))
+	for _, bd := range b.series {
+		out[bd.key] = bd.buckets
+	}
+	return out
+}
+
+// seriesHash returns a hash of a metric and its attributes (but the anomaly processor's own) that does not depend
+// on their order: the sum of each pair's hash. It is computed for every band point, where labelKey would cost a map
+// and a sort.
+func seriesHash(metric string, maps ...pcommon.Map) uint64 {
+	h := xxhash.Sum64String(metric)
+	var d xxhash.Digest
+	for _, m := range maps {
+		for k, v := range m.All() {
+			if k == semconv.AttrAnomalyMetric || k == semconv.AttrAnomalyStatistic {
+				continue
+			}
+			d.Reset()
+			d.WriteString(k)
+			d.WriteString("\x00")
+			d.WriteString(v.AsString())
+			h += d.Sum64()
+		}
+	}
+	return h
 }
 
 // alertSeriesKey returns the labelKey of the series an alert watches: its labels without those the rule adds, and
