@@ -228,7 +228,7 @@ func run(ctx context.Context, o options) (*result, error) {
 	}
 	for _, src := range sources {
 		if s, ok := src.(storeSource); ok {
-			res.Timelines, res.MoreSeries = timelines(res, s.seriesStore, rec.bands, g.rules())
+			res.Timelines, res.MoreSeries = timelines(res, s.seriesStore, rec, g.rules())
 		}
 	}
 	res.Elapsed = time.Since(began)
@@ -274,6 +274,9 @@ func (g *graph) replay(ctx context.Context, o options, clk *clock.Manual, source
 		clk.Set(b.t)
 		last = b.t
 		if metrics != nil && b.metrics.DataPointCount() > 0 {
+			if b.keepValues {
+				g.rec.keepValues(b.metrics)
+			}
 			refused(metrics.ConsumeMetrics(ctx, b.metrics))
 		}
 		if traces != nil && b.traces.SpanCount() > 0 {

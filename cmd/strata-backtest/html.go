@@ -32,9 +32,9 @@ type reportData struct {
 	Generated string
 }
 
-// timelines returns the busiest alerting series' timelines: values from the history's series store, the band the
-// anomaly processor expected, and each alert's time from firing to resolved.
-func timelines(res *result, store *seriesStore, b *bands, rules map[string]ruleInfo) ([]timeline, int) {
+// timelines returns the busiest alerting series' timelines: values from the history (the series store's, or those
+// kept of OTLP/JSON), the band the anomaly processor expected, and each alert's time from firing to resolved.
+func timelines(res *result, store *seriesStore, rec *recorder, rules map[string]ruleInfo) ([]timeline, int) {
 	type group struct {
 		key    string
 		rule   ruleInfo
@@ -64,12 +64,12 @@ func timelines(res *result, store *seriesStore, b *bands, rules map[string]ruleI
 	for _, g := range ordered {
 		wanted[g.key] = nil
 	}
-	values, expected := store.bucketsOf(wanted, b.span), b.byKey()
+	values, expected, otlpValues := store.bucketsOf(wanted, rec.bands.span), rec.bands.byKey(), rec.values.byKey()
 	var out []timeline
 	for _, g := range ordered {
 		a := g.alerts[0]
 		out = append(out, timeline{Title: labelText(a.Labels), Alerts: g.alerts,
-			SVG: drawTimeline(b.span, values[g.key], expected[g.key], g.rule, g.alerts)})
+			SVG: drawTimeline(rec.bands.span, cmp.Or(values[g.key], otlpValues[g.key]), expected[g.key], g.rule, g.alerts)})
 	}
 	return out, more
 }

@@ -20,6 +20,8 @@ type batch struct {
 	metrics pmetric.Metrics
 	traces  ptrace.Traces
 	logs    plog.Logs
+	// keepValues asks for the metrics' values to be kept for the report (the series store keeps its own).
+	keepValues bool
 }
 
 // readOTLPJSON reads a file the contrib file exporter writes in its json format: one OTLP/JSON request a line, of
@@ -71,7 +73,7 @@ func decodeRequest(data []byte) (batch, error) {
 		if err != nil {
 			return batch{}, fmt.Errorf("metrics: %w", err)
 		}
-		return batch{t: latestOfMetrics(md), metrics: md, traces: ptrace.NewTraces(), logs: plog.NewLogs()}, nil
+		return batch{t: latestOfMetrics(md), metrics: md, traces: ptrace.NewTraces(), logs: plog.NewLogs(), keepValues: true}, nil
 	case bytes.Contains(data, []byte(`"resourceSpans"`)):
 		td, err := (&ptrace.JSONUnmarshaler{}).UnmarshalTraces(data)
 		if err != nil {

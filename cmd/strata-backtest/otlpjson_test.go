@@ -59,13 +59,21 @@ func TestOTLPJSONReplaysAsCSV(t *testing.T) {
 	lines[100], lines[101] = lines[101], lines[100]
 	path := filepath.Join(t.TempDir(), "metrics.json")
 	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
-	res := replay(t, options{config: "testdata/load.yaml", otlp: []string{path}})
+	out := t.TempDir()
+	res := replay(t, options{config: "testdata/load.yaml", otlp: []string{path}, out: out})
 	assert.Equal(t, inputCounts{Points: 3 * 2 * 1440, OutOfOrder: 1}, res.Input)
 	high := alertsOf(res, "HighLoad")
 	require.Len(t, high, 1)
 	assert.Equal(t, fault.Add(2*time.Minute+10*time.Second), high[0].StartsAt)
 	require.NotNil(t, high[0].EndsAt)
 	assert.Equal(t, fault.Add(30*time.Minute+10*time.Second), *high[0].EndsAt)
+
+	require.NoError(t, writeOutputs(out, res, summarize(res)))
+	for _, s := range parseHTML(t, filepath.Join(out, "report.html")).all("div", "series") {
+		if strings.HasPrefix(s.all("h3", "")[0].text, "HighLoad") {
+			assert.Len(t, s.all("polygon", "values"), 1, "the values of OTLP/JSON history drawn")
+		}
+	}
 }
 
 func TestBadOTLPJSONIsNamed(t *testing.T) {

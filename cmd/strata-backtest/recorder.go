@@ -51,11 +51,12 @@ type recorder struct {
 	scores    *bufio.Writer
 	scoreFile *os.File
 	nScores   int
-	bands     *bands
+	bands     *bucketSet // the anomaly processor's expected bands
+	values    *bucketSet // the values of OTLP/JSON history (the series store keeps the rest)
 }
 
 func newRecorder(out string, scores bool, sp span) (*recorder, error) {
-	r := &recorder{bands: &bands{span: sp, series: map[uint64]*band{}, max: maxBandSeries}}
+	r := &recorder{bands: newBucketSet(sp, maxBandSeries), values: newBucketSet(sp, maxBandSeries)}
 	var err error
 	if r.incFile, err = os.Create(filepath.Join(out, "incidents.jsonl")); err != nil {
 		return nil, err
@@ -132,7 +133,8 @@ func str(v any) string {
 	return s
 }
 
-// maxBandSeries bounds how many series' expected bands the report keeps (12 KiB each).
+// maxBandSeries bounds how many series' bands, and how many series' values of OTLP/JSON history, the report keeps
+// (12 KiB each).
 const maxBandSeries = 20000
 
 // tapBands returns next, with the anomaly processor's bands in what it takes kept for the report first.
@@ -155,7 +157,33 @@ func (r *recorder) keepBands(md pmetric.Metrics) {
 					continue
 				}
 				for _, dp := range m.Gauge().DataPoints().All() {
-					r.bands.add(rm.Resource().Attributes(), dp.Attributes(), int64(dp.Timestamp()), points.Value(dp))
+					if metric, ok := dp.Attributes().Get(semconv.AttrAnomalyMetric); ok {
+						r.bands.add(metric.Str(), rm.Resource().Attributes(), dp.Attributes(), int64(dp.Timestamp()), points.Value(dp))
+					}
+				}
+			}
+		}
+	}
+}
+
+// keepValues keeps the number points of history replayed from OTLP/JSON, for the report's timelines.
+func (r *recorder) keepValues(md pmetric.Metrics) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				var dps pmetric.NumberDataPointSlice
+				switch m.Type() {
+				case pmetric.MetricTypeGauge:
+					dps = m.Gauge().DataPoints()
+				case pmetric.MetricTypeSum:
+					dps = m.Sum().DataPoints()
+				default:
+					continue
+				}
+				for _, dp := range dps.All() {
+					r.values.add(m.Name(), rm.Resource().Attributes(), dp.Attributes(), int64(dp.Timestamp()), points.Value(dp))
 				}
 			}
 		}

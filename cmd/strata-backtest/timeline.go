@@ -76,43 +76,44 @@ func (s span) bucket(t int64) int {
 	return min(max(int((t-s.from)*timelineBuckets/(s.to-s.from+1)), 0), timelineBuckets-1)
 }
 
-// bands keeps the anomaly processor's expected band (its lower and upper points) per watched series, in buckets.
-type bands struct {
+// bucketSet keeps series in buckets for the report's timelines: the anomaly processor's expected bands (its lower
+// and upper points), and the values of OTLP/JSON history.
+type bucketSet struct {
 	span   span
-	series map[uint64]*band // by seriesHash of the watched metric and its attributes
+	series map[uint64]*bucketSeries // by seriesHash of the metric and its attributes
 	max    int
 }
 
-// band is one series' band and its labelKey.
-type band struct {
+// bucketSeries is one series' buckets and its labelKey.
+type bucketSeries struct {
 	key string
 	*buckets
 }
 
-// add records one lower or upper point of the band of the series its attributes name.
-func (b *bands) add(res, attrs pcommon.Map, t int64, v float64) {
-	metric, ok := attrs.Get(semconv.AttrAnomalyMetric)
-	if !ok {
-		return
-	}
-	h := seriesHash(metric.Str(), res, attrs)
-	bd, ok := b.series[h]
+func newBucketSet(sp span, maxSeries int) *bucketSet {
+	return &bucketSet{span: sp, series: map[uint64]*bucketSeries{}, max: maxSeries}
+}
+
+// add records a point of the series that metric and its attributes name (the anomaly processor's own left out).
+func (b *bucketSet) add(metric string, res, attrs pcommon.Map, t int64, v float64) {
+	h := seriesHash(metric, res, attrs)
+	bs, ok := b.series[h]
 	if !ok {
 		if len(b.series) >= b.max {
 			return
 		}
-		key := labelKey(metric.Str(), promLabels([]pcommon.Map{res, attrs}, semconv.AttrAnomalyMetric, semconv.AttrAnomalyStatistic))
-		bd = &band{key: key, buckets: newBuckets()}
-		b.series[h] = bd
+		key := labelKey(metric, promLabels([]pcommon.Map{res, attrs}, semconv.AttrAnomalyMetric, semconv.AttrAnomalyStatistic))
+		bs = &bucketSeries{key: key, buckets: newBuckets()}
+		b.series[h] = bs
 	}
-	bd.add(b.span.bucket(t), v, v)
+	bs.add(b.span.bucket(t), v, v)
 }
 
-// byKey returns the bands by labelKey.
-func (b *bands) byKey() map[string]*buckets {
+// byKey returns the series' buckets by labelKey.
+func (b *bucketSet) byKey() map[string]*buckets {
 	out := make(map[string]*buckets, len(b.series))
-	for _, bd := range b.series {
-		out[bd.key] = bd.buckets
+	for _, bs := range b.series {
+		out[bs.key] = bs.buckets
 	}
 	return out
 }
