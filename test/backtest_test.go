@@ -3,6 +3,7 @@ package test
 import (
 	"bufio"
 	"bytes"
+	byteorder "encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -21,12 +22,15 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/otelstrata/strata/internal/e2e"
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
-// TestBacktestEqualsLive runs the built collector live on a stream of host metrics with a fault, records what it
+// TestBacktestEqualsLive runs the built collector live on a stream of host metrics and of requests (frontend calls
+// checkout, on web-1) with a fault (web-1's metrics high, checkout failing), records what it
 // received (the contrib file exporter's OTLP/JSON lines), replays the recording with strata-backtest through the
 // same configuration, and finds the same alerts and incidents: each fired, resolved or opened within three seconds
 // of the live one (an evaluation interval, a connector interval and the points' arrival: the live ticks run at
@@ -66,18 +70,18 @@ func TestBacktestEqualsLive(t *testing.T) {
 			"pipelines": map[string]any{
 				"metrics":        map[string]any{"receivers": []any{"otlp"}, "processors": []any{"anomaly"}, "exporters": []any{"alert", "correlation"}},
 				"metrics/record": map[string]any{"receivers": []any{"otlp"}, "exporters": []any{"otlphttp/record"}},
+				"traces":         map[string]any{"receivers": []any{"otlp"}, "exporters": []any{"correlation"}},
+				"traces/record":  map[string]any{"receivers": []any{"otlp"}, "exporters": []any{"otlphttp/record"}},
 				"logs":           map[string]any{"receivers": []any{"correlation"}, "exporters": []any{"alert", "otlphttp/record"}},
 			},
 		},
 	})
 	c := startCollector(t, config)
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1/metrics", port)
-	send := func(md pmetric.Metrics) error {
-		body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+	post := func(path string, body []byte, err error) error {
 		if err != nil {
 			return err
 		}
-		resp, err := http.Post(url, "application/x-protobuf", bytes.NewReader(body))
+		resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d%s", port, path), "application/x-protobuf", bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
@@ -86,6 +90,10 @@ func TestBacktestEqualsLive(t *testing.T) {
 			return fmt.Errorf("HTTP %d", resp.StatusCode)
 		}
 		return nil
+	}
+	send := func(md pmetric.Metrics) error {
+		body, err := pmetricotlp.NewExportRequestFromMetrics(md).MarshalProto()
+		return post("/v1/metrics", body, err)
 	}
 	c.WaitFor(t, "the OTLP receiver", 30*time.Second, func() error { return send(pmetric.NewMetrics()) })
 
@@ -111,6 +119,8 @@ func TestBacktestEqualsLive(t *testing.T) {
 			}
 		}
 		require.NoError(t, send(md))
+		body, err := ptraceotlp.NewExportRequestFromTraces(request(uint64(i), time.Now(), i >= warm && i < warm+faultFor)).MarshalProto()
+		require.NoError(t, post("/v1/traces", body, err))
 		next = next.Add(every)
 	}
 	time.Sleep(3 * time.Second) // the last evaluations
@@ -123,10 +133,15 @@ func TestBacktestEqualsLive(t *testing.T) {
 		require.NoError(t, err)
 		lines = append(lines, string(data))
 	}
+	for _, td := range record.Traces() {
+		data, err := (&ptrace.JSONMarshaler{}).MarshalTraces(td)
+		require.NoError(t, err)
+		lines = append(lines, string(data))
+	}
 	recording := filepath.Join(dir, "record.json")
 	require.NoError(t, os.WriteFile(recording, []byte(strings.Join(lines, "\n")+"\n"), 0o644))
 	out := filepath.Join(dir, "backtest")
-	cmd := exec.Command(backtest, "--config", config, "--otlp", recording, "--pipeline", "metrics", "--out", out, "--tail", "3s")
+	cmd := exec.Command(backtest, "--config", config, "--otlp", recording, "--pipeline", "metrics", "--pipeline", "traces", "--out", out, "--tail", "3s")
 	console, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", console)
 
@@ -158,6 +173,42 @@ func TestBacktestEqualsLive(t *testing.T) {
 		assert.Equal(t, l.rootCause, replayedIncidents[i].rootCause)
 		assert.WithinDuration(t, l.at, replayedIncidents[i].at, 3*every)
 	}
+}
+
+// request returns the spans of one request from frontend to checkout, which runs on web-1; failed ones fail at
+// checkout.
+func request(n uint64, end time.Time, failed bool) ptrace.Traces {
+	td := ptrace.NewTraces()
+	var tid pcommon.TraceID
+	byteorder.BigEndian.PutUint64(tid[8:], n+1)
+	span := func(service string, kind ptrace.SpanKind, id, parent uint64, d time.Duration) {
+		rs := td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", service)
+		if service == "checkout" {
+			rs.Resource().Attributes().PutStr("host.name", "web-1")
+		}
+		s := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+		s.SetTraceID(tid)
+		var sid, pid pcommon.SpanID
+		byteorder.BigEndian.PutUint64(sid[:], id)
+		s.SetSpanID(sid)
+		if parent != 0 {
+			byteorder.BigEndian.PutUint64(pid[:], parent)
+			s.SetParentSpanID(pid)
+		}
+		s.SetName(service)
+		s.SetKind(kind)
+		s.SetStartTimestamp(pcommon.NewTimestampFromTime(end.Add(-d)))
+		s.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
+		if failed && service == "checkout" {
+			s.Status().SetCode(ptrace.StatusCodeError)
+		}
+	}
+	base := n * 10
+	span("frontend", ptrace.SpanKindServer, base+1, 0, 40*time.Millisecond)
+	span("frontend", ptrace.SpanKindClient, base+2, base+1, 30*time.Millisecond)
+	span("checkout", ptrace.SpanKindServer, base+3, base+2, 25*time.Millisecond)
+	return td
 }
 
 // firedAlert is an alert read back from notifications: its labels, when it fired and when it resolved.

@@ -203,7 +203,13 @@ func (s *OTLPSink) PointsByResource(metric, attr string) map[string]int {
 	return counts
 }
 
-// Metrics and Logs return what arrived so far (the sink's own copies: read, do not change).
+// Traces, Metrics and Logs return what arrived so far (the sink's own copies: read, do not change).
+func (s *OTLPSink) Traces() []ptrace.Traces {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]ptrace.Traces(nil), s.traces...)
+}
+
 func (s *OTLPSink) Metrics() []pmetric.Metrics {
 	s.mu.Lock()
 	defer s.mu.Unlock()
