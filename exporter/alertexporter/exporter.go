@@ -460,9 +460,15 @@ func (e *alertExporter) sortedSeries(composite bool) []seriesKey {
 	return keys
 }
 
-// forgetAfter is how long a quiet series with no alert is kept: long enough to learn the interval of series that
-// send every minute or every five minutes (max_series bounds how many are kept).
-const forgetAfter = 15 * time.Minute
+// forgetAfter returns how long a quiet series with no alert is kept: until it is stale, and at least ten minutes
+// while one point of it was seen (its interval unknown), so that a series sending every minute or every five
+// minutes is not forgotten between its first points.
+func (e *alertExporter) forgetAfter(s *series) time.Duration {
+	if s.every == 0 {
+		return max(e.staleAfter(s), 10*time.Minute)
+	}
+	return e.staleAfter(s)
+}
 
 // staleAfter returns how long after its last point a series stops holding: five evaluation intervals, or three
 // of the series' own intervals when it sends less often (a point a minute, or every five minutes).
@@ -501,7 +507,7 @@ func (e *alertExporter) step(ev *evaluation, k seriesKey, s *series, holds bool)
 	a := e.alerts[fp]
 	if a == nil {
 		if !holds {
-			if r.cfg.Kind != kindAbsent && ev.now.Sub(s.last) >= max(e.staleAfter(s), forgetAfter) {
+			if r.cfg.Kind != kindAbsent && ev.now.Sub(s.last) >= e.forgetAfter(s) {
 				delete(e.series, k)
 			}
 			return

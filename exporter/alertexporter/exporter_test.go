@@ -899,3 +899,22 @@ func TestWatcherIsToldEveryChange(t *testing.T) {
 		assert.Equal(t, map[string]string{"alertname": "Hot", "severity": "warning", "host_name": "web-1"}, c.Labels)
 	}
 }
+
+// TestQuietSeriesAreForgotten: a series whose interval is known is forgotten once stale; one seen only once is kept
+// ten minutes, long enough for a second point a minute or five minutes later.
+func TestQuietSeriesAreForgotten(t *testing.T) {
+	h := newHarness(t, `
+rules:
+  - {name: Hot, kind: threshold, metric: temp, op: ">", value: 80}
+`, map[string]string{"file": "file " + t.TempDir() + "/alerts.jsonl"})
+	h.point(t, "temp", 20, map[string]string{"sensor": "fast"})
+	h.tick(10 * time.Second)
+	h.point(t, "temp", 20, map[string]string{"sensor": "fast"})
+	h.point(t, "temp", 20, map[string]string{"sensor": "once"})
+	h.tick(50 * time.Second)
+	assert.Len(t, h.e.series, 1, "the 10-s series forgotten 50 s after its last point")
+	h.tick(9 * time.Minute)
+	assert.Len(t, h.e.series, 1, "the series seen once, kept")
+	h.tick(time.Minute)
+	assert.Empty(t, h.e.series)
+}
