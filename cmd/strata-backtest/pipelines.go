@@ -181,7 +181,7 @@ func (g *graph) rules() map[string]ruleInfo {
 	for _, cfg := range g.configs {
 		if c, ok := cfg.(*alertexporter.Config); ok {
 			for _, r := range c.Rules {
-				info := ruleInfo{kind: r.Kind, metric: r.Metric, op: r.Op, value: r.Value}
+				info := ruleInfo{kind: r.Kind, metric: r.Metric, value: r.Value}
 				for k := range r.Labels {
 					info.labels = append(info.labels, semconv.PromLabel(k))
 				}

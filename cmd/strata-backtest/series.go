@@ -79,21 +79,6 @@ func joinPairs(pairs [][2]string) string {
 // key returns the series' identity.
 func (d seriesDesc) key() string { return d.name + "\x01" + d.resKey + "\x01" + joinPairs(d.attrs) }
 
-// String returns the series as Prometheus writes one: name{k="v",...}, resource attributes first.
-func (d seriesDesc) String() string {
-	var b strings.Builder
-	b.WriteString(d.name)
-	b.WriteByte('{')
-	for i, kv := range append(slices.Clone(d.resource), d.attrs...) {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(kv[0] + `="` + kv[1] + `"`)
-	}
-	b.WriteByte('}')
-	return b.String()
-}
-
 // sample is one point of a series.
 type sample struct {
 	t      int64 // unix nanoseconds

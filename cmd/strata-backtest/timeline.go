@@ -157,7 +157,7 @@ func alertSeriesKey(a alertEpisode, rule ruleInfo) string {
 
 // ruleInfo is what the report needs of an alert rule.
 type ruleInfo struct {
-	kind, metric, op string
-	value            float64
-	labels           []string // the label names the rule adds
+	kind, metric string
+	value        float64
+	labels       []string // the label names the rule adds
 }
