@@ -173,16 +173,7 @@ func (r *recorder) keepValues(md pmetric.Metrics) {
 	for _, rm := range md.ResourceMetrics().All() {
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
-				var dps pmetric.NumberDataPointSlice
-				switch m.Type() {
-				case pmetric.MetricTypeGauge:
-					dps = m.Gauge().DataPoints()
-				case pmetric.MetricTypeSum:
-					dps = m.Sum().DataPoints()
-				default:
-					continue
-				}
-				for _, dp := range dps.All() {
+				for _, dp := range points.Numbers(m).All() {
 					r.values.add(m.Name(), rm.Resource().Attributes(), dp.Attributes(), int64(dp.Timestamp()), points.Value(dp))
 				}
 			}

@@ -607,16 +607,7 @@ func (a *alert) snapshot() *alert {
 
 // eachNumber calls f for the points of gauges and sums.
 func eachNumber(m pmetric.Metric, f func(pcommon.Map, float64)) {
-	var dps pmetric.NumberDataPointSlice
-	switch m.Type() {
-	case pmetric.MetricTypeGauge:
-		dps = m.Gauge().DataPoints()
-	case pmetric.MetricTypeSum:
-		dps = m.Sum().DataPoints()
-	default:
-		return
-	}
-	for _, dp := range dps.All() {
+	for _, dp := range points.Numbers(m).All() {
 		f(dp.Attributes(), points.Value(dp))
 	}
 }

@@ -10,3 +10,14 @@ func Value(dp pmetric.NumberDataPoint) float64 {
 	}
 	return dp.DoubleValue()
 }
+
+// Numbers returns the number data points of a gauge or a sum, and none of any other metric.
+func Numbers(m pmetric.Metric) pmetric.NumberDataPointSlice {
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		return m.Gauge().DataPoints()
+	case pmetric.MetricTypeSum:
+		return m.Sum().DataPoints()
+	}
+	return pmetric.NewNumberDataPointSlice()
+}
