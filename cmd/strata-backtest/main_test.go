@@ -262,10 +262,18 @@ func TestFlagMistakesAreNamed(t *testing.T) {
 		require.Error(t, err, "%v", args)
 		assert.Contains(t, err.Error(), want)
 	}
+	typo := filepath.Join(t.TempDir(), "typo.yaml")
+	require.NoError(t, os.WriteFile(typo, []byte(`receivers: {otlp: {protocols: {grpc: {}}}}
+processors: {anomaly: {}}
+exporters: {debug: {}}
+service: {pipelines: {metrics: {receivers: [otlp], processors: [anomaly/typo], exporters: [debug, alert]}}}
+`), 0o644))
 	empty := filepath.Join(t.TempDir(), "empty.yaml")
 	require.NoError(t, os.WriteFile(empty, []byte("receivers: {}\n"), 0o644))
 	for want, args := range map[string][]string{
 		"service::pipelines: none": {"--config", empty, "--csv", "testdata/ratio.csv"},
+		`service::pipelines::metrics: references exporter "alert" which is not configured` + "\n" +
+			`service::pipelines::metrics: references processor "anomaly/typo" which is not configured`: {"--config", typo, "--csv", "testdata/ratio.csv"},
 		"no pipeline to feed: service::pipelines has none with a receiver among [metrics/nope]": {"--config", "testdata/load.yaml", "--csv", "testdata/ratio.csv", "--pipeline", "metrics/nope"},
 	} {
 		err := realMain(context.Background(), append(args, "--out", t.TempDir()), io.Discard)
@@ -386,4 +394,16 @@ func TestContribProcessorsRun(t *testing.T) {
 	}
 	assert.Equal(t, map[string]bool{"web-1": true, "web-2": true}, hosts, "the renamed metric, without db-1")
 	assert.Empty(t, res.Notes, "nothing passed over")
+}
+
+// TestEveryExampleReplays: each shipped collector configuration builds and replays (the demo's and the gateway's
+// correlation connector joins metrics to logs only, though it is a receiver of a metrics pipeline too).
+func TestEveryExampleReplays(t *testing.T) {
+	configs, err := filepath.Glob("../../examples/*/collector.yaml")
+	require.NoError(t, err)
+	require.NotEmpty(t, configs)
+	for _, config := range append(configs, "../../examples/quickstart/config.yaml") {
+		res := replay(t, options{config: config, csv: []string{"testdata/ratio.csv"}})
+		assert.Zero(t, res.Errors, "%s: %s", config, res.FirstError)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -88,7 +89,35 @@ func newGraph(conf *confmap.Conf, h *host, set component.TelemetrySettings, out,
 	if len(g.pipelines) == 0 {
 		return nil, fmt.Errorf("service::pipelines: none")
 	}
+	if err := g.checkReferences(); err != nil {
+		return nil, err
+	}
 	return g, nil
+}
+
+// checkReferences refuses a pipeline that names a component the configuration does not define, in the
+// collector's words: replayed with defaults, it would run what the collector refuses to start.
+func (g *graph) checkReferences() error {
+	var errs []error
+	for id, p := range g.pipelines {
+		for _, ref := range []struct {
+			kind     string
+			ids      []component.ID
+			sections []string
+		}{
+			{"receiver", p.Receivers, []string{"receivers", "connectors"}},
+			{"processor", p.Processors, []string{"processors"}},
+			{"exporter", p.Exporters, []string{"exporters", "connectors"}},
+		} {
+			for _, c := range ref.ids {
+				if !slices.ContainsFunc(ref.sections, func(sec string) bool { return slices.Contains(mapKeys(g.conf, sec), c.String()) }) {
+					errs = append(errs, fmt.Errorf("service::pipelines::%s: references %s %q which is not configured", id, ref.kind, c))
+				}
+			}
+		}
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return errors.Join(errs...)
 }
 
 // mapKeys returns the names under a section, such as the connectors.
@@ -351,6 +380,9 @@ func (g *graph) connector(ctx context.Context, id component.ID, in pipeline.Sign
 	}
 	var outs []any
 	for _, out := range []pipeline.Signal{pipeline.SignalTraces, pipeline.SignalMetrics, pipeline.SignalLogs} {
+		if !connects(f, in, out) {
+			continue // as in the collector: a pair the connector does not support is not built
+		}
 		c, err := g.connectorTo(ctx, f, cfg, id, in, out)
 		if err != nil {
 			return nil, err
@@ -363,6 +395,22 @@ func (g *graph) connector(ctx context.Context, id component.ID, in pipeline.Sign
 		return nil, fmt.Errorf("connectors::%s: feeds no pipeline", id)
 	}
 	return fanout(in, outs), nil
+}
+
+// connects reports whether the connector's factory joins a pipeline of signal in to one of signal out.
+func connects(f connector.Factory, in, out pipeline.Signal) bool {
+	stability := map[[2]pipeline.Signal]component.StabilityLevel{
+		{pipeline.SignalTraces, pipeline.SignalTraces}:   f.TracesToTracesStability(),
+		{pipeline.SignalTraces, pipeline.SignalMetrics}:  f.TracesToMetricsStability(),
+		{pipeline.SignalTraces, pipeline.SignalLogs}:     f.TracesToLogsStability(),
+		{pipeline.SignalMetrics, pipeline.SignalTraces}:  f.MetricsToTracesStability(),
+		{pipeline.SignalMetrics, pipeline.SignalMetrics}: f.MetricsToMetricsStability(),
+		{pipeline.SignalMetrics, pipeline.SignalLogs}:    f.MetricsToLogsStability(),
+		{pipeline.SignalLogs, pipeline.SignalTraces}:     f.LogsToTracesStability(),
+		{pipeline.SignalLogs, pipeline.SignalMetrics}:    f.LogsToMetricsStability(),
+		{pipeline.SignalLogs, pipeline.SignalLogs}:       f.LogsToLogsStability(),
+	}
+	return stability[[2]pipeline.Signal{in, out}] != component.StabilityLevelUndefined
 }
 
 // connectorTo builds the connector from signal in to signal out, feeding the pipelines it is a receiver of; nil
