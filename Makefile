@@ -19,7 +19,7 @@ SOURCES := builder-config.yaml go.mod go.sum \
 	$(shell find receiver processor connector exporter converter internal -name '*.go' -not -name '*_test.go' \
 	  -not -path 'internal/e2e/*' 2>/dev/null)
 
-.PHONY: build run demo scenarios test test-integration fuzz bench nab generate lint check-versions validate image clean
+.PHONY: build run demo scenarios test test-integration fuzz bench nab detect-bench generate lint check-versions validate image clean
 
 ## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed),
 ## strata-backtest, the quickstart's shop simulator and the demo's shop
@@ -81,6 +81,12 @@ NAB_DATA ?= ../shared/data/nab
 NAB_OUT  ?=
 nab:
 	$(GO) run ./internal/nab/cmd/nab -data $(NAB_DATA) -out "$(NAB_OUT)" -benchmarks BENCHMARKS.md
+
+## detect-bench: the anomaly detector's alarms (default budget) over the detection suite's evaluation seeds, per
+## fault kind and on fault-free controls, into BENCHMARKS.md; `go run ./internal/detectbench/cmd/detect-bench` runs
+## the development seeds, on which parameters are chosen
+detect-bench:
+	$(GO) run ./internal/detectbench/cmd/detect-bench -eval -benchmarks BENCHMARKS.md
 
 ## generate: mdatagen for every component (its //go:generate line)
 generate:

@@ -22,7 +22,9 @@ type Config struct {
 	Adapt float64
 	// Seasonal turns the daily/weekly profile on.
 	Seasonal bool
-	// SeasonalRate is how fast each bin of the profile follows its points (EWMA weight).
+	// SeasonalRate is how fast each bin of the profile follows its points (EWMA weight) at a point every 5 minutes
+	// or less often; at a finer step, the weight of a point is as much smaller, so that a day moves the profile as
+	// much whatever the step.
 	SeasonalRate float64
 	// CUSUMSlack and CUSUMLimit: the drift allowed per point, and the sum that is a change, in robust sigmas.
 	CUSUMSlack, CUSUMLimit float64
@@ -48,6 +50,9 @@ type Config struct {
 	// SequenceSmoothing is the count a move never seen is given (additive smoothing): the smaller, the newer such
 	// a move after a context seen a few times.
 	SequenceSmoothing float64
+	// AlarmBudget is how many false alarms a series may raise a day: the alarm's risk per point is the budget
+	// over the points a day the series has.
+	AlarmBudget float64
 }
 
 // DefaultConfig returns the configuration used everywhere unless the user sets another.
@@ -67,6 +72,7 @@ func DefaultConfig() Config {
 
 		Sequence:          true,
 		SequenceSmoothing: 0.02,
+		AlarmBudget:       0.01,
 	}
 }
 
@@ -76,7 +82,9 @@ type Result struct {
 	Expected float64 // the value the baselines expected
 	Lower    float64 // the band of normal values
 	Upper    float64
-	Warm     bool // false during warm-up: the score is 0
+	Warm     bool   // false during warm-up: the score is 0
+	Alarm    bool   // the point is an anomaly at the risk the alarm budget allows
+	View     string // the view that raised the alarm (ViewValue, ViewLevel, ViewVariance, ViewFlatline)
 }
 
 // Detector is the model of one series.
@@ -101,6 +109,7 @@ type Detector struct {
 	quietTail           float64 // and its extreme-value part: a value stranger than that detection's is never held off
 	extent              extent
 	sequence            *sequence
+	alarm               alarm
 }
 
 // New returns a detector.
@@ -135,22 +144,27 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	x = clamp(x, -MaxValue, MaxValue)
 	xf := float32(x)
 	d.n++
+	pointsPerDay := d.alarm.pace(t)
 	if d.n == 1 {
 		return d.start(t, x, xf)
 	}
-	expected, scale := d.expect(t, x)
+	expected, scale, base := d.expect(t, x)
+	z := d.alarm.residual(x, base)
+	repeat := xf == d.prev
 	prob, tail, record, change := d.score(x, xf, expected, scale)
 
 	// Learn, after scoring (a point never vouches for itself).
 	d.learn(xf)
 	if d.seasonal != nil {
-		d.seasonal.update(t, x, d.cfg.SeasonalRate)
+		d.seasonal.update(t, x, d.cfg.SeasonalRate*min(1, float64(d.alarm.interval)/300))
 	}
 	if change >= 1 { // a change was found: the level moves to the point, and accumulating starts again
 		d.cusumHi, d.cusumLo = 0, 0
 		d.loc = xf
 	}
 	r := Result{Expected: expected, Lower: expected - 3*1.4826*scale, Upper: expected + 3*1.4826*scale}
+	r.View = d.alarm.decide(z, repeat, d.n > d.cfg.WarmUp, riskPerPoint(d.cfg.AlarmBudget, pointsPerDay, d.cfg.Risk))
+	r.Alarm = r.View != ""
 	if d.n <= d.cfg.WarmUp {
 		return r
 	}
@@ -175,18 +189,22 @@ func (d *Detector) start(t time.Time, x float64, xf float32) Result {
 
 // expect returns the value expected at t and its scale: the robust level's or, where the daily profile knows this
 // time of day and has predicted better so far, the profile's. It updates the two predictors' errors with x.
-func (d *Detector) expect(t time.Time, x float64) (expected, scale float64) {
+// plain is the better predictor's value, without the choice between the two profiles by x itself (which makes a
+// residual smaller than either predictor's error): what the alarm's predictor starts from.
+func (d *Detector) expect(t time.Time, x float64) (expected, scale, plain float64) {
 	expected = float64(d.loc)
 	scale = float64(d.scale) + eps
+	plain = expected
 	d.errLevel += 0.05 * (float32(math.Abs(x-expected)) - d.errLevel)
 	if d.seasonal == nil {
-		return expected, scale
+		return expected, scale, plain
 	}
 	m, s, ok := d.seasonal.expect(t)
 	if !ok {
 		d.errSeason = d.errLevel * 2 // no profile yet at this time of day: not a better predictor
-		return expected, scale
+		return expected, scale, plain
 	}
+	plain = m
 	// Of the two profiles (interpolated, and per half hour), the one closer to this point explains it.
 	if mb, sb, ok := d.seasonal.expectBin(t); ok && math.Abs(x-mb)/math.Max(sb, eps) < math.Abs(x-m)/math.Max(s, eps) {
 		m, s = mb, sb
@@ -195,7 +213,7 @@ func (d *Detector) expect(t time.Time, x float64) (expected, scale float64) {
 	if d.errSeason < d.errLevel {
 		expected, scale = m, math.Max(s, eps)
 	}
-	return expected, scale
+	return expected, scale, plain
 }
 
 // score returns the probability that the point is not normal, the tail's part of it, whether the point is beyond
@@ -293,8 +311,9 @@ func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 
 // stateVersion is the layout of MarshalBinary. A state of version 1 (before the weekly profile and the sequence
 // memory) is read, those starting empty; of version 2 (the range kept by the sequence memory, if it was on, of 6
-// levels), the range restored from it and the memory starting empty; any other version is refused.
-const stateVersion = 3
+// levels), the range restored from it and the memory starting empty; of version 3 (before the alarm), the alarm
+// starting empty; any other version is refused.
+const stateVersion = 4
 
 // MarshalBinary returns the detector's model, to be kept across restarts (its configuration is not part of it).
 func (d *Detector) MarshalBinary() ([]byte, error) {
@@ -343,6 +362,11 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 			w.u64(m)
 		}
 	}
+	// version 4
+	a := &d.alarm
+	w.u64(uint64(a.last))
+	w.f32s(a.interval, a.hi, a.lo, a.wide, a.repeats, a.zq, a.excess, a.bias, a.mae, a.prevU, a.lag, a.sq)
+	w.u32(uint32(a.run))
 	return w.b, nil
 }
 
@@ -397,6 +421,14 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		if d.cfg.Sequence {
 			d.sequence = q
 		}
+	}
+	if version >= 4 {
+		a := &d.alarm
+		a.last = int64(r.u64())
+		for _, f := range []*float32{&a.interval, &a.hi, &a.lo, &a.wide, &a.repeats, &a.zq, &a.excess, &a.bias, &a.mae, &a.prevU, &a.lag, &a.sq} {
+			*f = r.f32()
+		}
+		a.run = uint16(min(r.u32(), math.MaxUint16))
 	}
 	if r.err != nil {
 		return r.err
@@ -459,8 +491,10 @@ func readSequence(r *stateReader) *sequence {
 // checkBounds returns an error when a restored model holds a NaN or an infinity, and clamps its finite values to
 // the bounds Update keeps (a model saved before those bounds may hold larger ones).
 func (d *Detector) checkBounds() error {
+	a := &d.alarm
 	values := []*float32{&d.loc, &d.scale, &d.prev, &d.dloc, &d.dscale, &d.cusumHi, &d.cusumLo, &d.errLevel,
-		&d.errSeason, &d.extent.lo, &d.extent.hi}
+		&d.errSeason, &d.extent.lo, &d.extent.hi, &a.interval, &a.hi, &a.lo, &a.wide, &a.repeats, &a.zq, &a.excess,
+		&a.bias, &a.mae, &a.prevU, &a.lag, &a.sq}
 	if p := d.seasonal; p != nil {
 		for i := range p.mean {
 			values = append(values, &p.mean[i], &p.dev[i], &p.binMean[i], &p.binDev[i])

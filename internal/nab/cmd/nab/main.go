@@ -9,12 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
-	"runtime"
 	"strings"
 	"time"
 
 	"github.com/otelstrata/strata/internal/anomaly"
+	"github.com/otelstrata/strata/internal/benchdoc"
+	"github.com/otelstrata/strata/internal/detectbench"
 	"github.com/otelstrata/strata/internal/nab"
 )
 
@@ -68,52 +68,12 @@ func run(data, out, benchmarks string, cfg anomaly.Config) error {
 		fmt.Fprintf(&b, "| %s | **%.2f** | %.6f | %d of %d | %d |\n", p.Name, r.Score, r.Threshold, r.TP, r.TP+r.FN, r.FP)
 	}
 	perSecond := float64(points) / elapsed.Seconds()
-	perSeries := bytesPerSeries(files, cfg)
+	perSeries := detectbench.BytesPerSeries(cfg)
 	fmt.Fprintf(&b, "\nDetector speed: %.0f points a second on one core (%d points in %s); memory: %d bytes per series.\n",
 		perSecond, points, elapsed.Round(time.Millisecond), perSeries)
 	fmt.Print(b.String())
 	if benchmarks != "" {
-		return updateSection(benchmarks, b.String())
+		return benchdoc.Update(benchmarks, "nab", b.String())
 	}
 	return nil
-}
-
-// bytesPerSeries measures the heap taken by 10,000 detectors that have each seen a file's points.
-func bytesPerSeries(files []*nab.File, cfg anomaly.Config) int {
-	const n = 10000
-	f := files[0]
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	ds := make([]*anomaly.Detector, n)
-	for i := range ds {
-		ds[i] = anomaly.New(cfg)
-		for j := range min(len(f.Values), 200) {
-			ds[i].Update(f.Timestamps[j], f.Values[j])
-		}
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	runtime.KeepAlive(ds)
-	return int((after.HeapAlloc - before.HeapAlloc) / n)
-}
-
-const (
-	sectionStart = "<!-- nab:start (written by make nab) -->"
-	sectionEnd   = "<!-- nab:end -->"
-)
-
-// updateSection replaces the text between the NAB markers of BENCHMARKS.md (they must be there).
-func updateSection(path, body string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	text := string(data)
-	i, j := strings.Index(text, sectionStart), strings.Index(text, sectionEnd)
-	if i < 0 || j < i {
-		return fmt.Errorf("%s has no %q ... %q section", path, sectionStart, sectionEnd)
-	}
-	text = text[:i+len(sectionStart)] + "\n" + body + text[j:]
-	return os.WriteFile(path, []byte(text), 0o644)
 }

@@ -1,0 +1,160 @@
+package anomaly
+
+import (
+	"math"
+	"time"
+)
+
+// The views that raise an alarm (Result.View).
+const (
+	ViewValue    = "value"    // one point far beyond what the tail of the series' strangeness allows
+	ViewLevel    = "level"    // the residual has kept to one side: a level shift, a ramp, a missing peak
+	ViewVariance = "variance" // the noise has widened
+	ViewFlatline = "flatline" // the value has stopped moving where the series normally moves
+)
+
+// alarm is the detector's decision, held to a budget of false alarms a day: the risk per point is the budget over
+// the points a day the series has, measured as it goes; each view's threshold is the one a normal series passes
+// with that risk. 48 bytes.
+type alarm struct {
+	interval float32 // seconds between points: a moving average, which a gap moves by at most 4 times its value
+	last     int64   // the time of the point before, Unix nanoseconds
+	// CUSUMs of the residual up and down (slack cusumSlack), and of the log-likelihood ratio that the noise is four
+	// times as wide (of a Laplace distribution's, which a heavy tail does not fool as much as a normal's)
+	hi, lo, wide float32
+	run          uint16  // points in a row equal to the one before
+	repeats      float32 // how often a point equals the one before (a moving average over about 100 points)
+	// the tail of |z|: its 98 % quantile, tracked as SPOT tracks its level, and the mean excess above it
+	zq, excess float32
+	// the alarm's predictor is the detector's (the profile or the level) plus bias, the recent mean of its
+	// residuals (over about half an hour), which takes out a day busier than the profile; mae is the mean absolute
+	// residual of that (over about an hour), the alarm's scale
+	bias, mae float32
+	// the residual before (in deviations), and moving averages of its product with the next and of its square:
+	// how much of a residual the one before foretells
+	prevU, lag, sq float32
+}
+
+// residual returns x's residual against base plus the recent bias, in deviations (a normal's, from the mean absolute
+// residual), and learns both.
+func (a *alarm) residual(x, base float64) float64 {
+	r := x - base - float64(a.bias)
+	sigma := 1.2533*float64(a.mae) + eps
+	z := r / sigma
+	step := math.Max(float64(a.interval), 1)
+	a.bias += float32(math.Min(0.5, step/1800) * clamp(r, -6*sigma, 6*sigma))
+	if a.mae == 0 {
+		a.mae = float32(math.Abs(r))
+	} else {
+		a.mae += float32(math.Min(0.5, step/3600) * (math.Min(math.Abs(r), 6*sigma) - float64(a.mae)))
+	}
+	return z
+}
+
+// repeatFloor is the least chance of a repeat a flatline is measured against: a series seen to repeat less often
+// (one that always moves) is stuck only after a run that chance would give once in the budget's points.
+const repeatFloor = 0.05
+
+// cusumSlack is the CUSUMs' slack, in deviations: a shift of twice that is found fastest, and a bias of the residual
+// of less (a profile a little off) does not add up.
+const cusumSlack = 1.0
+
+// pace learns the interval before t and returns the points a day the series has.
+func (a *alarm) pace(t time.Time) float64 {
+	now := t.UnixNano()
+	if a.last != 0 && now > a.last {
+		gap := float64(now-a.last) / 1e9
+		if a.interval == 0 {
+			a.interval = float32(gap)
+		} else {
+			a.interval += 0.05 * (float32(math.Min(gap, 4*float64(a.interval))) - a.interval)
+		}
+	}
+	a.last = now
+	if a.interval <= 0 {
+		return 0
+	}
+	return 86400 / float64(a.interval)
+}
+
+// riskPerPoint returns the alarm's risk per point: the budget over the points a day, at most risk (the detector's
+// own level) and at least 1e-12.
+func riskPerPoint(budget, pointsPerDay, risk float64) float64 {
+	if pointsPerDay <= 0 {
+		return risk
+	}
+	return clamp(budget/pointsPerDay, 1e-12, risk)
+}
+
+// tailLevel is the quantile of |z| from which its tail is modelled.
+const tailLevel = 0.98
+
+// tail returns the probability of a residual at least as large as z, and learns it.
+func (a *alarm) tail(z float64) float64 {
+	x, t := math.Abs(z), float64(a.zq)
+	p := 1.0
+	if x > t && t > 0 && a.excess > 0 {
+		// A Weibull tail, P(|z| ≥ x) = exp(-(x/λ)^k), through the quantile and the one ten times rarer that the
+		// mean excess gives (exact for an exponential tail): k near 1.5 for a normal's, smaller (more cautious) for
+		// heavier tails, at most 2
+		k := clamp(math.Log(math.Log(10/(1-tailLevel))/math.Log(1/(1-tailLevel)))/math.Log1p(float64(a.excess)*math.Ln10/t), 0.5, 2)
+		p = math.Exp(math.Log(1-tailLevel) * math.Pow(x/t, k))
+	}
+	eta := 0.05 * (t + 0.1)
+	if x > t {
+		a.excess += 0.05 * (float32(math.Min(x-t, 10*math.Max(float64(a.excess), 0.1))) - a.excess)
+		a.zq += float32(tailLevel * eta)
+	} else {
+		a.zq = float32(math.Max(0, t-(1-tailLevel)*eta))
+	}
+	return p
+}
+
+// decide returns the view that raises an alarm on a point of residual z (in robust deviations), or "" for none;
+// repeat says the point equals the one before, warm that the detector may alarm. It advances the CUSUMs, which
+// start again after an alarm.
+func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
+	if repeat {
+		a.run = min(a.run+1, math.MaxUint16)
+		a.repeats += 0.01 * (1 - a.repeats)
+	} else {
+		a.run = 0
+		a.repeats -= 0.01 * a.repeats
+	}
+	z = clamp(z, -maxStrangeness, maxStrangeness)
+	p := a.tail(z)
+	if !warm {
+		return ""
+	}
+	// the residual in a normal's deviations, or fewer where this series' residuals are wider in the tail, and
+	// less what the residual before foretells of it (a sawtooth, a wandering series): the CUSUMs add only what is
+	// new
+	u := clamp(z/math.Max(1, float64(a.zq)/2.33), -6, 6)
+	phi := clamp(float64(a.lag)/math.Max(float64(a.sq), eps), 0, 0.95)
+	e := (u - phi*float64(a.prevU)) / math.Sqrt(1-phi*phi)
+	a.lag += 0.01 * (float32(u*float64(a.prevU)) - a.lag)
+	a.sq += 0.01 * (float32(u*u) - a.sq)
+	a.prevU = float32(u)
+	u = clamp(e, -6, 6)
+	a.hi = float32(math.Max(0, float64(a.hi)+u-cusumSlack))
+	a.lo = float32(math.Max(0, float64(a.lo)-u-cusumSlack))
+	a.wide = float32(math.Max(0, float64(a.wide)+0.9375*math.Abs(u)-math.Log(4)))
+	// Siegmund's approximation of the CUSUM's run length, 1/(2k²)·e^(2k(h+1.166)), for a run of 2/risk points (two
+	// sides)
+	level := math.Max(2, math.Log(2*cusumSlack*cusumSlack*2/risk)/(2*cusumSlack)-1.166)
+	switch {
+	case p < risk:
+		a.hi, a.lo, a.wide = 0, 0, 0
+		return ViewValue
+	case float64(a.hi) >= level || float64(a.lo) >= level:
+		a.hi, a.lo, a.wide = 0, 0, 0
+		return ViewLevel
+	case float64(a.wide) >= -math.Log(risk):
+		a.hi, a.lo, a.wide = 0, 0, 0
+		return ViewVariance
+	case a.run > 0 && float64(a.run)*math.Log(math.Max(float64(a.repeats), repeatFloor)) < math.Log(risk):
+		a.run = 0
+		return ViewFlatline
+	}
+	return ""
+}

