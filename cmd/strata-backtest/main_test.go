@@ -324,7 +324,7 @@ func TestIncidentAtTheFault(t *testing.T) {
 }
 
 // TestCompareTwoConfigurations: a longer `for` fires the same threshold alert later (the same alert, matched by
-// overlap); a stricter anomaly score removes alerts and adds none.
+// overlap); a tenth of the alarm budget removes alerts and adds none.
 func TestCompareTwoConfigurations(t *testing.T) {
 	out := t.TempDir()
 	var console bytes.Buffer

@@ -64,6 +64,9 @@ func (cfg *Config) Validate() error {
 		confcheck.Int("incidents: max_entities", in.MaxEntities, 1, 10_000),
 		confcheck.Int("incidents: max_signals", in.MaxSignals, 1, 10_000_000),
 	}
+	if in.AnomalySignal != incidents.AnomalyAlarm && in.AnomalySignal != incidents.AnomalyScore {
+		errs = append(errs, fmt.Errorf("incidents: anomaly_signal: %q is not %s or %s", in.AnomalySignal, incidents.AnomalyAlarm, incidents.AnomalyScore))
+	}
 	if !(in.OpenScore >= in.Threshold && in.OpenScore <= 1) {
 		errs = append(errs, fmt.Errorf("incidents: open_score: %v is not between threshold and 1", in.OpenScore))
 	}

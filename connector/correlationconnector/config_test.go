@@ -20,7 +20,7 @@ func TestLoadConfig(t *testing.T) {
 		MetricsFlushInterval: 30 * time.Second, LatencyBuckets: []time.Duration{10 * ms, 100 * ms, time.Second},
 		VirtualNodeAttributes: []string{"peer.service", "db.system"}, Storage: &storage,
 		Incidents: IncidentsConfig{
-			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
+			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, AnomalySignal: "score", OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
 			Window: 10 * time.Minute, ResolveAfter: 10 * time.Minute, MaxOpen: 20, MaxEntities: 30, MaxSignals: 5000,
 		},
 	}, conftest.Named(t, "correlation/full", createDefaultConfig()))
@@ -41,6 +41,7 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Incidents.Interval = 2 }, "incidents: interval: must be at least 100ms"},
 		{func(c *Config) { c.Incidents.Window = time.Second }, "incidents: window: must be at least 10s"},
 		{func(c *Config) { c.Incidents.Threshold = math.NaN() }, "incidents: threshold: NaN is not in (0, 1)"},
+		{func(c *Config) { c.Incidents.AnomalySignal = "both" }, `incidents: anomaly_signal: "both" is not alarm or score`},
 		{func(c *Config) { c.Incidents.OpenScore = math.NaN() }, "incidents: open_score: NaN is not between threshold and 1"},
 		{func(c *Config) { c.Incidents.MaxSignals = 0 }, "incidents: max_signals: must be from 1"},
 	} {

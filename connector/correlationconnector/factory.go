@@ -2,6 +2,7 @@ package correlationconnector // import "github.com/otelstrata/strata/connector/c
 
 import (
 	"context"
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -42,7 +43,8 @@ func createDefaultConfig() component.Config {
 		VirtualNodeAttributes: []string{"peer.service", "db.namespace", "db.name", "db.system", "messaging.destination.name",
 			"messaging.system", "server.address", "net.peer.name"},
 		Incidents: IncidentsConfig{
-			Interval: 10 * time.Second, WarmUp: 30, Threshold: 0.997, OpenScore: 0.999, Confirm: 2, ConfirmWithin: time.Minute,
+			Interval: 10 * time.Second, WarmUp: 30, Threshold: 0.997, AnomalySignal: incidents.AnomalyAlarm, OpenScore: 0.999,
+			Confirm: 2, ConfirmWithin: time.Minute,
 			Window: 5 * time.Minute, ResolveAfter: 5 * time.Minute, MaxOpen: 100, MaxEntities: 50, MaxSignals: 10000,
 		},
 	}

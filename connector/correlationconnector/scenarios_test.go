@@ -144,7 +144,8 @@ func (w *world) interval(f faults, roots ...*service) {
 	w.h.c.tick(context.Background())
 }
 
-// anomaly sends what the anomaly processor adds for a watched metric of a resource.
+// anomaly sends what the anomaly processor adds for a watched metric of a resource: the score and the alarm, which
+// stands for the processor's here when the score is between 0.999 and 1.
 func (w *world) anomaly(metric string, score float64, resource map[string]string) {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
@@ -153,12 +154,18 @@ func (w *world) anomaly(metric string, score float64, resource map[string]string
 	}
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(w.scoreScope)
-	m := sm.Metrics().AppendEmpty()
-	m.SetName("strata.anomaly.score")
-	dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
-	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.Now()))
-	dp.SetDoubleValue(score)
-	dp.Attributes().PutStr("strata.anomaly.metric", metric)
+	alarm := 0.0
+	if score >= 0.999 && score <= 1 {
+		alarm = 1
+	}
+	for name, v := range map[string]float64{"strata.anomaly.score": score, "strata.anomaly.alarm": alarm} {
+		m := sm.Metrics().AppendEmpty()
+		m.SetName(name)
+		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.Now()))
+		dp.SetDoubleValue(v)
+		dp.Attributes().PutStr("strata.anomaly.metric", metric)
+	}
 	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
 }
 

@@ -81,7 +81,7 @@ type RuleConfig struct {
 	// Kind is threshold, anomaly, absent or incident.
 	Kind string `mapstructure:"kind"`
 	// Metric is the metric a threshold, anomaly or absent rule watches (for anomaly rules: the watched metric, whose
-	// strata.anomaly.score is read).
+	// strata.anomaly.alarm, or strata.anomaly.score with Score, is read).
 	Metric string `mapstructure:"metric"`
 	// Match restricts the series by attribute values.
 	Match map[string]string `mapstructure:"match"`
@@ -90,7 +90,8 @@ type RuleConfig struct {
 	Value float64 `mapstructure:"value"`
 	// Recovery is the value the series must cross back to resolve (hysteresis); default: the threshold itself.
 	Recovery *float64 `mapstructure:"recovery"`
-	// Score is the anomaly score from which an anomaly rule fires. Default 0.997.
+	// Score is the anomaly score from which an anomaly rule's condition holds; unset, the condition is the anomaly
+	// processor's alarm (strata.anomaly.alarm, held to its alarm_budget).
 	Score float64 `mapstructure:"score"`
 	// For is how long the condition must hold before the alert fires (pending until then).
 	For time.Duration `mapstructure:"for"`

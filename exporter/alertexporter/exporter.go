@@ -81,7 +81,7 @@ func newAlertExporter(cfg *Config, set exporter.Settings) (*alertExporter, error
 }
 
 // watchedMetrics returns the names of the metrics whose points the rules read: their metric, or the anomaly
-// processor's score for anomaly rules.
+// processor's alarm or score for anomaly rules.
 func watchedMetrics(rules []*rule) map[string]bool {
 	names := map[string]bool{}
 	for _, r := range rules {
@@ -89,7 +89,7 @@ func watchedMetrics(rules []*rule) map[string]bool {
 		case kindThreshold, kindAbsent, kindPredictive:
 			names[r.cfg.Metric] = true
 		case kindAnomaly:
-			names[semconv.MetricAnomalyScore] = true
+			names[r.anomalyMetric()] = true
 		}
 	}
 	return names
@@ -197,8 +197,8 @@ func (e *alertExporter) ConsumeMetrics(_ context.Context, md pmetric.Metrics) er
 				if !e.watched[m.Name()] {
 					continue
 				}
-				if m.Name() == semconv.MetricAnomalyScore && sm.Scope().Name() != semconv.ScopeAnomaly {
-					continue // a score the anomaly processor did not make
+				if strings.HasPrefix(m.Name(), semconv.PrefixAnomaly) && sm.Scope().Name() != semconv.ScopeAnomaly {
+					continue // a score or alarm the anomaly processor did not make
 				}
 				eachNumber(m, func(attrs pcommon.Map, v float64) {
 					merged := pcommon.NewMap()
@@ -223,7 +223,7 @@ func (e *alertExporter) observe(r *rule, name string, attrs pcommon.Map, v float
 			return
 		}
 	case kindAnomaly:
-		if name != semconv.MetricAnomalyScore || !r.matches(attrs) || !(v >= 0 && v <= 1) {
+		if name != r.anomalyMetric() || !r.matches(attrs) || !(v >= 0 && v <= 1) {
 			return
 		}
 		if watched, ok := attrs.Get(semconv.AttrAnomalyMetric); !ok || watched.Str() != r.cfg.Metric {
@@ -251,15 +251,16 @@ func (e *alertExporter) observe(r *rule, name string, attrs pcommon.Map, v float
 		a := e.alerts[fp]
 		s.active = r.holds(v, a != nil && a.state == stateFiring)
 	case kindAnomaly:
-		s.active = v >= r.anomalyScore()
+		s.active = (r.cfg.Score > 0 && v >= r.cfg.Score) || (r.cfg.Score == 0 && v == 1)
 	}
 }
 
-func (r *rule) anomalyScore() float64 {
+// anomalyMetric returns what an anomaly rule reads: the processor's alarm, or its score when the rule sets one.
+func (r *rule) anomalyMetric() string {
 	if r.cfg.Score > 0 {
-		return r.cfg.Score
+		return semconv.MetricAnomalyScore
 	}
-	return 0.997
+	return semconv.MetricAnomalyAlarm
 }
 
 // ConsumeLogs follows incidents (the correlation connector's records): open and update fire, resolved resolves.

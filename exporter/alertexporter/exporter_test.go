@@ -231,19 +231,26 @@ rules:
 	require.Len(t, am.received(), 2, "fired, and resent a minute later")
 }
 
-// TestAnomalyAbsentAndIncidentRules: an anomaly rule reads the anomaly processor's score of its metric; an absent
-// rule fires when a series stops; an incident rule follows the correlation connector's records.
+// TestAnomalyAbsentAndIncidentRules: an anomaly rule reads the anomaly processor's alarm of its metric, or its
+// score from the rule's score; an absent rule fires when a series stops; an incident rule follows the correlation
+// connector's records.
 func TestAnomalyAbsentAndIncidentRules(t *testing.T) {
 	am := newReceiverServer(t)
 	h := newHarness(t, `
 evaluation_interval: 10s
 rules:
   - {name: LoadAnomaly, kind: anomaly, metric: system.cpu.load_average.1m}
+  - {name: LoadScore, kind: anomaly, metric: system.cpu.load_average.1m, score: 0.999}
+  - {name: MemoryScore, kind: anomaly, metric: system.memory.usage, score: 0.9999}
   - {name: NoHeartbeat, kind: absent, metric: heartbeat, absent_for: 1m}
   - {name: Incident, kind: incident, severity: critical}
 `, map[string]string{"am": "alertmanager " + am.srv.URL})
-	h.point(t, "strata.anomaly.score", 0.9995, map[string]string{"strata.anomaly.metric": "system.cpu.load_average.1m"})
-	h.point(t, "strata.anomaly.score", 0.9999, map[string]string{"strata.anomaly.metric": "system.memory.usage"})
+	load := map[string]string{"strata.anomaly.metric": "system.cpu.load_average.1m"}
+	memory := map[string]string{"strata.anomaly.metric": "system.memory.usage"}
+	h.point(t, "strata.anomaly.alarm", 1, load)
+	h.point(t, "strata.anomaly.score", 0.9995, load)
+	h.point(t, "strata.anomaly.alarm", 1, memory)
+	h.point(t, "strata.anomaly.score", 0.9995, memory)
 	h.point(t, "heartbeat", 1, map[string]string{"job": "batch"})
 	h.tick(10 * time.Second)
 	got := map[string]bool{}
@@ -252,7 +259,8 @@ rules:
 			got[a.Labels["alertname"]] = true
 		}
 	}
-	assert.Equal(t, map[string]bool{"LoadAnomaly": true}, got, "only the watched metric's anomaly")
+	assert.Equal(t, map[string]bool{"LoadAnomaly": true, "LoadScore": true}, got,
+		"only the watched metric's alarm, and its score from the rule's score")
 
 	for range 6 {
 		h.tick(10 * time.Second)
@@ -533,10 +541,10 @@ rules:
 	h.point(t, "latency", 2, nil) // host web-1 (the harness's resource)
 	h.tick(10 * time.Second)      // latency fires, and with it LatencyWithoutDB
 	h.point(t, "latency", 2, nil)
-	h.point(t, "strata.anomaly.score", 0.999, map[string]string{"strata.anomaly.metric": "db.cpu"})
+	h.point(t, "strata.anomaly.alarm", 1, map[string]string{"strata.anomaly.metric": "db.cpu"})
 	h.tick(10 * time.Second)
 	h.point(t, "latency", 2, nil)
-	h.point(t, "strata.anomaly.score", 0.999, map[string]string{"strata.anomaly.metric": "db.cpu"})
+	h.point(t, "strata.anomaly.alarm", 1, map[string]string{"strata.anomaly.metric": "db.cpu"})
 	h.tick(10 * time.Second)
 	states := map[string][]bool{} // alertname -> resolved?, in order
 	for _, b := range am.received() {
@@ -802,26 +810,31 @@ func BenchmarkWebhookNotifications(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notifications/s")
 }
 
-// TestForgedScoresFireNothing: an anomaly rule ignores scores outside the anomaly processor's scope (a client's) and
-// scores that are not in [0, 1].
+// TestForgedScoresFireNothing: an anomaly rule ignores alarms and scores outside the anomaly processor's scope (a
+// client's) and those that are not in [0, 1].
 func TestForgedScoresFireNothing(t *testing.T) {
 	am := newReceiverServer(t)
 	h := newHarness(t, `
 evaluation_interval: 10s
 rules:
   - {name: LoadAnomaly, kind: anomaly, metric: system.cpu.load_average.1m}
+  - {name: LoadScore, kind: anomaly, metric: system.cpu.load_average.1m, score: 0.997}
 `, map[string]string{"am": "alertmanager " + am.srv.URL})
 	watched := map[string]string{"strata.anomaly.metric": "system.cpu.load_average.1m"}
 	for range 3 {
-		h.pointIn(t, "github.com/evil/forger", "strata.anomaly.score", 1, watched)
-		h.point(t, "strata.anomaly.score", math.Inf(1), watched)
-		h.point(t, "strata.anomaly.score", math.NaN(), watched)
+		for _, name := range []string{"strata.anomaly.alarm", "strata.anomaly.score"} {
+			h.pointIn(t, "github.com/evil/forger", name, 1, watched)
+			h.point(t, name, math.Inf(1), watched)
+			h.point(t, name, math.NaN(), watched)
+		}
 		h.tick(10 * time.Second)
 	}
 	assert.Empty(t, am.received())
+	h.point(t, "strata.anomaly.alarm", 1, watched)
 	h.point(t, "strata.anomaly.score", 1, watched)
 	h.tick(10 * time.Second)
-	assert.Len(t, am.received(), 1, "the processor's own score fires")
+	require.Len(t, am.received(), 1, "the processor's own alarm and score fire")
+	assert.Len(t, alertsOf(t, am.received()[0]), 2)
 }
 
 // TestSeriesOfAPointAMinuteHold: a series that sends every minute, less often than five evaluation intervals,

@@ -15,7 +15,7 @@ const (
 
 // alarm is the detector's decision, held to a budget of false alarms a day: the risk per point is the budget over
 // the points a day the series has, measured as it goes; each view's threshold is the one a normal series passes
-// with that risk. 48 bytes.
+// with that risk. 72 bytes.
 type alarm struct {
 	interval float32 // seconds between points: a moving average, which a gap moves by at most 4 times its value
 	last     int64   // the time of the point before, Unix nanoseconds
@@ -33,6 +33,8 @@ type alarm struct {
 	// the residual before (in deviations), and moving averages of its product with the next and of its square:
 	// how much of a residual the one before foretells
 	prevU, lag, sq float32
+	// the largest |z|, shift CUSUM and variance CUSUM lately, halving in a day
+	peak [3]float32
 }
 
 // residual returns x's residual against base plus the recent bias, in deviations (a normal's, from the mean absolute
@@ -111,8 +113,8 @@ func (a *alarm) tail(z float64) float64 {
 }
 
 // decide returns the view that raises an alarm on a point of residual z (in robust deviations), or "" for none;
-// repeat says the point equals the one before, warm that the detector may alarm. It advances the CUSUMs, which
-// start again after an alarm.
+// repeat says the point equals the one before, warm that the detector may alarm. It advances the CUSUMs and the
+// peaks.
 func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
 	if repeat {
 		a.run = min(a.run+1, math.MaxUint16)
@@ -123,38 +125,44 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
 	}
 	z = clamp(z, -maxStrangeness, maxStrangeness)
 	p := a.tail(z)
-	if !warm {
-		return ""
-	}
 	// the residual in a normal's deviations, or fewer where this series' residuals are wider in the tail, and
 	// less what the residual before foretells of it (a sawtooth, a wandering series): the CUSUMs add only what is
 	// new
 	u := clamp(z/math.Max(1, float64(a.zq)/2.33), -6, 6)
 	phi := clamp(float64(a.lag)/math.Max(float64(a.sq), eps), 0, 0.95)
-	e := (u - phi*float64(a.prevU)) / math.Sqrt(1-phi*phi)
+	e := clamp((u-phi*float64(a.prevU))/math.Sqrt(1-phi*phi), -6, 6)
 	a.lag += 0.01 * (float32(u*float64(a.prevU)) - a.lag)
 	a.sq += 0.01 * (float32(u*u) - a.sq)
 	a.prevU = float32(u)
-	u = clamp(e, -6, 6)
-	a.hi = float32(math.Max(0, float64(a.hi)+u-cusumSlack))
-	a.lo = float32(math.Max(0, float64(a.lo)-u-cusumSlack))
-	a.wide = float32(math.Max(0, float64(a.wide)+0.9375*math.Abs(u)-math.Log(4)))
+	if !warm {
+		return ""
+	}
+	a.hi = float32(math.Max(0, float64(a.hi)+e-cusumSlack))
+	a.lo = float32(math.Max(0, float64(a.lo)-e-cusumSlack))
+	a.wide = float32(math.Max(0, float64(a.wide)+0.9375*math.Abs(e)-math.Log(4)))
 	// Siegmund's approximation of the CUSUM's run length, 1/(2k²)·e^(2k(h+1.166)), for a run of 2/risk points (two
 	// sides)
 	level := math.Max(2, math.Log(2*cusumSlack*cusumSlack*2/risk)/(2*cusumSlack)-1.166)
+	shift := math.Max(float64(a.hi), float64(a.lo))
+	// each view alarms only beyond the largest the series has shown lately, too: what the series does every day or
+	// two (a queue's bursts, an autoscaler's steps, a rare count's events) is an alarm once, not every time, whatever
+	// the model of its noise says
+	view := ""
 	switch {
-	case p < risk:
-		a.hi, a.lo, a.wide = 0, 0, 0
-		return ViewValue
-	case float64(a.hi) >= level || float64(a.lo) >= level:
-		a.hi, a.lo, a.wide = 0, 0, 0
-		return ViewLevel
-	case float64(a.wide) >= -math.Log(risk):
-		a.hi, a.lo, a.wide = 0, 0, 0
-		return ViewVariance
+	case p < risk && math.Abs(z) > float64(a.peak[0]):
+		view = ViewValue
+	case shift >= level && shift > float64(a.peak[1]):
+		view = ViewLevel
+	case float64(a.wide) >= -math.Log(risk) && a.wide > a.peak[2]:
+		view = ViewVariance
 	case a.run > 0 && float64(a.run)*math.Log(math.Max(float64(a.repeats), repeatFloor)) < math.Log(risk):
 		a.run = 0
 		return ViewFlatline
 	}
-	return ""
+	// the peaks halve in a day
+	fade := float32(1 - math.Ln2*math.Min(float64(a.interval), 86400)/86400)
+	for i, x := range [3]float64{math.Abs(z), shift, float64(a.wide)} {
+		a.peak[i] = max(a.peak[i]*fade, float32(x))
+	}
+	return view
 }

@@ -366,6 +366,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	a := &d.alarm
 	w.u64(uint64(a.last))
 	w.f32s(a.interval, a.hi, a.lo, a.wide, a.repeats, a.zq, a.excess, a.bias, a.mae, a.prevU, a.lag, a.sq)
+	w.f32s(a.peak[:]...)
 	w.u32(uint32(a.run))
 	return w.b, nil
 }
@@ -425,7 +426,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	if version >= 4 {
 		a := &d.alarm
 		a.last = int64(r.u64())
-		for _, f := range []*float32{&a.interval, &a.hi, &a.lo, &a.wide, &a.repeats, &a.zq, &a.excess, &a.bias, &a.mae, &a.prevU, &a.lag, &a.sq} {
+		for _, f := range []*float32{&a.interval, &a.hi, &a.lo, &a.wide, &a.repeats, &a.zq, &a.excess, &a.bias, &a.mae, &a.prevU, &a.lag, &a.sq, &a.peak[0], &a.peak[1], &a.peak[2]} {
 			*f = r.f32()
 		}
 		a.run = uint16(min(r.u32(), math.MaxUint16))
@@ -494,7 +495,7 @@ func (d *Detector) checkBounds() error {
 	a := &d.alarm
 	values := []*float32{&d.loc, &d.scale, &d.prev, &d.dloc, &d.dscale, &d.cusumHi, &d.cusumLo, &d.errLevel,
 		&d.errSeason, &d.extent.lo, &d.extent.hi, &a.interval, &a.hi, &a.lo, &a.wide, &a.repeats, &a.zq, &a.excess,
-		&a.bias, &a.mae, &a.prevU, &a.lag, &a.sq}
+		&a.bias, &a.mae, &a.prevU, &a.lag, &a.sq, &a.peak[0], &a.peak[1], &a.peak[2]}
 	if p := d.seasonal; p != nil {
 		for i := range p.mean {
 			values = append(values, &p.mean[i], &p.dev[i], &p.binMean[i], &p.binDev[i])

@@ -333,7 +333,7 @@ func TestStateOfVersion1(t *testing.T) {
 }
 
 // alarmStateLen is the size of the alarm's state, the end of a model of version 4.
-const alarmStateLen = 8 + 12*4 + 4
+const alarmStateLen = 8 + 15*4 + 4
 
 // TestStateOfVersion3: a model saved before the alarm is restored, the alarm starting empty; it learns the interval
 // again and alarms after a point.

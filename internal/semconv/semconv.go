@@ -133,6 +133,7 @@ const (
 	MetricAnomalyExpected = "strata.anomaly.expected"
 	MetricAnomalyLower    = "strata.anomaly.lower"
 	MetricAnomalyUpper    = "strata.anomaly.upper"
+	MetricAnomalyAlarm    = "strata.anomaly.alarm"     // 1 where the alarm is raised (within the alarm budget), else 0
 	AttrAnomalyMetric     = "strata.anomaly.metric"    // the watched metric's name
 	AttrAnomalyStatistic  = "strata.anomaly.statistic" // what of it: value, rate, mean, p95, ...
 	PrefixAnomaly         = "strata.anomaly."

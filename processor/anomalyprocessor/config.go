@@ -32,11 +32,14 @@ type Config struct {
 	Conditions []string `mapstructure:"conditions"`
 	// Quantile of histograms and summaries that is watched, beside a histogram's mean. Default 0.95.
 	Quantile float64 `mapstructure:"quantile"`
-	// Emit is all (the score and band of every watched point) or anomalous (only of points at or above
-	// Threshold, to bound the cardinality added). Default all.
+	// Emit is all (the score, band and alarm of every watched point) or anomalous (only of points at or above
+	// Threshold or with the alarm raised, to bound the cardinality added). Default all.
 	Emit string `mapstructure:"emit"`
-	// Threshold is the score from which a point is anomalous. Default 1 - risk (0.997): the detector's own alarm.
+	// Threshold is the score from which a point is anomalous. Default 1 - risk (0.997).
 	Threshold float64 `mapstructure:"threshold"`
+	// AlarmBudget is how many false alarms a series may raise a day (strata.anomaly.alarm): the alarm's risk per
+	// point is the budget over the points a day the series has. Default 0.01.
+	AlarmBudget float64 `mapstructure:"alarm_budget"`
 	// MaxSeries bounds the series watched; the least recently seen is forgotten first. Default 10000.
 	MaxSeries int `mapstructure:"max_series"`
 	// MaxClockSkew is how far ahead of the collector's clock a point may be stamped; a later point is skipped
@@ -90,6 +93,9 @@ func (cfg *Config) Validate() error {
 	if !(cfg.Threshold > 0 && cfg.Threshold < 1) {
 		add("threshold: %v is not in (0, 1)", cfg.Threshold)
 	}
+	if !(cfg.AlarmBudget > 0 && cfg.AlarmBudget <= 1000) {
+		add("alarm_budget: %v is not in (0, 1000] false alarms a day", cfg.AlarmBudget)
+	}
 	if cfg.MaxSeries < 1 {
 		add("max_series: must be positive")
 	}
@@ -126,7 +132,7 @@ func parseConditions(conditions []string, set component.TelemetrySettings) (*ott
 func (cfg *Config) detectorConfig() anomaly.Config {
 	d := anomaly.DefaultConfig()
 	d.WarmUp, d.Risk, d.Holdoff, d.Seasonal, d.Sequence = cfg.WarmUp, cfg.Risk, cfg.Holdoff, cfg.Seasonal, cfg.Sequence
-	d.RangeMargin = cfg.RangeMargin
+	d.RangeMargin, d.AlarmBudget = cfg.RangeMargin, cfg.AlarmBudget
 	return d
 }
 

@@ -25,7 +25,8 @@ func createDefaultConfig() component.Config {
 		Include:      []string{"*"},
 		Quantile:     0.95,
 		Emit:         "all",
-		Threshold:    1 - d.Risk, // the detector's own alarm level
+		Threshold:    1 - d.Risk, // the detector's own level
+		AlarmBudget:  d.AlarmBudget,
 		MaxSeries:    10000,
 		MaxClockSkew: 10 * time.Minute,
 		SaveInterval: 5 * time.Minute,

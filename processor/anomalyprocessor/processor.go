@@ -39,6 +39,7 @@ const (
 	metricExpected = semconv.MetricAnomalyExpected
 	metricLower    = semconv.MetricAnomalyLower
 	metricUpper    = semconv.MetricAnomalyUpper
+	metricAlarm    = semconv.MetricAnomalyAlarm
 	attrMetric     = semconv.AttrAnomalyMetric
 	attrStatistic  = semconv.AttrAnomalyStatistic
 )
@@ -140,7 +141,10 @@ func (p *anomalyProcessor) Shutdown(ctx context.Context) error {
 
 // processMetrics scores the points of watched series and adds the scores and bands beside the data.
 func (p *anomalyProcessor) processMetrics(ctx context.Context, md pmetric.Metrics) (pmetric.Metrics, error) {
-	scored, anomalies, evicted, skipped := p.score(ctx, md)
+	scored, anomalies, evicted, skipped, alarms := p.score(ctx, md)
+	for view, n := range alarms {
+		p.telemetry.ProcessorAnomalyAlarms.Add(ctx, int64(n), metric.WithAttributes(attribute.String("view", view)))
+	}
 	p.telemetry.ProcessorAnomalyPoints.Add(ctx, int64(scored), metric.WithAttributes(
 		attribute.String("outcome", "scored"), attribute.String("reason", "")))
 	for reason, n := range skipped {
@@ -156,10 +160,11 @@ func (p *anomalyProcessor) processMetrics(ctx context.Context, md pmetric.Metric
 	return md, nil
 }
 
-// score runs the points of watched series through their models, adds the scores and bands to md, and returns how
-// many points it scored, how many were anomalous, how many series it forgot and the points it skipped by reason.
-func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (scored, anomalies, evicted int, skipped map[string]int) {
-	skipped = map[string]int{}
+// score runs the points of watched series through their models, adds the scores, bands and alarms to md, and
+// returns how many points it scored, how many were anomalous, how many series it forgot, the points it skipped by
+// reason and the alarms by view.
+func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (scored, anomalies, evicted int, skipped, alarms map[string]int) {
+	skipped, alarms = map[string]int{}, map[string]int{}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	future := pcommon.NewTimestampFromTime(p.clock.Now().Add(p.cfg.MaxClockSkew))
@@ -209,7 +214,10 @@ func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (score
 					if r.Score >= p.cfg.Threshold {
 						anomalies++
 					}
-					if p.cfg.Emit == "all" || r.Score >= p.cfg.Threshold {
+					if r.Alarm {
+						alarms[r.View]++
+					}
+					if p.cfg.Emit == "all" || r.Score >= p.cfg.Threshold || r.Alarm {
 						if out == nil {
 							out = newOutputs(rm.ScopeMetrics().AppendEmpty(), p.set.BuildInfo.Version)
 						}
@@ -219,7 +227,7 @@ func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (score
 			}
 		}
 	}
-	return scored, anomalies, evicted, skipped
+	return scored, anomalies, evicted, skipped, alarms
 }
 
 // seriesOf finds or creates a series (forgetting the least recently seen beyond max_series). The caller holds mu.
@@ -404,9 +412,9 @@ func pointCount(m pmetric.Metric) int {
 	return 0
 }
 
-// outputs are the score and band gauges added to one resource, in a scope of the processor's.
+// outputs are the score, band and alarm gauges added to one resource, in a scope of the processor's.
 type outputs struct {
-	score, expected, lower, upper pmetric.NumberDataPointSlice
+	score, expected, lower, upper, alarm pmetric.NumberDataPointSlice
 }
 
 func newOutputs(sm pmetric.ScopeMetrics, version string) *outputs {
@@ -416,7 +424,7 @@ func newOutputs(sm pmetric.ScopeMetrics, version string) *outputs {
 		m := sm.Metrics().AppendEmpty()
 		m.SetName(name)
 		m.SetDescription(description)
-		if name == metricScore {
+		if name == metricScore || name == metricAlarm {
 			m.SetUnit("1")
 		}
 		return m.SetEmptyGauge().DataPoints()
@@ -426,6 +434,7 @@ func newOutputs(sm pmetric.ScopeMetrics, version string) *outputs {
 		expected: gauge(metricExpected, "The value the watched series was expected to have (in its own unit)."),
 		lower:    gauge(metricLower, "The lower bound of the watched series' normal band."),
 		upper:    gauge(metricUpper, "The upper bound of the watched series' normal band."),
+		alarm:    gauge(metricAlarm, "1 where the watched series' point raised the alarm (held to alarm_budget false alarms a day), else 0."),
 	}
 }
 
@@ -433,7 +442,7 @@ func (o *outputs) add(name, statistic string, attrs pcommon.Map, ts pcommon.Time
 	for _, x := range []struct {
 		dps pmetric.NumberDataPointSlice
 		v   float64
-	}{{o.score, r.Score}, {o.expected, r.Expected}, {o.lower, r.Lower}, {o.upper, r.Upper}} {
+	}{{o.score, r.Score}, {o.expected, r.Expected}, {o.lower, r.Lower}, {o.upper, r.Upper}, {o.alarm, alarmValue(r.Alarm)}} {
 		dp := x.dps.AppendEmpty()
 		dp.SetTimestamp(ts)
 		dp.SetDoubleValue(x.v)
@@ -441,6 +450,13 @@ func (o *outputs) add(name, statistic string, attrs pcommon.Map, ts pcommon.Time
 		dp.Attributes().PutStr(attrMetric, name)
 		dp.Attributes().PutStr(attrStatistic, statistic)
 	}
+}
+
+func alarmValue(alarm bool) float64 {
+	if alarm {
+		return 1
+	}
+	return 0
 }
 
 // The models are saved as one blob: per series, its key, its last timestamp and totals, and its detector's model.

@@ -263,3 +263,45 @@ func TestConditionsSelectPoints(t *testing.T) {
 	require.NoError(t, h.consume(context.Background(), gauge("system.cpu.utilization", t0, map[string]float64{"a": 1, "b": 2})))
 	assert.Equal(t, map[string]float64{"system.cpu.utilization/value/a": 0}, scores(h.sink.AllMetrics()[0]))
 }
+
+// TestAlarmIsAddedAndCountedByView: a CPU gauge a minute that moves, then sticks: the alarm gauge is 0 while it
+// moves and 1 within a few points of its sticking, and the alarm is counted by the view that raised it; an alarm
+// point is emitted with emit: anomalous even when its score is below the threshold.
+func TestAlarmIsAddedAndCountedByView(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Emit = "anomalous"
+	h := newHarness(t, cfg, nil)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 8))
+	v := 0.0
+	for i := range 400 {
+		if i < 300 {
+			v = 50 + r.NormFloat64()
+		}
+		require.NoError(t, h.consume(ctx, gauge("system.cpu.utilization", t0.Add(time.Duration(i)*time.Minute), map[string]float64{"a": v})))
+	}
+	first := -1
+	for i, md := range h.sink.AllMetrics() {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					if m.Name() != metricAlarm {
+						continue
+					}
+					assert.Equal(t, "1", m.Unit())
+					for _, dp := range m.Gauge().DataPoints().All() {
+						if dp.DoubleValue() == 1 && first < 0 {
+							first = i
+						}
+					}
+				}
+			}
+		}
+	}
+	assert.GreaterOrEqual(t, first, 300, "no alarm while the gauge moves")
+	assert.Less(t, first, 306, "an alarm within a few points of its sticking")
+	metadatatest.AssertEqualProcessorAnomalyAlarms(t, h.tel, []metricdata.DataPoint[int64]{
+		// raised again while the value stays stuck, less and less often as repeating becomes its habit
+		{Value: 8, Attributes: attribute.NewSet(attribute.String("view", "flatline"))},
+	}, metricdatatest.IgnoreTimestamp())
+}

@@ -12,14 +12,24 @@ import (
 )
 
 // Config is how symptoms become incidents: the connector's `incidents` options.
+// The values of Config.AnomalySignal.
+const (
+	AnomalyAlarm = "alarm"
+	AnomalyScore = "score"
+)
+
 type Config struct {
 	// Interval of the figures watched from traces and logs (latency, error rates, error logs). Default 10s.
 	Interval time.Duration `mapstructure:"interval"`
 	// WarmUp is how many intervals a figure is watched before it may be a symptom. Default 30.
 	WarmUp int `mapstructure:"warm_up"`
-	// Threshold is the score from which a point (of the anomaly processor, or of a watched figure) is a symptom.
-	// Default 0.997.
+	// Threshold is the score from which a watched figure, or with AnomalySignal score a point of the anomaly
+	// processor, is a symptom. Default 0.997.
 	Threshold float64 `mapstructure:"threshold"`
+	// AnomalySignal is what of the anomaly processor's output is a symptom: alarm (strata.anomaly.alarm, held to
+	// the processor's alarm budget; a symptom of score OpenScore) or score (strata.anomaly.score at or above Threshold).
+	// Default alarm.
+	AnomalySignal string `mapstructure:"anomaly_signal"`
 	// OpenScore is the score a symptom needs to open an incident (others only join one). Default 0.999.
 	OpenScore float64 `mapstructure:"open_score"`
 	// Confirm is how many related entities with such symptoms within ConfirmWithin open an incident, or one more

@@ -219,8 +219,8 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 				if m.Type() != pmetric.MetricTypeGauge {
 					continue
 				}
-				if m.Name() == semconv.MetricAnomalyScore && sm.Scope().Name() != semconv.ScopeAnomaly {
-					continue // a score the anomaly processor did not make
+				if strings.HasPrefix(m.Name(), semconv.PrefixAnomaly) && sm.Scope().Name() != semconv.ScopeAnomaly {
+					continue // a score or alarm the anomaly processor did not make
 				}
 				for _, dp := range m.Gauge().DataPoints().All() {
 					w.point(m.Name(), dp, res, now)
@@ -250,8 +250,13 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 		return ""
 	}
 	switch name {
-	case semconv.MetricAnomalyScore:
-		if !(v >= w.cfg.Threshold && v <= 1) { // NaN and scores beyond 1 too
+	case semconv.MetricAnomalyScore, semconv.MetricAnomalyAlarm:
+		detail := "%s of %s anomalous (score %.4f)"
+		switch {
+		case name == semconv.MetricAnomalyAlarm && w.cfg.AnomalySignal == incidents.AnomalyAlarm && v == 1:
+			detail = "%s of %s raised the alarm"
+		case name == semconv.MetricAnomalyScore && w.cfg.AnomalySignal == incidents.AnomalyScore && v >= w.cfg.Threshold && v <= 1:
+		default: // the other signal, no alarm, a score below the threshold, NaN or beyond 1
 			return
 		}
 		watched := attr(semconv.AttrAnomalyMetric)
@@ -260,8 +265,13 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 		if subject.Name == "" {
 			return
 		}
+		if name == semconv.MetricAnomalyAlarm { // as strong as opens an incident, no stronger
+			w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: w.cfg.OpenScore, At: at,
+				Detail: fmt.Sprintf(detail, watched, subject)})
+			return
+		}
 		w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: v, At: at,
-			Detail: fmt.Sprintf("%s of %s anomalous (score %.4f)", watched, subject, v)})
+			Detail: fmt.Sprintf(detail, watched, subject, v)})
 	case "strata.probe.success":
 		if v != 0 {
 			return

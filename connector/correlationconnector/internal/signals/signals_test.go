@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
@@ -105,4 +106,47 @@ func TestDetectionIsASecuritySymptomOfItsHost(t *testing.T) {
 	assert.Equal(t, 1.0, s.Score)
 	assert.Equal(t, t0, s.At)
 	assert.Contains(t, s.Detail, "203.0.113.66")
+}
+
+// TestAnomalyAlarmOrScore: by default the anomaly processor's alarm is a symptom (of the open score) and its score
+// is not; with anomaly_signal score, the score at or above the threshold is and the alarm is not.
+func TestAnomalyAlarmOrScore(t *testing.T) {
+	processor := func(alarm, score float64) pmetric.Metrics {
+		md := pmetric.NewMetrics()
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr(semconv.AttrHostName, "db-1")
+		sm := rm.ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName(semconv.ScopeAnomaly)
+		for name, v := range map[string]float64{semconv.MetricAnomalyAlarm: alarm, semconv.MetricAnomalyScore: score} {
+			m := sm.Metrics().AppendEmpty()
+			m.SetName(name)
+			dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+			dp.SetTimestamp(pcommon.NewTimestampFromTime(t0))
+			dp.SetDoubleValue(v)
+			dp.Attributes().PutStr(semconv.AttrAnomalyMetric, "system.cpu.utilization")
+		}
+		return md
+	}
+	for _, c := range []struct {
+		signal       string
+		alarm, score float64
+		want         []float64 // the symptoms' scores
+	}{
+		{incidents.AnomalyAlarm, 1, 0.9, []float64{0.999}},
+		{incidents.AnomalyAlarm, 0, 0.9999, nil},
+		{incidents.AnomalyScore, 1, 0.9, nil},
+		{incidents.AnomalyScore, 0, 0.998, []float64{0.998}},
+	} {
+		cfg := config()
+		cfg.AnomalySignal, cfg.OpenScore = c.signal, 0.999
+		sink := &recorder{}
+		New(cfg, sink).Metrics(processor(c.alarm, c.score), t0.Add(time.Second))
+		var got []float64
+		for _, s := range sink.found {
+			got = append(got, s.Score)
+			assert.Equal(t, incidents.Entity{Kind: incidents.KindHost, Name: "db-1"}, s.Entity)
+			assert.Equal(t, incidents.LayerInfrastructure, s.Layer)
+		}
+		assert.Equal(t, c.want, got, "%s: alarm %v, score %v", c.signal, c.alarm, c.score)
+	}
 }

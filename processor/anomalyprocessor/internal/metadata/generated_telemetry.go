@@ -26,6 +26,7 @@ type TelemetryBuilder struct {
 	meter                     metric.Meter
 	mu                        sync.Mutex
 	registrations             []metric.Registration
+	ProcessorAnomalyAlarms    metric.Int64Counter
 	ProcessorAnomalyAnomalies metric.Int64Counter
 	ProcessorAnomalyEvictions metric.Int64Counter
 	ProcessorAnomalyPoints    metric.Int64Counter
@@ -61,6 +62,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.ProcessorAnomalyAlarms, err = builder.meter.Int64Counter(
+		"otelcol_processor_anomaly_alarms",
+		metric.WithDescription("Points on which the alarm was raised (strata.anomaly.alarm 1), by the view that raised it. [Development]"),
+		metric.WithUnit("{point}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ProcessorAnomalyAnomalies, err = builder.meter.Int64Counter(
 		"otelcol_processor_anomaly_anomalies",
 		metric.WithDescription("Points that scored at or above the threshold. [Development]"),

@@ -19,10 +19,14 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	tb.ProcessorAnomalyAlarms.Add(context.Background(), 1)
 	tb.ProcessorAnomalyAnomalies.Add(context.Background(), 1)
 	tb.ProcessorAnomalyEvictions.Add(context.Background(), 1)
 	tb.ProcessorAnomalyPoints.Add(context.Background(), 1)
 	tb.ProcessorAnomalySeries.Add(context.Background(), 1)
+	AssertEqualProcessorAnomalyAlarms(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorAnomalyAnomalies(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
