@@ -33,8 +33,10 @@ type alarm struct {
 	// the residual before (in deviations), and moving averages of its product with the next and of its square:
 	// how much of a residual the one before foretells
 	prevU, lag, sq float32
-	// the largest |z|, shift CUSUM and variance CUSUM lately, halving in a day
+	// the largest |z|, shift CUSUM and variance CUSUM lately, halving in three days
 	peak [3]float32
+	// held: the residual keeps to one side (its CUSUM past half the limit) and has raised no alarm yet (raised)
+	held, raised bool
 }
 
 // residual returns x's residual against base plus the recent bias, in deviations (a normal's, from the mean absolute
@@ -47,7 +49,7 @@ func (a *alarm) residual(x, base float64) float64 {
 	a.bias += float32(math.Min(0.5, step/1800) * clamp(r, -6*sigma, 6*sigma))
 	if a.mae == 0 {
 		a.mae = float32(math.Abs(r))
-	} else {
+	} else if !a.held {
 		a.mae += float32(math.Min(0.5, step/3600) * (math.Min(math.Abs(r), 6*sigma) - float64(a.mae)))
 	}
 	return z
@@ -103,6 +105,9 @@ func (a *alarm) tail(z float64) float64 {
 		p = math.Exp(math.Log(1-tailLevel) * math.Pow(x/t, k))
 	}
 	eta := 0.05 * (t + 0.1)
+	if a.held {
+		return p
+	}
 	if x > t {
 		a.excess += 0.05 * (float32(math.Min(x-t, 10*math.Max(float64(a.excess), 0.1))) - a.excess)
 		a.zq += float32(tailLevel * eta)
@@ -115,7 +120,7 @@ func (a *alarm) tail(z float64) float64 {
 // decide returns the view that raises an alarm on a point of residual z (in robust deviations), or "" for none;
 // repeat says the point equals the one before, warm that the detector may alarm. It advances the CUSUMs and the
 // peaks.
-func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
+func (a *alarm) decide(z float64, repeat, warm bool, risk float64) (view string) {
 	if repeat {
 		a.run = min(a.run+1, math.MaxUint16)
 		a.repeats += 0.01 * (1 - a.repeats)
@@ -131,23 +136,31 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
 	u := clamp(z/math.Max(1, float64(a.zq)/2.33), -6, 6)
 	phi := clamp(float64(a.lag)/math.Max(float64(a.sq), eps), 0, 0.95)
 	e := clamp((u-phi*float64(a.prevU))/math.Sqrt(1-phi*phi), -6, 6)
-	a.lag += 0.01 * (float32(u*float64(a.prevU)) - a.lag)
-	a.sq += 0.01 * (float32(u*u) - a.sq)
+	if !a.held {
+		a.lag += 0.01 * (float32(u*float64(a.prevU)) - a.lag)
+		a.sq += 0.01 * (float32(u*u) - a.sq)
+	}
 	a.prevU = float32(u)
 	if !warm {
 		return ""
 	}
-	a.hi = float32(math.Max(0, float64(a.hi)+e-cusumSlack))
-	a.lo = float32(math.Max(0, float64(a.lo)-e-cusumSlack))
-	a.wide = float32(math.Max(0, float64(a.wide)+0.9375*math.Abs(e)-math.Log(4)))
 	// Siegmund's approximation of the CUSUM's run length, 1/(2k²)·e^(2k(h+1.166)), for a run of 2/risk points (two
 	// sides)
 	level := math.Max(2, math.Log(2*cusumSlack*cusumSlack*2/risk)/(2*cusumSlack)-1.166)
+	defer func() {
+		// While the residual keeps to one side and has raised no alarm yet, the scale, the tail and how much of a
+		// residual the one before foretells are not learned: a slow climb would teach them that it is normal.
+		shift := math.Max(float64(a.hi), float64(a.lo))
+		a.raised = (a.raised || view != "") && shift > 0
+		a.held = shift > level/2 && !a.raised
+	}()
+	a.hi = float32(math.Max(0, float64(a.hi)+e-cusumSlack))
+	a.lo = float32(math.Max(0, float64(a.lo)-e-cusumSlack))
+	a.wide = float32(math.Max(0, float64(a.wide)+0.9375*math.Abs(e)-math.Log(4)))
 	shift := math.Max(float64(a.hi), float64(a.lo))
 	// each view alarms only beyond the largest the series has shown lately, too: what the series does every day or
 	// two (a queue's bursts, an autoscaler's steps, a rare count's events) is an alarm once, not every time, whatever
 	// the model of its noise says
-	view := ""
 	switch {
 	case p < risk && math.Abs(z) > float64(a.peak[0]):
 		view = ViewValue
@@ -157,10 +170,10 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
 		view = ViewVariance
 	case a.run > 0 && float64(a.run)*math.Log(math.Max(float64(a.repeats), repeatFloor)) < math.Log(risk):
 		a.run = 0
-		return ViewFlatline
+		view = ViewFlatline
 	}
-	// the peaks halve in a day
-	fade := float32(1 - math.Ln2*math.Min(float64(a.interval), 86400)/86400)
+	// the peaks halve in three days
+	fade := float32(1 - math.Ln2*math.Min(float64(a.interval), 86400)/(3*86400))
 	for i, x := range [3]float64{math.Abs(z), shift, float64(a.wide)} {
 		a.peak[i] = max(a.peak[i]*fade, float32(x))
 	}

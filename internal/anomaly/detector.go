@@ -156,7 +156,11 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 	// Learn, after scoring (a point never vouches for itself).
 	d.learn(xf)
 	if d.seasonal != nil {
-		d.seasonal.update(t, x, d.cfg.SeasonalRate*min(1, float64(d.alarm.interval)/300))
+		slowRate := 1.0
+		if pointsPerDay > 0 {
+			slowRate = min(1, 0.1*48/pointsPerDay) // a tenth a day: each knot is near about a 48th of the points
+		}
+		d.seasonal.update(t, x, d.cfg.SeasonalRate*min(1, float64(d.alarm.interval)/300), slowRate)
 	}
 	if change >= 1 { // a change was found: the level moves to the point, and accumulating starts again
 		d.cusumHi, d.cusumLo = 0, 0
@@ -178,7 +182,7 @@ func (d *Detector) start(t time.Time, x float64, xf float32) Result {
 	d.loc, d.scale, d.prev = xf, float32(math.Max(math.Abs(x)*0.01, eps)), xf
 	d.dscale = d.scale
 	if d.seasonal != nil {
-		d.seasonal.update(t, x, 1)
+		d.seasonal.update(t, x, 1, 1)
 	}
 	d.extent.update(xf, d.cfg.RangeMargin, 0)
 	if d.sequence != nil {
@@ -189,8 +193,8 @@ func (d *Detector) start(t time.Time, x float64, xf float32) Result {
 
 // expect returns the value expected at t and its scale: the robust level's or, where the daily profile knows this
 // time of day and has predicted better so far, the profile's. It updates the two predictors' errors with x.
-// plain is the better predictor's value, without the choice between the two profiles by x itself (which makes a
-// residual smaller than either predictor's error): what the alarm's predictor starts from.
+// plain is what the alarm's predictor starts from: the slow profile where there is one at this time of day, else the
+// level.
 func (d *Detector) expect(t time.Time, x float64) (expected, scale, plain float64) {
 	expected = float64(d.loc)
 	scale = float64(d.scale) + eps
@@ -204,7 +208,7 @@ func (d *Detector) expect(t time.Time, x float64) (expected, scale, plain float6
 		d.errSeason = d.errLevel * 2 // no profile yet at this time of day: not a better predictor
 		return expected, scale, plain
 	}
-	plain = m
+	plain, _ = d.seasonal.expectSlow(t)
 	// Of the two profiles (interpolated, and per half hour), the one closer to this point explains it.
 	if mb, sb, ok := d.seasonal.expectBin(t); ok && math.Abs(x-mb)/math.Max(sb, eps) < math.Abs(x-m)/math.Max(s, eps) {
 		m, s = mb, sb
@@ -367,7 +371,10 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	w.u64(uint64(a.last))
 	w.f32s(a.interval, a.hi, a.lo, a.wide, a.repeats, a.zq, a.excess, a.bias, a.mae, a.prevU, a.lag, a.sq)
 	w.f32s(a.peak[:]...)
-	w.u32(uint32(a.run))
+	w.u32(uint32(a.run) | flag(a.held)<<16 | flag(a.raised)<<17)
+	if d.seasonal != nil {
+		w.f32s(d.seasonal.slow[:]...)
+	}
 	return w.b, nil
 }
 
@@ -429,7 +436,15 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		for _, f := range []*float32{&a.interval, &a.hi, &a.lo, &a.wide, &a.repeats, &a.zq, &a.excess, &a.bias, &a.mae, &a.prevU, &a.lag, &a.sq, &a.peak[0], &a.peak[1], &a.peak[2]} {
 			*f = r.f32()
 		}
-		a.run = uint16(min(r.u32(), math.MaxUint16))
+		v := r.u32()
+		a.run, a.held, a.raised = uint16(v), v&(1<<16) != 0, v&(1<<17) != 0
+		if p != nil {
+			for i := range p.slow {
+				p.slow[i] = r.f32()
+			}
+		}
+	} else if p != nil {
+		p.slow = p.mean // saved before the slow profile: it starts from the profile
 	}
 	if r.err != nil {
 		return r.err
@@ -503,6 +518,9 @@ func (d *Detector) checkBounds() error {
 		for i := range p.week {
 			values = append(values, &p.week[i])
 		}
+		for i := range p.slow {
+			values = append(values, &p.slow[i])
+		}
 		values = append(values, &p.daySum)
 	}
 	strangeness := []*float32{&d.tail.t}
@@ -525,6 +543,13 @@ func (d *Detector) checkBounds() error {
 		*v = float32(clamp(float64(*v), -maxStrangeness, maxStrangeness))
 	}
 	return nil
+}
+
+func flag(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 type stateWriter struct{ b []byte }

@@ -332,8 +332,8 @@ func TestStateOfVersion1(t *testing.T) {
 	assert.InDelta(t, 100, r.Expected, 10)
 }
 
-// alarmStateLen is the size of the alarm's state, the end of a model of version 4.
-const alarmStateLen = 8 + 15*4 + 4
+// alarmStateLen is the size of the alarm's state and the slow profile, the end of a model of version 4.
+const alarmStateLen = 8 + 15*4 + 4 + 48*4 // and the slow profile
 
 // TestStateOfVersion3: a model saved before the alarm is restored, the alarm starting empty; it learns the interval
 // again and alarms after a point.

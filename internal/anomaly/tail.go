@@ -87,6 +87,9 @@ func (s *spot) tailProbability(x float64) float64 {
 type seasonalProfile struct {
 	mean, dev [48]float32
 	count     [48]uint16
+	// slow is a daily profile that learns about a tenth of the way a day whatever the step: the alarm's, which a
+	// ramp or a drift does not carry along as the profile above (fast, for a score) does
+	slow [48]float32
 	// and per half hour a moving average of the values in it and of their absolute deviation: a step pattern (a
 	// square wave) is followed by these where the interpolation smooths its edges
 	binMean, binDev [48]float32
@@ -163,7 +166,18 @@ func (p *seasonalProfile) expectBin(t time.Time) (float64, float64, bool) {
 	return float64(p.binMean[a]) + p.weekOffset(t), float64(p.binDev[a]), true
 }
 
-func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
+// expectSlow returns what the slow daily profile expects at t, with its day of the week's offset.
+func (p *seasonalProfile) expectSlow(t time.Time) (float64, bool) {
+	a, b, w := knots(t)
+	if p.count[a] < 3 || p.count[b] < 3 {
+		return 0, false
+	}
+	return (1-w)*float64(p.slow[a]) + w*float64(p.slow[b]) + p.weekOffset(t), true
+}
+
+// update learns x at t: the profile by a step of rate (at least the mean of the points so far), the slow profile
+// by a step of slowRate.
+func (p *seasonalProfile) update(t time.Time, x float64, rate, slowRate float64) {
 	if day, _ := dayOf(t); day != p.day {
 		p.learnDay()
 		p.day = day
@@ -187,21 +201,23 @@ func (p *seasonalProfile) update(t time.Time, x float64, rate float64) {
 		w float64
 	}{{a, 1 - w}, {b, w}} {
 		if p.count[k.i] == 0 {
-			p.mean[k.i] = float32(x)
+			p.mean[k.i], p.slow[k.i] = float32(x), float32(x)
 		}
 		if p.count[k.i] < math.MaxUint16 {
 			p.count[k.i]++
 		}
 	}
-	pred := (1-w)*float64(p.mean[a]) + w*float64(p.mean[b])
-	err := x - pred
+	err := x - ((1-w)*float64(p.mean[a]) + w*float64(p.mean[b]))
+	slowErr := x - ((1-w)*float64(p.slow[a]) + w*float64(p.slow[b]))
 	for _, k := range [2]struct {
 		i int
 		w float64
 	}{{a, 1 - w}, {b, w}} {
-		r := math.Max(rate, 1/float64(p.count[k.i]))
+		first := 1 / float64(p.count[k.i])
+		r := math.Max(rate, first)
 		p.mean[k.i] += float32(r * k.w * err)
 		p.dev[k.i] += float32(r * k.w * (math.Abs(err) - float64(p.dev[k.i])))
+		p.slow[k.i] += float32(math.Max(slowRate, first) * k.w * slowErr)
 	}
 }
 
