@@ -7,7 +7,7 @@ import (
 
 // The views that raise an alarm (Result.View).
 const (
-	ViewValue    = "value"    // one point far beyond what the tail of the series' strangeness allows
+	ViewValue    = "value"    // one point far beyond what the tail of the series' residuals allows
 	ViewLevel    = "level"    // the residual has kept to one side: a level shift, a ramp, a missing peak
 	ViewVariance = "variance" // the noise has widened
 	ViewFlatline = "flatline" // the value has stopped moving where the series normally moves
@@ -15,10 +15,10 @@ const (
 
 // alarm is the detector's decision, held to a budget of false alarms a day: the risk per point is the budget over
 // the points a day the series has, measured as it goes; each view's threshold is the one a normal series passes
-// with that risk. 72 bytes.
+// with that risk. 80 bytes.
 type alarm struct {
-	interval float32 // seconds between points: a moving average, which a gap moves by at most 4 times its value
 	last     int64   // the time of the point before, Unix nanoseconds
+	interval float32 // seconds between points: a moving average, which a gap moves by at most 4 times its value
 	// CUSUMs of the residual up and down (slack cusumSlack), and of the log-likelihood ratio that the noise is four
 	// times as wide (of a Laplace distribution's, which a heavy tail does not fool as much as a normal's)
 	hi, lo, wide float32
@@ -26,9 +26,9 @@ type alarm struct {
 	repeats      float32 // how often a point equals the one before (a moving average over about 100 points)
 	// the tail of |z|: its 98 % quantile, tracked as SPOT tracks its level, and the mean excess above it
 	zq, excess float32
-	// the alarm's predictor is the detector's (the profile or the level) plus bias, the recent mean of its
-	// residuals (over about half an hour), which takes out a day busier than the profile; mae is the mean absolute
-	// residual of that (over about an hour), the alarm's scale
+	// the alarm's predictor is the slow daily profile (or the level, where there is none) plus bias, the recent mean
+	// of its residuals (over about half an hour), which takes out a day busier than the profile; mae is the mean
+	// absolute residual of that (over about an hour), the alarm's scale
 	bias, mae float32
 	// the residual before (in deviations), and moving averages of its product with the next and of its square:
 	// how much of a residual the one before foretells
@@ -120,7 +120,7 @@ func (a *alarm) tail(z float64) float64 {
 // decide returns the view that raises an alarm on a point of residual z (in robust deviations), or "" for none;
 // repeat says the point equals the one before, warm that the detector may alarm. It advances the CUSUMs and the
 // peaks.
-func (a *alarm) decide(z float64, repeat, warm bool, risk float64) (view string) {
+func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
 	if repeat {
 		a.run = min(a.run+1, math.MaxUint16)
 		a.repeats += 0.01 * (1 - a.repeats)
@@ -147,13 +147,6 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) (view string)
 	// Siegmund's approximation of the CUSUM's run length, 1/(2k²)·e^(2k(h+1.166)), for a run of 2/risk points (two
 	// sides)
 	level := math.Max(2, math.Log(2*cusumSlack*cusumSlack*2/risk)/(2*cusumSlack)-1.166)
-	defer func() {
-		// While the residual keeps to one side and has raised no alarm yet, the scale, the tail and how much of a
-		// residual the one before foretells are not learned: a slow climb would teach them that it is normal.
-		shift := math.Max(float64(a.hi), float64(a.lo))
-		a.raised = (a.raised || view != "") && shift > 0
-		a.held = shift > level/2 && !a.raised
-	}()
 	a.hi = float32(math.Max(0, float64(a.hi)+e-cusumSlack))
 	a.lo = float32(math.Max(0, float64(a.lo)-e-cusumSlack))
 	a.wide = float32(math.Max(0, float64(a.wide)+0.9375*math.Abs(e)-math.Log(4)))
@@ -161,6 +154,7 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) (view string)
 	// each view alarms only beyond the largest the series has shown lately, too: what the series does every day or
 	// two (a queue's bursts, an autoscaler's steps, a rare count's events) is an alarm once, not every time, whatever
 	// the model of its noise says
+	view := ""
 	switch {
 	case p < risk && math.Abs(z) > float64(a.peak[0]):
 		view = ViewValue
@@ -177,5 +171,9 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) (view string)
 	for i, x := range [3]float64{math.Abs(z), shift, float64(a.wide)} {
 		a.peak[i] = max(a.peak[i]*fade, float32(x))
 	}
+	// While the residual keeps to one side and has raised no alarm yet, the scale, the tail and how much of a
+	// residual the one before foretells are not learned: a slow climb would teach them that it is normal.
+	a.raised = (a.raised || view != "") && shift > 0
+	a.held = shift > level/2 && !a.raised
 	return view
 }
