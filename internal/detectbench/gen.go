@@ -122,12 +122,11 @@ type shape struct {
 	base   []float64
 	noise  []float64
 	value  []float64 // what is reported: base + noise, bounded as the kind is (zero and up, integers)
-	keep   []bool    // false: a gap, or the point after a counter restart (no rate)
+	keep   []bool    // false: a gap
 	phase  float64   // hours the daily peak is moved from 15:00
 	level  float64
 	floor0 bool
 	round  bool
-	rng    *rand.Rand
 	params kindParams
 }
 
@@ -150,7 +149,7 @@ func load(t time.Time, phase float64) float64 {
 
 // generate returns a fault-free series of a kind from rng, of n points of step from start.
 func generate(kind Kind, step time.Duration, start time.Time, n int, rng *rand.Rand) *shape {
-	s := &shape{kind: kind, step: step, rng: rng, phase: rng.Float64()*4 - 2}
+	s := &shape{kind: kind, step: step, phase: rng.Float64()*4 - 2}
 	s.times = make([]time.Time, n)
 	s.base, s.noise, s.value, s.keep = make([]float64, n), make([]float64, n), make([]float64, n), make([]bool, n)
 	for i := range s.times {

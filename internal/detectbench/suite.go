@@ -62,6 +62,7 @@ func Cases(seed uint64) []Case {
 	return out
 }
 
+// makeCase returns the case of a kind, fault and step of a seed, and false when the fault cannot be placed.
 func makeCase(seed uint64, k Kind, f Fault, step time.Duration) (Case, bool) {
 	rng := rngOf(seed, "case", string(k), string(f), step.String())
 	start := startOf(rng, step)

@@ -98,20 +98,6 @@ func (r Report) views(keep func(ControlOutcome) bool) string {
 	return strings.Join(parts, ", ")
 }
 
-// Rate returns the share of the cases of a fault that keep selects.
-func (r Report) Rate(f Fault, keep func(Outcome) bool) float64 {
-	var of []Outcome
-	for _, o := range r.Cases {
-		if o.Fault == f {
-			of = append(of, o)
-		}
-	}
-	if len(of) == 0 {
-		return 0
-	}
-	return float64(count(of, keep)) / float64(len(of))
-}
-
 func count(os []Outcome, keep func(Outcome) bool) int {
 	n := 0
 	for _, o := range os {
