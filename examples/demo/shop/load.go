@@ -112,9 +112,9 @@ func (l *load) customer() request {
 			Amount: math.Round(math.Exp(3.5+0.6*rand.NormFloat64())*100) / 100, Items: 1 + rand.IntN(3)}, office()}
 	default:
 		// each user from their own desk, now and then with a typo: one login in a thousand. The five users log in
-		// about 50 times in ten minutes each at the default rate; at one in a hundred, five typos of one user in ten
-		// minutes (what the brute-force rule counts, as fail2ban's sshd jail does) came about once a day of the demo
-		// and opened an incident in a fault-free run.
+		// about 50 times in ten minutes each at the default rate; at one typo in a hundred, five of one user in ten
+		// minutes (what the brute-force rule counts, as fail2ban's sshd jail does) had a chance of about 10⁻⁴ a
+		// window, and opened an incident in a fault-free run once; at one in a thousand, about 10⁻⁹.
 		i := rand.IntN(len(users))
 		password := accounts[users[i]]
 		if rand.Float64() < 0.001 {
