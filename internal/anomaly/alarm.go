@@ -35,16 +35,24 @@ type alarm struct {
 	prevU, lag, sq float32
 	// the largest |z|, shift CUSUM and variance CUSUM lately, halving in three days
 	peak [3]float32
-	// held: the residual keeps to one side (its CUSUM past half the limit) and has raised no alarm yet (raised)
+	// held: the residual keeps to one side or has widened (a CUSUM past half its limit) and has raised no alarm yet
+	// (raised)
 	held, raised bool
 }
 
+// newAlarm returns an alarm that has seen nothing: its tail starts as a normal's (98 % quantile 2.33, mean excess
+// 0.4) and a repeat as likely, until the series shows otherwise.
+func newAlarm() alarm { return alarm{zq: 2.33, excess: 0.4, repeats: 1} }
+
 // residual returns x's residual against base plus the recent bias, in deviations (a normal's, from the mean absolute
-// residual), and learns both.
-func (a *alarm) residual(x, base float64) float64 {
+// residual), and learns both; n is how many points the series has had (the second has no scale to be measured by).
+func (a *alarm) residual(x, base float64, n int) float64 {
 	r := x - base - float64(a.bias)
 	sigma := 1.2533*float64(a.mae) + eps
 	z := r / sigma
+	if n <= 2 {
+		z = 0 // no scale yet
+	}
 	step := math.Max(float64(a.interval), 1)
 	a.bias += float32(math.Min(0.5, step/1800) * clamp(r, -6*sigma, 6*sigma))
 	if a.mae == 0 {
@@ -171,9 +179,10 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
 	for i, x := range [3]float64{math.Abs(z), shift, float64(a.wide)} {
 		a.peak[i] = max(a.peak[i]*fade, float32(x))
 	}
-	// While the residual keeps to one side and has raised no alarm yet, the scale, the tail and how much of a
-	// residual the one before foretells are not learned: a slow climb would teach them that it is normal.
-	a.raised = (a.raised || view != "") && shift > 0
-	a.held = shift > level/2 && !a.raised
+	// While the residual keeps to one side, or is wider than it was, and has raised no alarm yet, the scale, the
+	// tail and how much of a residual the one before foretells are not learned: a slow climb or a widening would
+	// teach them that it is normal.
+	a.raised = (a.raised || view != "") && (shift > 0 || a.wide > 0)
+	a.held = (shift > level/2 || float64(a.wide) > -math.Log(risk)/2) && !a.raised
 	return view
 }

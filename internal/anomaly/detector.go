@@ -114,7 +114,7 @@ type Detector struct {
 
 // New returns a detector.
 func New(cfg Config) *Detector {
-	d := &Detector{cfg: cfg, tail: newSPOT(cfg.TailQuantile, cfg.Risk)}
+	d := &Detector{cfg: cfg, tail: newSPOT(cfg.TailQuantile, cfg.Risk), alarm: newAlarm()}
 	if cfg.Seasonal {
 		d.seasonal = &seasonalProfile{}
 	}
@@ -149,7 +149,7 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		return d.start(t, x, xf)
 	}
 	expected, scale, base := d.expect(t, x)
-	z := d.alarm.residual(x, base)
+	z := d.alarm.residual(x, base, d.n)
 	repeat := xf == d.prev
 	prob, tail, record, change := d.score(x, xf, expected, scale)
 
@@ -208,7 +208,9 @@ func (d *Detector) expect(t time.Time, x float64) (expected, scale, plain float6
 		d.errSeason = d.errLevel * 2 // no profile yet at this time of day: not a better predictor
 		return expected, scale, plain
 	}
-	plain, _ = d.seasonal.expectSlow(t)
+	if m, ok := d.seasonal.expectSlow(t); ok {
+		plain = m
+	}
 	// Of the two profiles (interpolated, and per half hour), the one closer to this point explains it.
 	if mb, sb, ok := d.seasonal.expectBin(t); ok && math.Abs(x-mb)/math.Max(sb, eps) < math.Abs(x-m)/math.Max(s, eps) {
 		m, s = mb, sb

@@ -346,7 +346,7 @@ func TestStateOfVersion3(t *testing.T) {
 	v3 := append([]byte{3, 0, 0, 0}, state[4:len(state)-alarmStateLen]...)
 	b := New(DefaultConfig())
 	require.NoError(t, b.UnmarshalBinary(v3))
-	assert.Equal(t, alarm{}, b.alarm)
+	assert.Equal(t, newAlarm(), b.alarm)
 	c := New(DefaultConfig())
 	require.NoError(t, c.UnmarshalBinary(state))
 	assert.Equal(t, a.alarm, c.alarm, "version 4 keeps the alarm")
