@@ -1,8 +1,9 @@
 // Package anomaly is streaming anomaly detection for one series at a time, with constant memory per series: an
 // ensemble of a robust baseline, a daily and weekly baseline, change detection, an extreme-value threshold, the range
-// of the values seen and a memory of how the series moves (sequence novelty), combined into one score in [0, 1].
-// The anomaly processor runs one Detector per watched series; `make nab` runs the same code over the Numenta Anomaly
-// Benchmark.
+// of the values seen and a memory of how the series moves (sequence novelty), combined into one score in [0, 1]; and
+// an alarm held to a budget of false alarms a day (alarm.go). The anomaly processor runs one Detector per watched
+// series; `make nab` scores the score over the Numenta Anomaly Benchmark, `make detect-bench` the alarm over the
+// detection suite (internal/detectbench).
 package anomaly // import "github.com/otelstrata/strata/internal/anomaly"
 
 import (
