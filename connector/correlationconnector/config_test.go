@@ -20,7 +20,7 @@ func TestLoadConfig(t *testing.T) {
 		MetricsFlushInterval: 30 * time.Second, LatencyBuckets: []time.Duration{10 * ms, 100 * ms, time.Second},
 		VirtualNodeAttributes: []string{"peer.service", "db.system"}, Storage: &storage,
 		Incidents: IncidentsConfig{
-			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, AnomalySignal: "score", OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
+			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, AnomalySignal: "alarm", OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
 			Window: 10 * time.Minute, ResolveAfter: 10 * time.Minute, MaxOpen: 20, MaxEntities: 30, MaxSignals: 5000,
 		},
 	}, conftest.Named(t, "correlation/full", createDefaultConfig()))

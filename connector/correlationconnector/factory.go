@@ -43,7 +43,7 @@ func createDefaultConfig() component.Config {
 		VirtualNodeAttributes: []string{"peer.service", "db.namespace", "db.name", "db.system", "messaging.destination.name",
 			"messaging.system", "server.address", "net.peer.name"},
 		Incidents: IncidentsConfig{
-			Interval: 10 * time.Second, WarmUp: 30, Threshold: 0.997, AnomalySignal: incidents.AnomalyAlarm, OpenScore: 0.999,
+			Interval: 10 * time.Second, WarmUp: 30, Threshold: 0.997, AnomalySignal: incidents.AnomalyScore, OpenScore: 0.999,
 			Confirm: 2, ConfirmWithin: time.Minute,
 			Window: 5 * time.Minute, ResolveAfter: 5 * time.Minute, MaxOpen: 100, MaxEntities: 50, MaxSignals: 10000,
 		},

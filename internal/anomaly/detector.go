@@ -23,9 +23,7 @@ type Config struct {
 	Adapt float64
 	// Seasonal turns the daily/weekly profile on.
 	Seasonal bool
-	// SeasonalRate is how fast each bin of the profile follows its points (EWMA weight) at a point every 5 minutes
-	// or less often; at a finer step, the weight of a point is as much smaller, so that a day moves the profile as
-	// much whatever the step.
+	// SeasonalRate is how fast each bin of the profile follows its points (EWMA weight).
 	SeasonalRate float64
 	// CUSUMSlack and CUSUMLimit: the drift allowed per point, and the sum that is a change, in robust sigmas.
 	CUSUMSlack, CUSUMLimit float64
@@ -161,7 +159,7 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		if pointsPerDay > 0 {
 			slowRate = min(1, 0.1*48/pointsPerDay) // a tenth a day: each knot is near about a 48th of the points
 		}
-		d.seasonal.update(t, x, d.cfg.SeasonalRate*min(1, float64(d.alarm.interval)/300), slowRate)
+		d.seasonal.update(t, x, d.cfg.SeasonalRate, slowRate)
 	}
 	if change >= 1 { // a change was found: the level moves to the point, and accumulating starts again
 		d.cusumHi, d.cusumLo = 0, 0

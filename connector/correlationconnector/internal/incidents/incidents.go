@@ -28,7 +28,7 @@ type Config struct {
 	Threshold float64 `mapstructure:"threshold"`
 	// AnomalySignal is what of the anomaly processor's output is a symptom: alarm (strata.anomaly.alarm, held to
 	// the processor's alarm budget; a symptom of score OpenScore) or score (strata.anomaly.score at or above Threshold).
-	// Default alarm.
+	// Default score.
 	AnomalySignal string `mapstructure:"anomaly_signal"`
 	// OpenScore is the score a symptom needs to open an incident (others only join one). Default 0.999.
 	OpenScore float64 `mapstructure:"open_score"`
