@@ -251,11 +251,13 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 	}
 	switch name {
 	case semconv.MetricAnomalyScore, semconv.MetricAnomalyAlarm:
-		detail := "%s of %s anomalous (score %.4f)"
+		var score float64
+		var how string
 		switch {
 		case name == semconv.MetricAnomalyAlarm && w.cfg.AnomalySignal == incidents.AnomalyAlarm && v == 1:
-			detail = "%s of %s raised the alarm"
+			score, how = w.cfg.OpenScore, "raised the alarm" // as strong as opens an incident, no stronger
 		case name == semconv.MetricAnomalyScore && w.cfg.AnomalySignal == incidents.AnomalyScore && v >= w.cfg.Threshold && v <= 1:
+			score, how = v, fmt.Sprintf("anomalous (score %.4f)", v)
 		default: // the other signal, no alarm, a score below the threshold, NaN or beyond 1
 			return
 		}
@@ -265,13 +267,8 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 		if subject.Name == "" {
 			return
 		}
-		if name == semconv.MetricAnomalyAlarm { // as strong as opens an incident, no stronger
-			w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: w.cfg.OpenScore, At: at,
-				Detail: fmt.Sprintf(detail, watched, subject)})
-			return
-		}
-		w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: v, At: at,
-			Detail: fmt.Sprintf(detail, watched, subject, v)})
+		w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: score, At: at,
+			Detail: fmt.Sprintf("%s of %s %s", watched, subject, how)})
 	case "strata.probe.success":
 		if v != 0 {
 			return
