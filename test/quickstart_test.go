@@ -244,8 +244,9 @@ func TestRunScript(t *testing.T) {
 	shopsim := filepath.Join(filepath.Dir(binary), "shopsim")
 	p := e2e.StartProcess(t, filepath.Join(repoRoot, "scripts", "run.sh"), binary, q.Config, shopsim, "-db", q.ShopDB)
 	p.WaitFor(t, "the banner", 30*time.Second, func() error {
-		if !strings.Contains(p.Output.String(), "otelcol-strata is running") {
-			return fmt.Errorf("no banner yet")
+		// its last line: the script writes the banner in more than one write
+		if !strings.Contains(p.Output.String(), "stop with Ctrl-C") {
+			return fmt.Errorf("no whole banner yet")
 		}
 		return nil
 	})
