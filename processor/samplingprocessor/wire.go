@@ -76,6 +76,9 @@ func eachField(b []byte, start, end int, f func(num int, field, payload span32) 
 				return err
 			}
 			payloadStart = i + n
+			if l > uint64(end-payloadStart) { // also a length beyond int's range, which would wrap below zero
+				return errWire
+			}
 			i = payloadStart + int(l)
 		default:
 			return fmt.Errorf("%w: wire type %d", errWire, wire)
