@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"os"
 	"strings"
 	"time"
 
@@ -72,5 +71,4 @@ func main() {
 			log.Fatalf("detect-bench: %v", err)
 		}
 	}
-	os.Exit(0)
 }
