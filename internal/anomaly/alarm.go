@@ -15,7 +15,9 @@ const (
 
 // alarm is the detector's decision, held to a budget of false alarms a day: the risk per point is the budget over
 // the points a day the series has, measured as it goes; each view's threshold is the one a normal series passes
-// with that risk. 80 bytes.
+// with that risk, and, once the alarm has seen a day, the one the view's largest value in a day passes with the
+// budget's chance: a series whose habits the model of its noise does not know (a queue's bursts, an autoscaler's
+// steps) is held to the budget too. 120 bytes.
 type alarm struct {
 	last     int64   // the time of the point before, Unix nanoseconds
 	interval float32 // seconds between points: a moving average, which a gap moves by at most 4 times its value
@@ -35,9 +37,18 @@ type alarm struct {
 	prevU, lag, sq float32
 	// the largest |z|, shift CUSUM and variance CUSUM lately, halving in three days
 	peak [3]float32
+	// per view: the largest value of the day so far, and the mean and mean absolute deviation of the largest of the
+	// days before (a day weighs at least a quarter): from them, as if a day's largest were spread as a Gumbel's, the
+	// value a view passes with the budget's chance in a day
+	dayMax, maxMean, maxDev [3]float32
+	days                    uint8  // days learned, at most 255
+	dayPoints               uint16 // warm points of the day so far
 	// held: the residual keeps to one side or has widened (a CUSUM past half its limit) and has raised no alarm yet
 	// (raised)
 	held, raised bool
+	// fractional: a value with a fraction has been seen; until then the series counts whole things, and a residual
+	// is measured in deviations of at least half a unit
+	fractional bool
 }
 
 // newAlarm returns an alarm that has seen nothing: its tail starts as a normal's (98 % quantile 2.33, mean excess
@@ -48,7 +59,11 @@ func newAlarm() alarm { return alarm{zq: 2.33, excess: 0.4, repeats: 1} }
 // residual), and learns both; n is how many points the series has had (the second has no scale to be measured by).
 func (a *alarm) residual(x, base float64, n int) float64 {
 	r := x - base - float64(a.bias)
+	a.fractional = a.fractional || x != math.Trunc(x)
 	sigma := 1.2533*float64(a.mae) + eps
+	if !a.fractional {
+		sigma = math.Max(sigma, 0.5)
+	}
 	z := r / sigma
 	if n <= 2 {
 		z = 0 // no scale yet
@@ -82,11 +97,46 @@ func (a *alarm) pace(t time.Time) float64 {
 			a.interval += 0.05 * (float32(math.Min(gap, 4*float64(a.interval))) - a.interval)
 		}
 	}
+	if a.last != 0 && now/86400e9 != a.last/86400e9 {
+		a.closeDay()
+	}
 	a.last = now
 	if a.interval <= 0 {
 		return 0
 	}
 	return 86400 / float64(a.interval)
+}
+
+// closeDay learns the day's largest value of each view, if the alarm was warm for at least half of its points, and
+// starts the next day.
+func (a *alarm) closeDay() {
+	if a.interval > 0 && float64(a.dayPoints) >= math.Min(0.25*86400/float64(a.interval), math.MaxUint16) {
+		r := float32(math.Max(0.25, 1/float64(int(a.days)+1)))
+		for i, m := range a.dayMax {
+			if a.days >= 3 { // a fault's day moves them by at most as far as the usual spread
+				m = min(m, a.maxMean[i]+4*a.maxDev[i])
+			}
+			if a.days == 0 {
+				a.maxMean[i] = m
+				continue
+			}
+			a.maxDev[i] += r * (float32(math.Abs(float64(m-a.maxMean[i]))) - a.maxDev[i])
+			a.maxMean[i] += r * (m - a.maxMean[i])
+		}
+		a.days = min(a.days+1, math.MaxUint8)
+	}
+	a.dayMax = [3]float32{}
+	a.dayPoints = 0
+}
+
+// usual returns the value of view i that the view's largest in a day passes with chance budget.
+func (a *alarm) usual(i int, budget float64) float64 {
+	if a.days == 0 {
+		return 0
+	}
+	// a Gumbel's quantile: the mean plus (−ln(−ln(1−b)) − γ)·√6/π standard deviations, 1.2533 mean absolute ones
+	c := (-math.Log(-math.Log1p(-math.Min(budget, 0.5))) - 0.5772) * 0.7797 * 1.2533
+	return float64(a.maxMean[i]) + c*float64(a.maxDev[i])
 }
 
 // riskPerPoint returns the alarm's risk per point: the budget over the points a day, at most risk (the detector's
@@ -128,7 +178,7 @@ func (a *alarm) tail(z float64) float64 {
 // decide returns the view that raises an alarm on a point of residual z (in robust deviations), or "" for none;
 // repeat says the point equals the one before, warm that the detector may alarm. It advances the CUSUMs and the
 // peaks.
-func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
+func (a *alarm) decide(z float64, repeat, warm bool, risk, budget float64) string {
 	if repeat {
 		a.run = min(a.run+1, math.MaxUint16)
 		a.repeats += 0.01 * (1 - a.repeats)
@@ -164,11 +214,11 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
 	// the model of its noise says
 	view := ""
 	switch {
-	case p < risk && math.Abs(z) > float64(a.peak[0]):
+	case p < risk && math.Abs(z) > math.Max(float64(a.peak[0]), a.usual(0, budget)):
 		view = ViewValue
-	case shift >= level && shift > float64(a.peak[1]):
+	case shift >= level && shift > math.Max(float64(a.peak[1]), a.usual(1, budget)):
 		view = ViewLevel
-	case float64(a.wide) >= -math.Log(risk) && a.wide > a.peak[2]:
+	case float64(a.wide) >= -math.Log(risk) && float64(a.wide) > math.Max(float64(a.peak[2]), a.usual(2, budget)):
 		view = ViewVariance
 	case a.run > 0 && float64(a.run)*math.Log(math.Max(float64(a.repeats), repeatFloor)) < math.Log(risk):
 		a.run = 0
@@ -178,7 +228,9 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk float64) string {
 	fade := float32(1 - math.Ln2*math.Min(float64(a.interval), 86400)/(3*86400))
 	for i, x := range [3]float64{math.Abs(z), shift, float64(a.wide)} {
 		a.peak[i] = max(a.peak[i]*fade, float32(x))
+		a.dayMax[i] = max(a.dayMax[i], float32(x))
 	}
+	a.dayPoints = min(a.dayPoints+1, math.MaxUint16)
 	// While the residual keeps to one side, or is wider than it was, and has raised no alarm yet, the scale, the
 	// tail and how much of a residual the one before foretells are not learned: a slow climb or a widening would
 	// teach them that it is normal.

@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -88,4 +89,70 @@ func TestRiskFollowsTheResolution(t *testing.T) {
 	perDay = a.pace(t0.Add(3 * time.Hour)) // a gap of hours
 	assert.InDelta(t, 86400/(10*(1+0.05*3)), perDay, 1)
 	assert.Equal(t, 3e-3, riskPerPoint(0.01, 0, 3e-3))
+}
+
+// TestAlarmLearnsTheDaysHabits: a batch job that lifts the series by 4 deviations for 20 minutes at a different time
+// each day passes the level view's limit every day. It may alarm in the first days; once the alarm has learned how
+// far its views go in a day, it stays quiet, and a larger fault (a lift three times as high) is still found.
+func TestAlarmLearnsTheDaysHabits(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 1))
+	v := daily(12*1440, 14)
+	lift := func(at int, by float64) {
+		for i := at; i < at+20; i++ {
+			v[i] += by
+		}
+	}
+	for day := range 12 {
+		lift(day*1440+60+r.IntN(1300), 20)
+	}
+	at := 10*1440 + 900
+	lift(at, 60)
+	views := alarms(New(DefaultConfig()), v)
+	count := func(from, to int) (n int) {
+		for _, view := range views[from:to] {
+			if view != "" {
+				n++
+			}
+		}
+		return n
+	}
+	assert.NotZero(t, count(1440, 4*1440), "the habit alarms before it is learned")
+	assert.Zero(t, count(5*1440, at), "learned: no alarm")
+	assert.NotZero(t, count(at, at+20), "the larger fault")
+}
+
+// TestAlarmCountsWholeThings: a count of rare events (0.05 a minute, mostly zero) is measured in deviations of at
+// least half an event, so a single event is not an anomaly; eight at once is, and so is a count of ready pods that
+// never moved dropping by one.
+func TestAlarmCountsWholeThings(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 1))
+	rare := make([]float64, 10*1440)
+	for i := range rare {
+		if r.Float64() < 0.05 {
+			rare[i] = 1
+		}
+	}
+	at := 9 * 1440
+	rare[at] = 8
+	views := alarms(New(DefaultConfig()), rare)
+	raised := 0
+	for _, v := range views[:at] {
+		if v != "" {
+			raised++
+		}
+	}
+	assert.LessOrEqual(t, raised, 1, "single events, from the first day")
+	assert.Equal(t, ViewValue, views[at], "eight at once")
+
+	pods := make([]float64, 3*1440)
+	for i := range pods {
+		pods[i] = 3
+	}
+	at = 2*1440 + 600
+	for i := at; i < at+60; i++ {
+		pods[i] = 2
+	}
+	views = alarms(New(DefaultConfig()), pods)
+	assert.Equal(t, make([]string, at), views[:at], "no alarm before")
+	assert.NotEqual(t, "", views[at], "one pod fewer")
 }

@@ -166,7 +166,7 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		d.loc = xf
 	}
 	r := Result{Expected: expected, Lower: expected - 3*1.4826*scale, Upper: expected + 3*1.4826*scale}
-	r.View = d.alarm.decide(z, repeat, d.n > d.cfg.WarmUp, riskPerPoint(d.cfg.AlarmBudget, pointsPerDay, d.cfg.Risk))
+	r.View = d.alarm.decide(z, repeat, d.n > d.cfg.WarmUp, riskPerPoint(d.cfg.AlarmBudget, pointsPerDay, d.cfg.Risk), d.cfg.AlarmBudget)
 	r.Alarm = r.View != ""
 	if d.n <= d.cfg.WarmUp {
 		return r
@@ -317,8 +317,9 @@ func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 // stateVersion is the layout of MarshalBinary. A state of version 1 (before the weekly profile and the sequence
 // memory) is read, those starting empty; of version 2 (the range kept by the sequence memory, if it was on, of 6
 // levels), the range restored from it and the memory starting empty; of version 3 (before the alarm), the alarm
-// starting empty; any other version is refused.
-const stateVersion = 4
+// starting empty; of version 4 (before the days' largest values of the alarm's views), those starting empty; any
+// other version is refused.
+const stateVersion = 5
 
 // MarshalBinary returns the detector's model, to be kept across restarts (its configuration is not part of it).
 func (d *Detector) MarshalBinary() ([]byte, error) {
@@ -372,10 +373,15 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	w.u64(uint64(a.last))
 	w.f32s(a.interval, a.hi, a.lo, a.wide, a.repeats, a.zq, a.excess, a.bias, a.mae, a.prevU, a.lag, a.sq)
 	w.f32s(a.peak[:]...)
-	w.u32(uint32(a.run) | flag(a.held)<<16 | flag(a.raised)<<17)
+	w.u32(uint32(a.run) | flag(a.held)<<16 | flag(a.raised)<<17 | flag(a.fractional)<<18)
 	if d.seasonal != nil {
 		w.f32s(d.seasonal.slow[:]...)
 	}
+	// version 5
+	for i := range a.dayMax {
+		w.f32s(a.dayMax[i], a.maxMean[i], a.maxDev[i])
+	}
+	w.u32(uint32(a.days) | uint32(a.dayPoints)<<8)
 	return w.b, nil
 }
 
@@ -438,7 +444,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 			*f = r.f32()
 		}
 		v := r.u32()
-		a.run, a.held, a.raised = uint16(v), v&(1<<16) != 0, v&(1<<17) != 0
+		a.run, a.held, a.raised, a.fractional = uint16(v), v&(1<<16) != 0, v&(1<<17) != 0, v&(1<<18) != 0
 		if p != nil {
 			for i := range p.slow {
 				p.slow[i] = r.f32()
@@ -446,6 +452,14 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		}
 	} else if p != nil {
 		p.slow = p.mean // saved before the slow profile: it starts from the profile
+	}
+	if version >= 5 {
+		a := &d.alarm
+		for i := range a.dayMax {
+			a.dayMax[i], a.maxMean[i], a.maxDev[i] = r.f32(), r.f32(), r.f32()
+		}
+		v := r.u32()
+		a.days, a.dayPoints = uint8(v), uint16(v>>8)
 	}
 	if r.err != nil {
 		return r.err
@@ -512,6 +526,9 @@ func (d *Detector) checkBounds() error {
 	values := []*float32{&d.loc, &d.scale, &d.prev, &d.dloc, &d.dscale, &d.cusumHi, &d.cusumLo, &d.errLevel,
 		&d.errSeason, &d.extent.lo, &d.extent.hi, &a.interval, &a.hi, &a.lo, &a.wide, &a.repeats, &a.zq, &a.excess,
 		&a.bias, &a.mae, &a.prevU, &a.lag, &a.sq, &a.peak[0], &a.peak[1], &a.peak[2]}
+	for i := range a.dayMax {
+		values = append(values, &a.dayMax[i], &a.maxMean[i], &a.maxDev[i])
+	}
 	if p := d.seasonal; p != nil {
 		for i := range p.mean {
 			values = append(values, &p.mean[i], &p.dev[i], &p.binMean[i], &p.binDev[i])

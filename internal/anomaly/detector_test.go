@@ -331,8 +331,12 @@ func TestStateOfVersion1(t *testing.T) {
 	assert.InDelta(t, 100, r.Expected, 10)
 }
 
-// alarmStateLen is the size of the alarm's state and the slow profile, the end of a model of version 4.
-const alarmStateLen = 8 + 15*4 + 4 + 48*4 // and the slow profile
+// alarmStateLen is the size of the alarm's state and the slow profile, the end of a model of version 4; dayStateLen
+// the size of the days' largest values of its views, the end of a model of version 5.
+const (
+	dayStateLen   = 9*4 + 4
+	alarmStateLen = 8 + 15*4 + 4 + 48*4 + dayStateLen // and the slow profile
+)
 
 // TestStateOfVersion3: a model saved before the alarm is restored, the alarm starting empty; it learns the interval
 // again and alarms after a point.
@@ -348,7 +352,27 @@ func TestStateOfVersion3(t *testing.T) {
 	assert.Equal(t, newAlarm(), b.alarm)
 	c := New(DefaultConfig())
 	require.NoError(t, c.UnmarshalBinary(state))
-	assert.Equal(t, a.alarm, c.alarm, "version 4 keeps the alarm")
+	assert.Equal(t, a.alarm, c.alarm, "the current version keeps the alarm")
+}
+
+// TestStateOfVersion4: a model saved before the days' largest values of the alarm's views is restored with the rest
+// of the alarm, those starting empty.
+func TestStateOfVersion4(t *testing.T) {
+	values := daily(4*1440, 13)
+	a := New(DefaultConfig())
+	alarms(a, values[:3*1440+100])
+	require.NotZero(t, a.alarm.days)
+	state, err := a.MarshalBinary()
+	require.NoError(t, err)
+	v4 := append([]byte{4, 0, 0, 0}, state[4:len(state)-dayStateLen]...)
+	b := New(DefaultConfig())
+	require.NoError(t, b.UnmarshalBinary(v4))
+	want := a.alarm
+	want.dayMax, want.maxMean, want.maxDev, want.days, want.dayPoints = [3]float32{}, [3]float32{}, [3]float32{}, 0, 0
+	assert.Equal(t, want, b.alarm)
+	c := New(DefaultConfig())
+	require.NoError(t, c.UnmarshalBinary(state))
+	assert.Equal(t, a.alarm, c.alarm, "version 5 keeps them")
 }
 
 // TestStateOfVersion2: a model saved when the range was kept by the sequence memory, of 6 levels then, restores the
