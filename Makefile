@@ -82,11 +82,11 @@ NAB_OUT  ?=
 nab:
 	$(GO) run ./internal/nab/cmd/nab -data $(NAB_DATA) -out "$(NAB_OUT)" -benchmarks BENCHMARKS.md
 
-## detect-bench: the anomaly detector's alarms (default budget) over the detection suite's evaluation seeds, per
-## fault kind and on fault-free controls, into BENCHMARKS.md; `go run ./internal/detectbench/cmd/detect-bench` runs
-## the development seeds, on which parameters are chosen
+## detect-bench: the anomaly detector's alarms (at the default budget and three others) over the detection suite's
+## evaluation seeds, per fault kind and on fault-free controls, into BENCHMARKS.md;
+## `go run ./internal/detectbench/cmd/detect-bench` runs the development seeds, on which parameters are chosen
 detect-bench:
-	$(GO) run ./internal/detectbench/cmd/detect-bench -eval -benchmarks BENCHMARKS.md
+	$(GO) run ./internal/detectbench/cmd/detect-bench -eval -sweep 0.001,0.1,1 -benchmarks BENCHMARKS.md
 
 ## generate: mdatagen for every component (its //go:generate line)
 generate:

@@ -83,6 +83,9 @@ func TestRunCountsDetectionsChanceAndFalseAlarms(t *testing.T) {
 	assert.InDelta(t, 288.0/7, week1, 0.5)
 	assert.InDelta(t, 288.0/7, late, 0.5)
 	assert.Contains(t, always.Markdown(), "| spike | 5 points | 1 |")
+	sweep := Sweep("alarm_budget", []string{"a", "b"}, []Report{atStart, always})
+	assert.Contains(t, sweep, "| a | 0.000 | **0.000** | 100 % | – | – | – | – | – | 100 % | – |")
+	assert.Contains(t, sweep, "| b | 41.143 | **41.163** |")
 }
 
 // TestEpisodesMergeCloseAlarms: alarms within Merge of the last alarm point are the same alarm.

@@ -169,3 +169,29 @@ func (r Report) ByKind() string {
 	}
 	return b.String()
 }
+
+// Sweep returns one row per report of a sweep (labelled by its setting): the false alarms per series-day of all
+// controls in the first week and after, and the share of each fault detected.
+func Sweep(setting string, labels []string, reps []Report) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| %s | false alarms per series-day, first week | after |", setting)
+	for _, f := range Faults {
+		fmt.Fprintf(&b, " %s |", f)
+	}
+	b.WriteString("\n|---|---|---|" + strings.Repeat("---|", len(Faults)) + "\n")
+	for i, r := range reps {
+		week1, late, _ := r.FalseAlarms(func(ControlOutcome) bool { return true })
+		fmt.Fprintf(&b, "| %s | %.3f | **%.3f** |", labels[i], week1, late)
+		for _, f := range Faults {
+			var of []Outcome
+			for _, o := range r.Cases {
+				if o.Fault == f {
+					of = append(of, o)
+				}
+			}
+			fmt.Fprintf(&b, " %s |", pct(count(of, func(o Outcome) bool { return o.Detected }), len(of)))
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}

@@ -1,13 +1,14 @@
 // Command detect-bench runs the anomaly detector over the detection suite (internal/detectbench): on the
 // development seeds by default, where parameters are chosen, or on the evaluation seeds (-eval), whose results
 // `make detect-bench` writes into BENCHMARKS.md. -threshold scores alarms as a fixed score threshold instead of
-// the detector's own alarm, as the processor did before alarm_budget.
+// the detector's own alarm, as the processor did before alarm_budget; -sweep adds a row per alarm budget listed.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"log"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ func main() {
 	threshold := flag.Float64("threshold", 0, "an alarm is a score at or above this (default: the detector's alarm)")
 	benchmarks := flag.String("benchmarks", "", "update the detection section of this BENCHMARKS.md (-eval, the defaults only)")
 	byKind := flag.Bool("kinds", false, "also print the detections per fault and kind of series")
+	sweep := flag.String("sweep", "", "alarm budgets to compare, separated by commas (e.g. 0.001,0.1,1)")
 	flag.Float64Var(&cfg.AlarmBudget, "alarm-budget", cfg.AlarmBudget, "false alarms per series per day")
 	flag.Parse()
 	if *benchmarks != "" && (!*eval || *threshold != 0 || cfg != anomaly.DefaultConfig()) {
@@ -30,19 +32,21 @@ func main() {
 	if *eval {
 		seeds = detectbench.EvalSeeds
 	}
-	alarms := func(s *detectbench.Series) []string {
-		d := anomaly.New(cfg)
-		out := make([]string, len(s.Times))
-		for i, t := range s.Times {
-			r := d.Update(t, s.Values[i])
-			out[i] = r.View
-			if *threshold > 0 && r.Score >= *threshold {
-				out[i] = "score"
-			} else if *threshold > 0 {
-				out[i] = ""
+	alarmsOf := func(cfg anomaly.Config) detectbench.Alarms {
+		return func(s *detectbench.Series) []string {
+			d := anomaly.New(cfg)
+			out := make([]string, len(s.Times))
+			for i, t := range s.Times {
+				r := d.Update(t, s.Values[i])
+				out[i] = r.View
+				if *threshold > 0 && r.Score >= *threshold {
+					out[i] = "score"
+				} else if *threshold > 0 {
+					out[i] = ""
+				}
 			}
+			return out
 		}
-		return out
 	}
 	var cases []detectbench.Case
 	var controls []detectbench.Series
@@ -51,7 +55,7 @@ func main() {
 		controls = append(controls, detectbench.Controls(seed)...)
 	}
 	start := time.Now()
-	rep := detectbench.Run(cases, controls, alarms)
+	rep := detectbench.Run(cases, controls, alarmsOf(cfg))
 	var b strings.Builder
 	which := "development"
 	if *eval {
@@ -62,6 +66,19 @@ func main() {
 	b.WriteString(rep.Markdown())
 	if *byKind {
 		b.WriteString("\nDetected, per kind of series:\n\n" + rep.ByKind())
+	}
+	if *sweep != "" {
+		labels, reps := []string{fmt.Sprint(cfg.AlarmBudget, " (default)")}, []detectbench.Report{rep}
+		for _, f := range strings.Split(*sweep, ",") {
+			c := cfg
+			var err error
+			if c.AlarmBudget, err = strconv.ParseFloat(strings.TrimSpace(f), 64); err != nil {
+				log.Fatalf("detect-bench: -sweep: %v", err)
+			}
+			labels, reps = append(labels, f), append(reps, detectbench.Run(cases, controls, alarmsOf(c)))
+		}
+		b.WriteString("\nThe same series at other alarm budgets (detected: within the deadlines above):\n\n" +
+			detectbench.Sweep("alarm_budget", labels, reps))
 	}
 	fmt.Fprintf(&b, "\nDetector speed: %.0f points a second on one core; memory: %d bytes per series.\n",
 		float64(rep.Points)/rep.Busy.Seconds(), detectbench.BytesPerSeries(cfg))
