@@ -104,7 +104,7 @@ func TestQuickstart(t *testing.T) {
 		return nil
 	})
 
-	// Anomaly scores and bands of the watched host metrics (after the detector's warm-up of 64 points, here one a
+	// Anomaly scores, alarms and bands of the watched host metrics (after the detector's warm-up of 64 points, here one a
 	// second): the load average's and the shop's order rate.
 	c.WaitFor(t, "anomaly scores on the Prometheus endpoint", 120*time.Second, func() error {
 		families, err := e2e.ScrapePrometheus(q.Metrics)
@@ -126,6 +126,9 @@ func TestQuickstart(t *testing.T) {
 		}
 		if families["strata_anomaly_expected"] == nil || families["strata_anomaly_upper"] == nil {
 			return fmt.Errorf("no expected band yet")
+		}
+		if families["strata_anomaly_alarm_ratio"] == nil {
+			return fmt.Errorf("no alarm yet")
 		}
 		return nil
 	})
