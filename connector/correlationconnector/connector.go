@@ -153,6 +153,15 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 			}
 		}
 	}
+	c.link()
+	c.mu.Unlock()
+	c.report(ctx)
+	c.emit(ctx)
+	return nil
+}
+
+// link gives the incident engine the dependencies the graph saw since the last call.
+func (c *correlationConnector) link() {
 	c.graph.Dependencies(
 		func(client, server string) {
 			c.engine.Link(incidents.Entity{Kind: incidents.KindService, Name: client}, incidents.Entity{Kind: incidents.KindService, Name: server})
@@ -161,10 +170,6 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 		func(address, service string) {
 			c.engine.Link(incidents.Entity{Kind: incidents.KindEndpoint, Name: address}, incidents.Entity{Kind: incidents.KindService, Name: service})
 		})
-	c.mu.Unlock()
-	c.report(ctx)
-	c.emit(ctx)
-	return nil
 }
 
 // ConsumeMetrics reads the anomaly processor's scores, probe results and KPI targets as symptoms.

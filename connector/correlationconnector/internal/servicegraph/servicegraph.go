@@ -78,6 +78,7 @@ type edge struct {
 	clientSum, serverSum float64
 	updated              time.Time
 	elem                 *list.Element
+	recorded             bool // recorded since the last Dependencies
 }
 
 // Graph pairs span halves into edges. It is not safe for concurrent use.
@@ -91,7 +92,9 @@ type Graph struct {
 	lru     *list.List // front: most recently updated
 
 	counts Counts // since the last TakeCounts
-	// answered: the addresses client spans called and the services that answered there, since last read
+	// recorded: the edges recorded since the last Dependencies; answered: the addresses client spans called and the
+	// services that answered there, since then
+	recorded []*edge
 	answered map[string]string
 }
 
@@ -184,14 +187,18 @@ func (g *Graph) peerOf(attrs pcommon.Map, kind ptrace.SpanKind) (string, string)
 	return "", conn
 }
 
-// Dependencies reports what depends on what: calls, each service that calls another directly or by messaging;
-// answers, each address called since the last report and the service that answered there.
+// Dependencies reports what depends on what, as seen since the last report: calls, each service that called another
+// directly or by messaging; answers, each address called and the service that answered there. Its cost is that of
+// the edges recorded since, not of the graph.
 func (g *Graph) Dependencies(calls func(client, server string), answers func(address, service string)) {
-	for _, e := range g.edges {
+	for _, e := range g.recorded {
+		e.recorded = false
 		if e.key.Conn == ConnectionDirect || e.key.Conn == ConnectionMessaging {
 			calls(e.key.Client, e.key.Server)
 		}
 	}
+	clear(g.recorded)
+	g.recorded = g.recorded[:0]
 	for address, svc := range g.answered {
 		answers(address, svc)
 	}
@@ -238,6 +245,10 @@ func (g *Graph) Record(k EdgeKey, clientSeconds, serverSeconds float64, failed b
 		g.edges[k] = e
 	} else {
 		g.lru.MoveToFront(e.elem)
+	}
+	if !e.recorded {
+		e.recorded = true
+		g.recorded = append(g.recorded, e)
 	}
 	e.requests++
 	if failed {

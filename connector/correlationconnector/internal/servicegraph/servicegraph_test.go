@@ -62,6 +62,13 @@ func TestPairsHalvesIntoAnEdge(t *testing.T) {
 	var calls [][2]string
 	g.Dependencies(func(c, s string) { calls = append(calls, [2]string{c, s}) }, func(string, string) {})
 	assert.Equal(t, [][2]string{{"a", "b"}}, calls)
+	calls = nil
+	g.Dependencies(func(c, s string) { calls = append(calls, [2]string{c, s}) }, func(string, string) {})
+	assert.Empty(t, calls, "nothing recorded since")
+	g.AddSpan(span(ptrace.SpanKindClient, 3, 0, 5), "a", t0)
+	g.AddSpan(span(ptrace.SpanKindServer, 4, 3, 5), "b", t0)
+	g.Dependencies(func(c, s string) { calls = append(calls, [2]string{c, s}) }, func(string, string) {})
+	assert.Equal(t, [][2]string{{"a", "b"}}, calls, "the edge again, once")
 }
 
 func TestEdgesAreBoundedLeastRecentFirst(t *testing.T) {
