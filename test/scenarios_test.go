@@ -56,19 +56,22 @@ const (
 // outcome is what Strata produced in one run.
 type outcome struct {
 	anomaly, incident, alert time.Duration // after the fault began; -1: never
-	cause                    string
-	rank                     int // of the right root cause among the first incident's candidates; 0: absent
-	incidents, alerts        int
-	duplicates               int      // incident records received more than once
-	timeline                 []string // incident records and alerts, for the log
+	cause                    string        // the root cause the first incident named first
+	// the rank of the right root cause among the first incident's candidates in its first ranking, and in its
+	// latest; 0: absent
+	rank, rankLatest  int
+	incidents, alerts int
+	duplicates        int      // incident records received more than once
+	timeline          []string // incident records and alerts, for the log
 }
 
 // TestScenarios runs examples/demo (the shop and the collector, as `make demo` does, with fast warm-up settings),
 // injects each fault at a recorded time and reads what Strata produced: the first anomaly score at the alarm level,
 // the first incident and its ranked root cause, the first alert at a webhook (behind a real Alertmanager where one
 // is installed), and how many incidents and alerts the run raised; then a fault-free control run counts false
-// incidents and alerts. `make test` runs the short form (two faults, a 3-minute control) and asserts the goals; `make scenarios` (STRATA_SCENARIOS=full) runs every fault and a
-// 10-minute control and writes the table into BENCHMARKS.md.
+// incidents and alerts. `make test` runs the short form (two faults, a 3-minute control); `make scenarios`
+// (STRATA_SCENARIOS=full) runs every fault and a 10-minute control. Both assert the goals; only a full run of every
+// fault and the control that met them all writes the table into BENCHMARKS.md.
 func TestScenarios(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the scenarios take minutes")
@@ -84,15 +87,13 @@ func TestScenarios(t *testing.T) {
 		t.Run(sc.name, func(t *testing.T) {
 			o := runScenario(t, shop, &sc, scenarioWarmUp, scenarioObserve)
 			rows = append(rows, o.row(sc))
-			t.Logf("%s: anomaly %s, incident %s, alert %s, root cause %q (rank of the right one: %d), incidents %d, alerts %d\n%s",
-				sc.name, seconds(o.anomaly), seconds(o.incident), seconds(o.alert), o.cause, o.rank, o.incidents, o.alerts,
-				strings.Join(o.timeline, "\n"))
-			if !full {
-				assert.True(t, o.incident >= 0 && o.incident <= detectionGoal, "an incident within %s", detectionGoal)
-				assert.True(t, o.alert >= 0 && o.alert <= detectionGoal, "an alert within %s", detectionGoal)
-				assert.Equal(t, 1, o.rank, "the right root cause first (%v), got %q", sc.cause, o.cause)
-				assert.Zero(t, o.duplicates, "incident records received twice")
-			}
+			t.Logf("%s: anomaly %s, incident %s, alert %s, root cause %q (rank of the right one: %d first, %d latest), incidents %d, alerts %d\n%s",
+				sc.name, seconds(o.anomaly), seconds(o.incident), seconds(o.alert), o.cause, o.rank, o.rankLatest, o.incidents,
+				o.alerts, strings.Join(o.timeline, "\n"))
+			assert.True(t, o.incident >= 0 && o.incident <= detectionGoal, "an incident within %s", detectionGoal)
+			assert.True(t, o.alert >= 0 && o.alert <= detectionGoal, "an alert within %s", detectionGoal)
+			assert.Equal(t, 1, o.rank, "the right root cause first (%v) in the incident's first ranking, got %q", sc.cause, o.cause)
+			assert.Zero(t, o.duplicates, "incident records received twice")
 		})
 	}
 	control := 3 * time.Minute
@@ -101,14 +102,18 @@ func TestScenarios(t *testing.T) {
 	}
 	t.Run("control", func(t *testing.T) {
 		o := runScenario(t, shop, &scenario{name: "control"}, scenarioWarmUp+controlSettle, control)
-		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
+		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
 		t.Logf("control (%s): %d incidents, %d alerts\n%s", control, o.incidents, o.alerts, strings.Join(o.timeline, "\n"))
-		if !full {
-			assert.Zero(t, o.incidents, "incidents without a fault")
-			assert.Zero(t, o.alerts, "alerts without a fault")
-		}
+		assert.Zero(t, o.incidents, "incidents without a fault")
+		assert.Zero(t, o.alerts, "alerts without a fault")
 	})
-	if full {
+	switch {
+	case !full:
+	case len(rows) != len(scenarios)+1:
+		t.Logf("BENCHMARKS.md left as it is: %d of the %d scenarios and the control ran", len(rows)-1, len(scenarios))
+	case t.Failed():
+		t.Log("BENCHMARKS.md left as it is: a goal was missed")
+	default:
 		writeScenarioTable(t, rows)
 	}
 }
@@ -148,10 +153,11 @@ func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
 			}
 		}
 	}
-	// incidents: the first opened after the start, and its latest record's ranking
+	// incidents: the first opened after the start, and its first and latest rankings
 	opened, seen := map[string]bool{}, map[string]bool{}
 	var first string
 	var firstAt time.Duration
+	ranked := false // the first incident's first ranking was read
 	for _, ld := range d.Sink.Logs() {
 		for _, rl := range ld.ResourceLogs().All() {
 			for _, sl := range rl.ScopeLogs().All() {
@@ -188,18 +194,18 @@ func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
 							first, firstAt = id.Str(), dt
 						}
 					}
-					if id.Str() == first && state.Str() != "resolved" {
-						root, _ := attrs.Get("strata.incident.root_cause")
-						o.cause = root.Str()
-						o.rank = 0
-						if candidates, ok := attrs.Get("strata.incident.candidates"); ok {
-							for i, c := range candidates.Slice().All() {
-								entity, _ := c.Map().Get("entity")
-								if slices.Contains(cause, entity.Str()) && o.rank == 0 {
-									o.rank = i + 1
-								}
+					if candidates, ok := attrs.Get("strata.incident.candidates"); ok && id.Str() == first && state.Str() != "resolved" {
+						rank := 0
+						for i, c := range candidates.Slice().All() {
+							if entity, _ := c.Map().Get("entity"); slices.Contains(cause, entity.Str()) && rank == 0 {
+								rank = i + 1
 							}
 						}
+						if !ranked {
+							root, _ := attrs.Get("strata.incident.root_cause")
+							o.cause, o.rank, ranked = root.Str(), rank, true
+						}
+						o.rankLatest = rank
 					}
 				}
 			}
@@ -233,16 +239,18 @@ func seconds(d time.Duration) string {
 }
 
 func (o outcome) row(sc scenario) string {
-	rank := "absent"
-	if o.rank > 0 {
-		rank = fmt.Sprint(o.rank)
+	rank := func(r int) string {
+		if r > 0 {
+			return fmt.Sprint(r)
+		}
+		return "absent"
 	}
 	cause := o.cause
 	if cause == "" {
 		cause = "—"
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
-		seconds(o.alert), cause, rank, o.incidents, o.alerts)
+	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
+		seconds(o.alert), cause, rank(o.rank), rank(o.rankLatest), o.incidents, o.alerts)
 }
 
 // writeScenarioTable puts the table into BENCHMARKS.md between its markers.
@@ -253,8 +261,8 @@ func writeScenarioTable(t *testing.T, rows []string) {
 	table := strings.Join(append([]string{
 		fmt.Sprintf("<!-- scenarios:start (written by `make scenarios`, %s) -->", time.Now().UTC().Format("2006-01-02")),
 		"",
-		"| scenario | first anomaly | incident | alert | root cause named | rank of the right one | incidents | alerts |",
-		"|---|---|---|---|---|---|---|---|",
+		"| scenario | first anomaly | incident | alert | root cause named first | rank of the right one, first ranking | latest ranking | incidents | alerts |",
+		"|---|---|---|---|---|---|---|---|---|",
 	}, rows...), "\n") + "\n\n<!-- scenarios:end -->"
 	section := regexp.MustCompile(`(?s)<!-- scenarios:start.*?<!-- scenarios:end -->`)
 	if section.Match(data) {
