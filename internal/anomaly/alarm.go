@@ -17,9 +17,10 @@ const (
 // the points a day the series has, measured as it goes; each view's threshold is the one a normal series passes
 // with that risk, and, once the alarm has seen a day, the one the view's largest value in a day passes with the
 // budget's chance: a series whose habits the model of its noise does not know (a queue's bursts, an autoscaler's
-// steps) is held to the budget too. 120 bytes.
+// steps) is held to the budget too. 128 bytes.
 type alarm struct {
-	last     int64   // the time of the point before, Unix nanoseconds
+	since    int64   // the time of the first point, Unix nanoseconds
+	last     int64   // the time of the point before
 	interval float32 // seconds between points: a moving average, which a gap moves by at most 4 times its value
 	// CUSUMs of the residual up and down (slack cusumSlack), and of the log-likelihood ratio that the noise is four
 	// times as wide (of a Laplace distribution's, which a heavy tail does not fool as much as a normal's)
@@ -89,6 +90,9 @@ const cusumSlack = 1.0
 // pace learns the interval before t and returns the points a day the series has.
 func (a *alarm) pace(t time.Time) float64 {
 	now := t.UnixNano()
+	if a.since == 0 {
+		a.since = now
+	}
 	if a.last != 0 && now > a.last {
 		gap := float64(now-a.last) / 1e9
 		if a.interval == 0 {
@@ -176,9 +180,9 @@ func (a *alarm) tail(z float64) float64 {
 }
 
 // decide returns the view that raises an alarm on a point of residual z (in robust deviations), or "" for none;
-// repeat says the point equals the one before, warm that the detector may alarm. It advances the CUSUMs and the
-// peaks.
-func (a *alarm) decide(z float64, repeat, warm bool, risk, budget float64) string {
+// repeat says the point equals the one before, warm that the views may run, armed that they may raise the alarm.
+// It advances the CUSUMs and the peaks.
+func (a *alarm) decide(z float64, repeat, warm, armed bool, risk, budget float64) string {
 	if repeat {
 		a.run = min(a.run+1, math.MaxUint16)
 		a.repeats += 0.01 * (1 - a.repeats)
@@ -221,8 +225,13 @@ func (a *alarm) decide(z float64, repeat, warm bool, risk, budget float64) strin
 	case float64(a.wide) >= -math.Log(risk) && float64(a.wide) > math.Max(float64(a.peak[2]), a.usual(2, budget)):
 		view = ViewVariance
 	case a.run > 0 && float64(a.run)*math.Log(math.Max(float64(a.repeats), repeatFloor)) < math.Log(risk):
-		a.run = 0
 		view = ViewFlatline
+	}
+	switch {
+	case !armed:
+		view = ""
+	case view == ViewFlatline:
+		a.run = 0
 	}
 	// the peaks halve in three days
 	fade := float32(1 - math.Ln2*math.Min(float64(a.interval), 86400)/(3*86400))

@@ -107,7 +107,9 @@ func TestAlarmLearnsTheDaysHabits(t *testing.T) {
 	}
 	at := 10*1440 + 900
 	lift(at, 60)
-	views := alarms(New(DefaultConfig()), v)
+	cfg := DefaultConfig()
+	cfg.AlarmAfter = 0 // armed from the warm-up on
+	views := alarms(New(cfg), v)
 	count := func(from, to int) (n int) {
 		for _, view := range views[from:to] {
 			if view != "" {
@@ -134,7 +136,9 @@ func TestAlarmCountsWholeThings(t *testing.T) {
 	}
 	at := 9 * 1440
 	rare[at] = 8
-	views := alarms(New(DefaultConfig()), rare)
+	cfg := DefaultConfig()
+	cfg.AlarmAfter = 0 // armed from the warm-up on
+	views := alarms(New(cfg), rare)
 	raised := 0
 	for _, v := range views[:at] {
 		if v != "" {
@@ -152,7 +156,22 @@ func TestAlarmCountsWholeThings(t *testing.T) {
 	for i := at; i < at+60; i++ {
 		pods[i] = 2
 	}
-	views = alarms(New(DefaultConfig()), pods)
+	views = alarms(New(cfg), pods)
 	assert.Equal(t, make([]string, at), views[:at], "no alarm before")
 	assert.NotEqual(t, "", views[at], "one pod fewer")
+}
+
+// TestAlarmWaitsToBeArmed: a series raises no alarm before AlarmAfter, by default two days; its views learn all the
+// same.
+func TestAlarmWaitsToBeArmed(t *testing.T) {
+	spiked := func(at int) []float64 {
+		v := daily(3*1440, 16)
+		v[at] += 60
+		return v
+	}
+	assert.Equal(t, "", alarms(New(DefaultConfig()), spiked(600))[600], "not armed yet")
+	assert.Equal(t, ViewValue, alarms(New(DefaultConfig()), spiked(2*1440+600))[2*1440+600], "armed")
+	cfg := DefaultConfig()
+	cfg.AlarmAfter = 0
+	assert.Equal(t, ViewValue, alarms(New(cfg), spiked(600))[600], "armed from the warm-up on")
 }

@@ -52,6 +52,9 @@ type Config struct {
 	// AlarmBudget is how many false alarms a series may raise a day: the alarm's risk per point is the budget
 	// over the points a day the series has.
 	AlarmBudget float64
+	// AlarmAfter is how long after its first point a series may raise the alarm: the time its daily profile, its
+	// tail and its days' largest values take to be learned. The views learn from the first point after the warm-up.
+	AlarmAfter time.Duration
 }
 
 // DefaultConfig returns the configuration used everywhere unless the user sets another.
@@ -72,6 +75,7 @@ func DefaultConfig() Config {
 		Sequence:          true,
 		SequenceSmoothing: 0.02,
 		AlarmBudget:       0.01,
+		AlarmAfter:        48 * time.Hour,
 	}
 }
 
@@ -166,7 +170,9 @@ func (d *Detector) Update(t time.Time, x float64) Result {
 		d.loc = xf
 	}
 	r := Result{Expected: expected, Lower: expected - 3*1.4826*scale, Upper: expected + 3*1.4826*scale}
-	r.View = d.alarm.decide(z, repeat, d.n > d.cfg.WarmUp, riskPerPoint(d.cfg.AlarmBudget, pointsPerDay, d.cfg.Risk), d.cfg.AlarmBudget)
+	warm := d.n > d.cfg.WarmUp
+	armed := warm && t.UnixNano()-d.alarm.since >= int64(d.cfg.AlarmAfter)
+	r.View = d.alarm.decide(z, repeat, warm, armed, riskPerPoint(d.cfg.AlarmBudget, pointsPerDay, d.cfg.Risk), d.cfg.AlarmBudget)
 	r.Alarm = r.View != ""
 	if d.n <= d.cfg.WarmUp {
 		return r
@@ -382,6 +388,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		w.f32s(a.dayMax[i], a.maxMean[i], a.maxDev[i])
 	}
 	w.u32(uint32(a.days) | uint32(a.dayPoints)<<8)
+	w.u64(uint64(a.since))
 	return w.b, nil
 }
 
@@ -460,6 +467,9 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		}
 		v := r.u32()
 		a.days, a.dayPoints = uint8(v), uint16(v>>8)
+		a.since = int64(r.u64())
+	} else if version == 4 {
+		d.alarm.since = 1 // an alarm saved before it waited to be armed: armed long ago
 	}
 	if r.err != nil {
 		return r.err

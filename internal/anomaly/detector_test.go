@@ -334,7 +334,7 @@ func TestStateOfVersion1(t *testing.T) {
 // alarmStateLen is the size of the alarm's state and the slow profile, the end of a model of version 4; dayStateLen
 // the size of the days' largest values of its views, the end of a model of version 5.
 const (
-	dayStateLen   = 9*4 + 4
+	dayStateLen   = 9*4 + 4 + 8 // and the time of the first point
 	alarmStateLen = 8 + 15*4 + 4 + 48*4 + dayStateLen // and the slow profile
 )
 
@@ -355,8 +355,8 @@ func TestStateOfVersion3(t *testing.T) {
 	assert.Equal(t, a.alarm, c.alarm, "the current version keeps the alarm")
 }
 
-// TestStateOfVersion4: a model saved before the days' largest values of the alarm's views is restored with the rest
-// of the alarm, those starting empty.
+// TestStateOfVersion4: a model saved before the days' largest values of the alarm's views and its arming is restored
+// with the rest of the alarm, the largest values starting empty and the alarm armed.
 func TestStateOfVersion4(t *testing.T) {
 	values := daily(4*1440, 13)
 	a := New(DefaultConfig())
@@ -369,6 +369,7 @@ func TestStateOfVersion4(t *testing.T) {
 	require.NoError(t, b.UnmarshalBinary(v4))
 	want := a.alarm
 	want.dayMax, want.maxMean, want.maxDev, want.days, want.dayPoints = [3]float32{}, [3]float32{}, [3]float32{}, 0, 0
+	want.since = 1 // armed long ago
 	assert.Equal(t, want, b.alarm)
 	c := New(DefaultConfig())
 	require.NoError(t, c.UnmarshalBinary(state))

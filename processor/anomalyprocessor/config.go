@@ -40,6 +40,9 @@ type Config struct {
 	// AlarmBudget is how many false alarms a series may raise a day (strata.anomaly.alarm): the alarm's risk per
 	// point is the budget over the points a day the series has. Default 0.01.
 	AlarmBudget float64 `mapstructure:"alarm_budget"`
+	// AlarmAfter is how long after its first point a series may raise the alarm: its daily profile and what its
+	// alarm's views reach in a day are learned first. 0: from the end of the warm-up. Default 48h.
+	AlarmAfter time.Duration `mapstructure:"alarm_after"`
 	// MaxSeries bounds the series watched; the least recently seen is forgotten first. Default 10000.
 	MaxSeries int `mapstructure:"max_series"`
 	// MaxClockSkew is how far ahead of the collector's clock a point may be stamped; a later point is skipped
@@ -96,6 +99,9 @@ func (cfg *Config) Validate() error {
 	if !(cfg.AlarmBudget > 0 && cfg.AlarmBudget <= 1000) {
 		add("alarm_budget: %v is not in (0, 1000] false alarms a day", cfg.AlarmBudget)
 	}
+	if cfg.AlarmAfter < 0 {
+		add("alarm_after: %v is negative", cfg.AlarmAfter)
+	}
 	if cfg.MaxSeries < 1 {
 		add("max_series: must be positive")
 	}
@@ -132,7 +138,7 @@ func parseConditions(conditions []string, set component.TelemetrySettings) (*ott
 func (cfg *Config) detectorConfig() anomaly.Config {
 	d := anomaly.DefaultConfig()
 	d.WarmUp, d.Risk, d.Holdoff, d.Seasonal, d.Sequence = cfg.WarmUp, cfg.Risk, cfg.Holdoff, cfg.Seasonal, cfg.Sequence
-	d.RangeMargin, d.AlarmBudget = cfg.RangeMargin, cfg.AlarmBudget
+	d.RangeMargin, d.AlarmBudget, d.AlarmAfter = cfg.RangeMargin, cfg.AlarmBudget, cfg.AlarmAfter
 	return d
 }
 

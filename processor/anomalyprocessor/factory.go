@@ -27,6 +27,7 @@ func createDefaultConfig() component.Config {
 		Emit:         "all",
 		Threshold:    1 - d.Risk, // the detector's own level
 		AlarmBudget:  d.AlarmBudget,
+		AlarmAfter:   d.AlarmAfter,
 		MaxSeries:    10000,
 		MaxClockSkew: 10 * time.Minute,
 		SaveInterval: 5 * time.Minute,

@@ -270,6 +270,7 @@ func TestConditionsSelectPoints(t *testing.T) {
 func TestAlarmIsAddedAndCountedByView(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Emit = "anomalous"
+	cfg.AlarmAfter = 0 // armed from the warm-up on: the series is 400 minutes long
 	h := newHarness(t, cfg, nil)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(7, 8))
