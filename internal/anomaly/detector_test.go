@@ -331,11 +331,12 @@ func TestStateOfVersion1(t *testing.T) {
 	assert.InDelta(t, 100, r.Expected, 10)
 }
 
-// alarmStateLen is the size of the alarm's state and the slow profile, the end of a model of version 4; dayStateLen
-// the size of the days' largest values of its views, the end of a model of version 5.
+// alarmStateLen is the size of what follows the sequence memory: the alarm's state and the slow profile (version 4)
+// and dayStateLen, what version 5 added (the days' largest values of the alarm's views and the time of the first
+// point).
 const (
-	dayStateLen   = 9*4 + 4 + 8 // and the time of the first point
-	alarmStateLen = 8 + 15*4 + 4 + 48*4 + dayStateLen // and the slow profile
+	dayStateLen   = 9*4 + 4 + 8
+	alarmStateLen = 8 + 15*4 + 4 + 48*4 + dayStateLen
 )
 
 // TestStateOfVersion3: a model saved before the alarm is restored, the alarm starting empty; it learns the interval
