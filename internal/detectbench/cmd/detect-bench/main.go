@@ -24,6 +24,7 @@ func main() {
 	byKind := flag.Bool("kinds", false, "also print the detections per fault and kind of series")
 	sweep := flag.String("sweep", "", "alarm budgets to compare, separated by commas (e.g. 0.001,0.1,1)")
 	flag.Float64Var(&cfg.AlarmBudget, "alarm-budget", cfg.AlarmBudget, "false alarms per series per day")
+	flag.DurationVar(&cfg.AlarmAfter, "alarm-after", cfg.AlarmAfter, "how long after its first point a series may alarm")
 	flag.Parse()
 	if *benchmarks != "" && (!*eval || *threshold != 0 || cfg != anomaly.DefaultConfig()) {
 		log.Fatal("detect-bench: BENCHMARKS.md holds the defaults' results on the evaluation seeds")
