@@ -91,6 +91,7 @@ func TestAlarmIsQuietOnTheDemo(t *testing.T) {
 	for name, points := range demoSeries(t) {
 		cfg := DefaultConfig()
 		cfg.WarmUp = 30
+		cfg.AlarmAfter = 0 // armed from the warm-up on, as a short demo needs
 		d := New(cfg)
 		for i, p := range points {
 			r := d.Update(p.at, p.value)
