@@ -111,8 +111,8 @@ func (a *alarm) pace(t time.Time) float64 {
 	return 86400 / float64(a.interval)
 }
 
-// closeDay learns the day's largest value of each view, if the alarm was warm for at least half of its points, and
-// starts the next day.
+// closeDay learns the day's largest value of each view, if the views ran for at least a quarter of a day's points
+// (the first day of a series is often short), and starts the next day.
 func (a *alarm) closeDay() {
 	if a.interval > 0 && float64(a.dayPoints) >= math.Min(0.25*86400/float64(a.interval), math.MaxUint16) {
 		r := float32(math.Max(0.25, 1/float64(int(a.days)+1)))

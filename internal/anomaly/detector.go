@@ -323,8 +323,8 @@ func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 // stateVersion is the layout of MarshalBinary. A state of version 1 (before the weekly profile and the sequence
 // memory) is read, those starting empty; of version 2 (the range kept by the sequence memory, if it was on, of 6
 // levels), the range restored from it and the memory starting empty; of version 3 (before the alarm), the alarm
-// starting empty; of version 4 (before the days' largest values of the alarm's views), those starting empty; any
-// other version is refused.
+// starting empty; of version 4 (before the days' largest values of the alarm's views and its arming), those
+// starting empty and the alarm armed; any other version is refused.
 const stateVersion = 5
 
 // MarshalBinary returns the detector's model, to be kept across restarts (its configuration is not part of it).
