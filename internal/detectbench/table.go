@@ -14,12 +14,7 @@ func (r Report) Markdown() string {
 	var b strings.Builder
 	b.WriteString("| fault | deadline | cases | detected (10s / 1m / 5m) | by chance on the twin | median delay |\n|---|---|---|---|---|---|\n")
 	for _, f := range Faults {
-		var all []Outcome
-		for _, o := range r.Cases {
-			if o.Fault == f {
-				all = append(all, o)
-			}
-		}
+		all := r.of(f)
 		if len(all) == 0 {
 			continue
 		}
@@ -96,6 +91,17 @@ func (r Report) views(keep func(ControlOutcome) bool) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
+}
+
+// of returns the outcomes of the cases of fault f.
+func (r Report) of(f Fault) []Outcome {
+	var out []Outcome
+	for _, o := range r.Cases {
+		if o.Fault == f {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func count(os []Outcome, keep func(Outcome) bool) int {
@@ -183,12 +189,7 @@ func Sweep(setting string, labels []string, reps []Report) string {
 		week1, late, _ := r.FalseAlarms(func(ControlOutcome) bool { return true })
 		fmt.Fprintf(&b, "| %s | %.3f | **%.3f** |", labels[i], week1, late)
 		for _, f := range Faults {
-			var of []Outcome
-			for _, o := range r.Cases {
-				if o.Fault == f {
-					of = append(of, o)
-				}
-			}
+			of := r.of(f)
 			fmt.Fprintf(&b, " %s |", pct(count(of, func(o Outcome) bool { return o.Detected }), len(of)))
 		}
 		b.WriteString("\n")

@@ -29,6 +29,16 @@ func main() {
 	if *benchmarks != "" && (!*eval || *threshold != 0 || cfg != anomaly.DefaultConfig()) {
 		log.Fatal("detect-bench: BENCHMARKS.md holds the defaults' results on the evaluation seeds")
 	}
+	var budgets []float64
+	if *sweep != "" {
+		for f := range strings.SplitSeq(*sweep, ",") {
+			b, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || b <= 0 || *threshold != 0 {
+				log.Fatalf("detect-bench: -sweep %q: budgets above 0, separated by commas, without -threshold", *sweep)
+			}
+			budgets = append(budgets, b)
+		}
+	}
 	seeds := detectbench.DevSeeds
 	if *eval {
 		seeds = detectbench.EvalSeeds
@@ -68,15 +78,12 @@ func main() {
 	if *byKind {
 		b.WriteString("\nDetected, per kind of series:\n\n" + rep.ByKind())
 	}
-	if *sweep != "" {
-		labels, reps := []string{fmt.Sprint(cfg.AlarmBudget, " (default)")}, []detectbench.Report{rep}
-		for _, f := range strings.Split(*sweep, ",") {
+	if len(budgets) > 0 {
+		labels, reps := []string{fmt.Sprint(cfg.AlarmBudget, " (the tables above)")}, []detectbench.Report{rep}
+		for _, budget := range budgets {
 			c := cfg
-			var err error
-			if c.AlarmBudget, err = strconv.ParseFloat(strings.TrimSpace(f), 64); err != nil {
-				log.Fatalf("detect-bench: -sweep: %v", err)
-			}
-			labels, reps = append(labels, f), append(reps, detectbench.Run(cases, controls, alarmsOf(c)))
+			c.AlarmBudget = budget
+			labels, reps = append(labels, fmt.Sprint(budget)), append(reps, detectbench.Run(cases, controls, alarmsOf(c)))
 		}
 		b.WriteString("\nThe same series at other alarm budgets (detected: within the deadlines above):\n\n" +
 			detectbench.Sweep("alarm_budget", labels, reps))
