@@ -2,7 +2,6 @@ package authlogreceiver
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -20,45 +19,6 @@ import (
 	"github.com/otelstrata/strata/receiver/authlogreceiver/internal/metadata"
 )
 
-// benchLines is a day of a busy bastion's auth log, in syslog form: mostly attacks from many sources (failed
-// passwords, invalid users, PAM lines, disconnects), some logins, sudo and noise. The same seed gives the same lines.
-func benchLines(n int) []string {
-	rng := rand.New(rand.NewPCG(1, 2))
-	users := []string{"root", "admin", "oracle", "test", "ubuntu", "pi", "postgres", "git", "deploy", "alice"}
-	lines := make([]string, 0, n)
-	for i := 0; len(lines) < n; i++ {
-		ts := time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 200 * time.Millisecond).Format(time.Stamp)
-		src := netip.AddrFrom4([4]byte{203, 0, byte(rng.IntN(64)), byte(rng.IntN(256))})
-		user := users[rng.IntN(len(users))]
-		port := 30000 + rng.IntN(30000)
-		pid := 10000 + rng.IntN(50000)
-		var msg string
-		switch r := rng.IntN(100); {
-		case r < 40:
-			msg = fmt.Sprintf("Failed password for %s from %s port %d ssh2", user, src, port)
-		case r < 55:
-			msg = fmt.Sprintf("Invalid user %s from %s port %d", user, src, port)
-		case r < 65:
-			msg = fmt.Sprintf("pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost=%s  user=%s", src, user)
-		case r < 78:
-			msg = fmt.Sprintf("Connection closed by authenticating user %s %s port %d [preauth]", user, src, port)
-		case r < 82:
-			msg = fmt.Sprintf("Received disconnect from %s port %d:11: Bye Bye [preauth]", src, port)
-		case r < 86:
-			msg = fmt.Sprintf("Accepted publickey for alice from 192.0.2.%d port %d ssh2: ED25519 SHA256:abcdef", rng.IntN(20), port)
-		case r < 90:
-			msg = "pam_unix(sshd:session): session opened for user alice(uid=1000) by (uid=0)"
-		case r < 93:
-			lines = append(lines, fmt.Sprintf("%s bastion sudo:    alice : TTY=pts/0 ; PWD=/home/alice ; USER=root ; COMMAND=/usr/bin/journalctl -u nginx", ts))
-			continue
-		default:
-			msg = fmt.Sprintf("Did not receive identification string from %s port %d", src, port)
-		}
-		lines = append(lines, fmt.Sprintf("%s bastion sshd[%d]: %s", ts, pid, msg))
-	}
-	return lines
-}
-
 func newBenchLineHandler(b *testing.B) *lineHandler {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Timezone = "UTC"
@@ -74,7 +34,7 @@ func newBenchLineHandler(b *testing.B) *lineHandler {
 // BenchmarkParseAndDetect is what the performance goal counts: lines parsed (envelope and message) and run through
 // every default detection rule, on one goroutine, without building log records.
 func BenchmarkParseAndDetect(b *testing.B) {
-	lines := benchLines(100000)
+	lines := e2e.AuthLines(100000)
 	p := newBenchLineHandler(b)
 	now := time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
 	var ev event
@@ -94,7 +54,7 @@ func BenchmarkParseAndDetect(b *testing.B) {
 
 // BenchmarkProcess is the whole path of a batch of lines: parsing, detection and the log records sent on.
 func BenchmarkProcess(b *testing.B) {
-	lines := benchLines(100000)
+	lines := e2e.AuthLines(100000)
 	tokens := make([][]byte, len(lines))
 	for i, l := range lines {
 		tokens[i] = []byte(l)
@@ -139,7 +99,7 @@ func BenchmarkMemoryPerSource(b *testing.B) {
 // BenchmarkFail2banRegex runs fail2ban-regex with Debian's sshd filter over the same kind of lines, for the ratio.
 func BenchmarkFail2banRegex(b *testing.B) {
 	fail2ban := e2e.RequireProgram(b, "fail2ban-regex")
-	lines := benchLines(100000)
+	lines := e2e.AuthLines(100000)
 	file := filepath.Join(b.TempDir(), "auth.log")
 	require.NoError(b, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
 	b.ResetTimer()

@@ -13,6 +13,7 @@ type observation struct {
 	time    time.Time
 	host    string
 	process string
+	address string // the event's source as text, when the caller has formatted it already
 }
 
 // detection is a rule that fired for a key.
@@ -189,7 +190,7 @@ func (e *detector) observe(o *observation, fire func(*detection)) {
 				return
 			}
 		}
-		source = e.sourceKey(o.source)
+		source = e.sourceKey(o.source, o.address)
 	}
 	kind, outcome := kindBits[o.kind], outcomeBit(o.outcome)
 	now := o.time.UnixNano()
@@ -222,7 +223,11 @@ func (e *detector) observe(o *observation, fire func(*detection)) {
 }
 
 // sourceKey returns the address, or for IPv6 its prefix of the configured length: one attacker holds a whole /64.
-func (e *detector) sourceKey(a netip.Addr) string {
+// text is a's text when the caller has it ("" when not), used as it is for an IPv4 address.
+func (e *detector) sourceKey(a netip.Addr, text string) string {
+	if a.Is4() && text != "" {
+		return text
+	}
 	a = a.Unmap() // ::ffff:a.b.c.d is the IPv4 address a.b.c.d, not a /64 of its own
 	if a.Is4() || e.ipv6Prefix >= 128 {
 		return a.String()

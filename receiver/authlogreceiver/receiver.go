@@ -203,6 +203,7 @@ func (p *lineHandler) process(tokens [][]byte, fileAttrs map[string]any, now tim
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
 	records := sl.LogRecords()
+	records.EnsureCapacity(len(tokens))
 	file := fmt.Sprint(fileAttrs[semconv.AttrLogFilePath], fileAttrs[semconv.AttrLogFileName])
 	for _, tok := range tokens {
 		tok = bytes.TrimRight(tok, "\r\n")
@@ -269,11 +270,15 @@ func (p *lineHandler) line(tok []byte, fileAttrs map[string]any, now time.Time, 
 	if t.IsZero() {
 		t = now
 	}
-	p.authRecord(records.AppendEmpty(), line, fileAttrs, env, ev, t, now)
+	address := ""
+	if ev.source.IsValid() {
+		address = ev.source.String()
+	}
+	p.authRecord(records.AppendEmpty(), line, fileAttrs, env, ev, address, t, now)
 	if ev.outcome != "" {
 		p.attempts[attemptKey{ev.outcome, ev.method, env.process}] += int64(ev.count)
 	}
-	p.detector.observe(&observation{event: ev, time: t, host: env.host, process: env.process}, func(d *detection) {
+	p.detector.observe(&observation{event: ev, time: t, host: env.host, process: env.process, address: address}, func(d *detection) {
 		p.detections[d.rule]++
 		p.detectionRecord(records.AppendEmpty(), d, now)
 	})
@@ -308,7 +313,7 @@ func (p *lineHandler) passthrough(line string, fileAttrs map[string]any, env env
 	putStr(attrs, semconv.AttrProcessExecutableName, env.process)
 }
 
-func (p *lineHandler) authRecord(lr plog.LogRecord, line string, fileAttrs map[string]any, env envelope, ev *event, t, now time.Time) {
+func (p *lineHandler) authRecord(lr plog.LogRecord, line string, fileAttrs map[string]any, env envelope, ev *event, address string, t, now time.Time) {
 	lr.SetEventName(semconv.EventAuth)
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(now))
@@ -321,7 +326,13 @@ func (p *lineHandler) authRecord(lr plog.LogRecord, line string, fileAttrs map[s
 		lr.SetSeverityText("INFO")
 	}
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(14)
+	n := 2 + len(fileAttrs) + nonEmpty(ev.outcome, ev.method, ev.user, address, ev.targetUser, ev.group, ev.reason, ev.command, env.process, env.host)
+	for _, set := range [...]bool{ev.invalidUser, ev.port > 0, env.pid > 0} {
+		if set {
+			n++
+		}
+	}
+	attrs.EnsureCapacity(n) // exactly: most of a record's bytes are its attributes
 	attrs.PutStr(semconv.AttrEventName, semconv.EventAuth)
 	attrs.PutStr(semconv.AttrAuthEvent, ev.kind)
 	putStr(attrs, semconv.AttrAuthOutcome, ev.outcome)
@@ -330,9 +341,7 @@ func (p *lineHandler) authRecord(lr plog.LogRecord, line string, fileAttrs map[s
 	if ev.invalidUser {
 		attrs.PutBool(semconv.AttrAuthInvalidUser, true)
 	}
-	if ev.source.IsValid() {
-		attrs.PutStr(semconv.AttrSourceAddress, ev.source.String())
-	}
+	putStr(attrs, semconv.AttrSourceAddress, address)
 	if ev.port > 0 {
 		attrs.PutInt(semconv.AttrSourcePort, int64(ev.port))
 	}
@@ -419,6 +428,17 @@ func (p *lineHandler) metrics(now time.Time) pmetric.Metrics {
 		p.mb.RecordStrataSecurityDetectionsDataPoint(ts, n, r.Name, r.Category)
 	}
 	return p.mb.Emit()
+}
+
+// nonEmpty counts the values that are not "".
+func nonEmpty(values ...string) int {
+	n := 0
+	for _, v := range values {
+		if v != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func putStr(attrs pcommon.Map, key, value string) {
