@@ -38,6 +38,9 @@ type Config struct {
 	RawProcess string `mapstructure:"raw_process"`
 	// JSON maps the fields of JSON lines.
 	JSON JSONConfig `mapstructure:"json"`
+	// Emit is which records are sent: all (a record per authentication line, and the detections) or detections.
+	// Default all.
+	Emit string `mapstructure:"emit"`
 	// Unrecognized lines are counted and dropped, or sent on as plain log records with passthrough.
 	Unrecognized string `mapstructure:"unrecognized"`
 	// IPv6Prefix is the prefix length IPv6 sources are counted by (an attacker controls a whole /64). Default 64.
@@ -88,6 +91,8 @@ var (
 )
 
 const (
+	emitAll                 = "all"
+	emitDetections          = "detections"
 	unrecognizedDrop        = "drop"
 	unrecognizedPassthrough = "passthrough"
 )
@@ -157,6 +162,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.RawProcess == "" {
 		add("raw_process: must be set")
+	}
+	if cfg.Emit != emitAll && cfg.Emit != emitDetections {
+		add("emit: %q is not all or detections", cfg.Emit)
 	}
 	if cfg.Unrecognized != unrecognizedDrop && cfg.Unrecognized != unrecognizedPassthrough {
 		add("unrecognized: %q is not drop or passthrough", cfg.Unrecognized)

@@ -35,6 +35,7 @@ func TestLoadCustomConfig(t *testing.T) {
 	assert.Equal(t, &storage, cfg.Storage)
 	assert.Equal(t, "syslog", cfg.Format)
 	assert.Equal(t, "Europe/Berlin", cfg.Timezone)
+	assert.Equal(t, "detections", cfg.Emit)
 	assert.Equal(t, "passthrough", cfg.Unrecognized)
 	assert.Equal(t, 56, cfg.IPv6Prefix)
 	assert.Equal(t, 5000, cfg.MaxTrackedKeys)
@@ -68,6 +69,7 @@ func TestValidate(t *testing.T) {
 		{"bad start_at", map[string]any{"start_at": "middle"}, []string{"start_at"}},
 		{"bad format", map[string]any{"format": "xml"}, []string{`format: "xml" is not one of auto, raw, syslog, iso8601, rfc5424, json`}},
 		{"bad timezone", map[string]any{"timezone": "Mars/Olympus"}, []string{"timezone: unknown time zone Mars/Olympus"}},
+		{"bad emit", map[string]any{"emit": "events"}, []string{`emit: "events" is not all or detections`}},
 		{"bad unrecognized", map[string]any{"unrecognized": "keep"}, []string{`unrecognized: "keep" is not drop or passthrough`}},
 		{"bad ipv6 prefix", map[string]any{"ipv6_prefix": 0}, []string{"ipv6_prefix: 0 is not between 1 and 128"}},
 		{"bounds", map[string]any{"max_tracked_keys": 1e12, "metrics_interval": "1ns"},

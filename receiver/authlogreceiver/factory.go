@@ -40,6 +40,7 @@ func createDefaultConfig() component.Config {
 			SuccessValues: []string{"success", "succeeded", "ok", "true", "accepted", "allowed"},
 			FailureValues: []string{"failure", "failed", "fail", "false", "denied", "rejected", "invalid"},
 		},
+		Emit:                 emitAll,
 		Unrecognized:         unrecognizedDrop,
 		IPv6Prefix:           64,
 		MaxTrackedKeys:       100000,

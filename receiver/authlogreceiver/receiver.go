@@ -274,7 +274,9 @@ func (p *lineHandler) line(tok []byte, fileAttrs map[string]any, now time.Time, 
 	if ev.source.IsValid() {
 		address = ev.source.String()
 	}
-	p.authRecord(records.AppendEmpty(), line, fileAttrs, env, ev, address, t, now)
+	if p.cfg.Emit == emitAll {
+		p.authRecord(records.AppendEmpty(), line, fileAttrs, env, ev, address, t, now)
+	}
 	if ev.outcome != "" {
 		p.attempts[attemptKey{ev.outcome, ev.method, env.process}] += int64(ev.count)
 	}

@@ -206,6 +206,27 @@ func TestReceiverPassthrough(t *testing.T) {
 	assert.Equal(t, "kernel", attr(lr, "process.executable.name"))
 }
 
+// TestReceiverEmitsDetectionsOnly reads a brute force with emit: detections: its detection arrives, no record of
+// the lines themselves does, and the lines are still counted.
+func TestReceiverEmitsDetectionsOnly(t *testing.T) {
+	dir := t.TempDir()
+	var lines strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&lines, "Nov 24 18:41:%02d web-1 sshd[%d]: Failed password for root from 203.0.113.9 port %d ssh2\n", i, 900+i, 40000+i)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "auth.log"), []byte(lines.String()), 0o600))
+	tr := startReceiver(t, map[string]any{"include": []any{filepath.Join(dir, "auth.log")}, "emit": "detections"}, componenttest.NewNopHost())
+	require.Eventually(t, func() bool { return len(tr.records()[semconv.EventDetection]) > 0 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		lines, err := tr.tel.GetMetric("otelcol_receiver_authlog_lines")
+		return err == nil && lines.Data.(metricdata.Sum[int64]).DataPoints[0].Value == 20
+	}, 10*time.Second, 20*time.Millisecond)
+	tr.stop(t)
+	records := tr.records()
+	assert.Empty(t, records[semconv.EventAuth])
+	assert.Equal(t, "brute_force", attr(records[semconv.EventDetection][0], semconv.AttrSecurityRuleName))
+}
+
 // TestRestartAndRotationExactlyOnce stops the receiver in the middle of a file, appends, rotates the file (by
 // rename, or by copy and truncate as logrotate's copytruncate does), writes more, and starts a new receiver on the
 // same storage: every line arrives exactly once.
