@@ -18,7 +18,7 @@ import (
 // same 2 cores: the absolute rates are this machine's, the per-CPU-second costs are the tiers'.
 func BenchmarkDeploymentTiers(b *testing.B) {
 	const warmup, window = 10 * time.Second, 30 * time.Second
-	load := newTraceLoad(b)
+	load := newTraceLoad(b, false)
 	for b.Loop() {
 		kafka := e2e.StartKafka(b, 6)
 		accept := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/otelstrata/strata/internal/e2e"
@@ -53,51 +54,98 @@ func tracesCollector(otlp, telemetry string, processor map[string]any) map[strin
 	return cfg
 }
 
-// traceLoad is an OTLP/HTTP request template (e2e.LoadTraces: 100 traces of 10 spans, one failing, one slow). Each
-// request sent gets new trace ids, written into the serialized template where its ids are.
+// traceLoad is a round of OTLP/HTTP request templates of e2e.LoadTraces' spans (1,000 spans each, 1 % of traces
+// failing, 1 % slow). Each round sent gets new trace ids, written into the serialized templates where their ids are.
 type traceLoad struct {
-	body    []byte
-	offsets []int // where each trace id of the template is in body
+	bodies  [][]byte
+	offsets [][]int // where each trace id of a template is in its body
 	next    atomic.Uint64
 }
 
-func newTraceLoad(b *testing.B) *traceLoad {
-	td := e2e.LoadTraces(0)
-	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
-	if err != nil {
-		b.Fatal(err)
+// newTraceLoad returns whole traces, 100 of 10 spans in each request, when interleaved is false. When it is true,
+// a round of 10 requests carries 1,000 traces and each request one span of every trace, as an SDK's batch processor
+// sends spans of many traces mixed.
+func newTraceLoad(b *testing.B, interleaved bool) *traceLoad {
+	templates := []ptrace.Traces{e2e.LoadTraces(0)}
+	if interleaved {
+		templates = interleave(10)
 	}
-	l := &traceLoad{body: body}
-	seen := map[pcommon.TraceID]bool{}
-	for _, rs := range td.ResourceSpans().All() {
-		for _, span := range rs.ScopeSpans().At(0).Spans().All() {
-			id := span.TraceID()
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			for off := 0; ; {
-				i := bytes.Index(body[off:], id[:])
-				if i < 0 {
-					break
+	l := &traceLoad{}
+	for _, td := range templates {
+		body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+		if err != nil {
+			b.Fatal(err)
+		}
+		var offsets []int
+		seen := map[pcommon.TraceID]bool{}
+		for _, rs := range td.ResourceSpans().All() {
+			for _, span := range rs.ScopeSpans().At(0).Spans().All() {
+				id := span.TraceID()
+				if seen[id] {
+					continue
 				}
-				l.offsets = append(l.offsets, off+i)
-				off += i + 16
+				seen[id] = true
+				for off := 0; ; {
+					i := bytes.Index(body[off:], id[:])
+					if i < 0 {
+						break
+					}
+					offsets = append(offsets, off+i)
+					off += i + 16
+				}
 			}
 		}
-	}
-	if len(l.offsets) != 1000 {
-		b.Fatalf("found %d trace ids in the template, want 1000", len(l.offsets))
+		if len(offsets) != 1000 {
+			b.Fatalf("found %d trace ids in a template, want 1000", len(offsets))
+		}
+		l.bodies, l.offsets = append(l.bodies, body), append(l.offsets, offsets)
 	}
 	return l
 }
 
-// request is the template with fresh trace ids (the same within each trace).
+// interleave returns n requests of the spans of n × 100 traces (e2e.LoadTraces 0 to n-1): request k holds the k-th
+// span of every trace, so that each trace is spread over all n requests.
+func interleave(n int) []ptrace.Traces {
+	out := make([]ptrace.Traces, n)
+	for k := range out {
+		out[k] = ptrace.NewTraces()
+	}
+	for r := range uint64(n) {
+		for _, rs := range e2e.LoadTraces(r).ResourceSpans().All() {
+			for _, span := range rs.ScopeSpans().At(0).Spans().All() {
+				id := span.SpanID()
+				k := (byteorder.BigEndian.Uint64(id[:]) - 1) % uint64(n) // span ids are trace*10 + position + 1
+				dest := out[k].ResourceSpans()
+				var spans ptrace.SpanSlice
+				for _, d := range dest.All() {
+					if name, _ := d.Resource().Attributes().Get("service.name"); name.Str() == serviceName(rs) {
+						spans = d.ScopeSpans().At(0).Spans()
+					}
+				}
+				if spans == (ptrace.SpanSlice{}) {
+					d := dest.AppendEmpty()
+					rs.Resource().CopyTo(d.Resource())
+					spans = d.ScopeSpans().AppendEmpty().Spans()
+				}
+				span.CopyTo(spans.AppendEmpty())
+			}
+		}
+	}
+	return out
+}
+
+func serviceName(rs ptrace.ResourceSpans) string {
+	name, _ := rs.Resource().Attributes().Get("service.name")
+	return name.Str()
+}
+
+// request is the next template of the round with the round's fresh trace ids (the same within each trace).
 func (l *traceLoad) request() []byte {
-	n := l.next.Add(1)
-	body := bytes.Clone(l.body)
-	for _, off := range l.offsets {
-		// keep the low bits (which trace of the template) and make the rest unique to this request
+	i := l.next.Add(1) - 1
+	n, k := i/uint64(len(l.bodies))+1, i%uint64(len(l.bodies))
+	body := bytes.Clone(l.bodies[k])
+	for _, off := range l.offsets[k] {
+		// keep the low bits (which trace of the template) and make the rest unique to this round
 		byteorder.BigEndian.PutUint64(body[off:], byteorder.BigEndian.Uint64(body[off:])^n<<20)
 		byteorder.BigEndian.PutUint64(body[off+8:], byteorder.BigEndian.Uint64(body[off+8:])^(n*0x9e3779b97f4a7c15))
 	}
@@ -145,14 +193,34 @@ func (l *traceLoad) send(ctx context.Context, url string, workers int, perSecond
 	return accepted.Load()
 }
 
+// samplingRun is a processor and a kind of request.
+type samplingRun struct {
+	name, processor string
+	interleaved     bool
+}
+
+// samplingRuns are both processors with whole traces in each request, then both with interleaved batches.
+func samplingRuns() []samplingRun {
+	var runs []samplingRun
+	for _, interleaved := range []bool{false, true} {
+		for _, processor := range []string{"sampling", "tail_sampling"} {
+			batches := map[bool]string{false: "whole", true: "interleaved"}[interleaved]
+			runs = append(runs, samplingRun{processor + "/batches=" + batches, processor, interleaved})
+		}
+	}
+	return runs
+}
+
 // BenchmarkSamplingThroughput saturates otelcol-strata with OTLP/HTTP traces (8 senders, 1,000 spans a request) for
-// each of the sampling and tail_sampling processors with equivalent policies, and reports the spans a second
-// accepted and exported, and the collector's CPU and resident memory. The load generator runs on the same 2 cores.
+// each of the sampling and tail_sampling processors with equivalent policies, whole traces in each request and then
+// interleaved batches, and reports the spans a second accepted and exported, and the collector's CPU and resident
+// memory. The load generator runs on the same 2 cores.
 func BenchmarkSamplingThroughput(b *testing.B) {
 	const warmup, window = 10 * time.Second, 30 * time.Second
-	for _, name := range []string{"sampling", "tail_sampling"} {
-		b.Run(name, func(b *testing.B) {
-			load := newTraceLoad(b)
+	for _, run := range samplingRuns() {
+		name := run.processor
+		b.Run(run.name, func(b *testing.B) {
+			load := newTraceLoad(b, run.interleaved)
 			otlp, telemetry := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
 			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), name+".yaml"), tracesCollector(otlp, telemetry, samplingProcessors(2 * time.Second)[name]))
 			for b.Loop() {
@@ -184,14 +252,15 @@ func BenchmarkSamplingThroughput(b *testing.B) {
 	}
 }
 
-// BenchmarkSamplingMemoryPerSpan sends 20,000 spans a second for 15 s to each processor with a decision wait of a
-// minute, so that every span stays buffered, and reports the resident memory they take per span (RSS after, less
-// RSS before the load).
+// BenchmarkSamplingMemoryPerSpan sends 20,000 spans a second for 15 s (whole traces in each request, then
+// interleaved batches) to each processor with a decision wait of a minute, so that every span stays buffered, and
+// reports the resident memory they take per span (RSS after, less RSS before the load).
 func BenchmarkSamplingMemoryPerSpan(b *testing.B) {
 	const window = 15 * time.Second
-	for _, name := range []string{"sampling", "tail_sampling"} {
-		b.Run(name, func(b *testing.B) {
-			load := newTraceLoad(b)
+	for _, run := range samplingRuns() {
+		name := run.processor
+		b.Run(run.name, func(b *testing.B) {
+			load := newTraceLoad(b, run.interleaved)
 			otlp, telemetry := fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b)), fmt.Sprintf("127.0.0.1:%d", e2e.FreePort(b))
 			config := e2e.WriteYAML(b, filepath.Join(b.TempDir(), name+".yaml"), tracesCollector(otlp, telemetry, samplingProcessors(time.Minute)[name]))
 			for b.Loop() {

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/cumulativetodeltaprocessor"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/processortest"
-
-	"github.com/otelstrata/strata/processor/anomalyprocessor/internal/metadata"
 )
 
 // hostMetrics is a scrape of 100 hosts as the hostmetrics receiver gives it: per host, CPU time by cpu and state (4
@@ -96,27 +96,30 @@ func BenchmarkHostMetrics100(b *testing.B) {
 	}
 	for _, emit := range []string{"all", "anomalous"} {
 		b.Run("emit="+emit, func(b *testing.B) {
-			cfg := createDefaultConfig().(*Config)
+			f := NewFactory()
+			cfg := f.CreateDefaultConfig().(*Config)
 			cfg.Emit = emit
-			p := newProcessor(cfg, processortest.NewNopSettings(metadata.Type))
-			if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-				b.Fatal(err)
-			}
-			run(b, func(md pmetric.Metrics) error { _, err := p.processMetrics(context.Background(), md); return err })
+			run(b, consumeMetrics(b, f, cfg))
 		})
 	}
 	b.Run("contrib=cumulativetodelta", func(b *testing.B) {
 		f := cumulativetodeltaprocessor.NewFactory()
-		p, err := f.CreateMetrics(context.Background(), processortest.NewNopSettings(f.Type()), f.CreateDefaultConfig(), consumertest.NewNop())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = p.Shutdown(context.Background()) }()
-		run(b, func(md pmetric.Metrics) error { return p.ConsumeMetrics(context.Background(), md) })
+		run(b, consumeMetrics(b, f, f.CreateDefaultConfig()))
 	})
+}
+
+// consumeMetrics starts the processor f makes of cfg, in front of a consumer that drops what it gets, and returns
+// its ConsumeMetrics: the way a pipeline calls any processor.
+func consumeMetrics(b *testing.B, f processor.Factory, cfg component.Config) func(pmetric.Metrics) error {
+	p, err := f.CreateMetrics(context.Background(), processortest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return func(md pmetric.Metrics) error { return p.ConsumeMetrics(context.Background(), md) }
 }
 
 func shiftTimestamps(md pmetric.Metrics, d time.Duration) {

@@ -3,11 +3,7 @@ package authlogreceiver
 import (
 	"fmt"
 	"net/netip"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -94,18 +90,4 @@ func BenchmarkMemoryPerSource(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/source")
 		runtime.KeepAlive(e)
 	}
-}
-
-// BenchmarkFail2banRegex runs fail2ban-regex with Debian's sshd filter over the same kind of lines, for the ratio.
-func BenchmarkFail2banRegex(b *testing.B) {
-	fail2ban := e2e.RequireProgram(b, "fail2ban-regex")
-	lines := e2e.AuthLines(100000)
-	file := filepath.Join(b.TempDir(), "auth.log")
-	require.NoError(b, os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600))
-	b.ResetTimer()
-	for b.Loop() {
-		out, err := exec.Command(fail2ban, file, "/etc/fail2ban/filter.d/sshd.conf").CombinedOutput()
-		require.NoError(b, err, string(out))
-	}
-	b.ReportMetric(float64(len(lines)*b.N)/b.Elapsed().Seconds(), "lines/s")
 }
