@@ -30,10 +30,23 @@ type Config struct {
 	LatencyBuckets []time.Duration `mapstructure:"latency_buckets"`
 	// VirtualNodeAttributes name the peer a client span calls when no instrumented server answers, in order.
 	VirtualNodeAttributes []string `mapstructure:"virtual_node_attributes"`
+	// Topology is the dependencies the user knows, beside those the data shows.
+	Topology TopologyConfig `mapstructure:"topology"`
 	// Incidents is the incident engine.
 	Incidents IncidentsConfig `mapstructure:"incidents"`
 	// Storage is a storage extension that keeps the open incidents across restarts.
 	Storage *component.ID `mapstructure:"storage"`
+}
+
+// TopologyConfig is the dependencies a user knows: an estate without traces, or calls no span shows.
+type TopologyConfig struct {
+	// Dependencies maps an entity to those it depends on (calls, or runs on). An entity is a service name, or
+	// kind:name for a host, container, pod or endpoint (host:db-1).
+	Dependencies map[string][]string `mapstructure:"dependencies"`
+	// File holds more dependencies in the same form, as a YAML map; it is read at start and again when it changes.
+	File string `mapstructure:"file"`
+	// CheckInterval is how often the file is checked for a change. Default 30s.
+	CheckInterval time.Duration `mapstructure:"check_interval"`
 }
 
 // IncidentsConfig is how symptoms become incidents (the incident engine's configuration).
@@ -63,6 +76,10 @@ func (cfg *Config) Validate() error {
 		confcheck.Int("incidents: max_open", in.MaxOpen, 1, 100_000),
 		confcheck.Int("incidents: max_entities", in.MaxEntities, 1, 10_000),
 		confcheck.Int("incidents: max_signals", in.MaxSignals, 1, 10_000_000),
+		confcheck.Duration("topology: check_interval", cfg.Topology.CheckInterval, confcheck.MinInterval, 0),
+	}
+	if _, err := parseDependencies(cfg.Topology.Dependencies); err != nil {
+		errs = append(errs, fmt.Errorf("topology: dependencies: %w", err))
 	}
 	if in.AnomalySignal != incidents.AnomalyAlarm && in.AnomalySignal != incidents.AnomalyScore {
 		errs = append(errs, fmt.Errorf("incidents: anomaly_signal: %q is not %s or %s", in.AnomalySignal, incidents.AnomalyAlarm, incidents.AnomalyScore))

@@ -19,6 +19,11 @@ func TestLoadConfig(t *testing.T) {
 		TTL: 5 * time.Second, MaxPending: 5000, MaxEdges: 2000, MaxTopologyEntities: 50000,
 		MetricsFlushInterval: 30 * time.Second, LatencyBuckets: []time.Duration{10 * ms, 100 * ms, time.Second},
 		VirtualNodeAttributes: []string{"peer.service", "db.system"}, Storage: &storage,
+		Topology: TopologyConfig{
+			Dependencies:  map[string][]string{"frontend": {"checkout"}, "checkout": {"payments", "host:db-1", "endpoint:10.0.0.7:5432"}},
+			File:          "/etc/strata/topology.yaml",
+			CheckInterval: time.Minute,
+		},
 		Incidents: IncidentsConfig{
 			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, AnomalySignal: "alarm", OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
 			Window: 10 * time.Minute, ResolveAfter: 10 * time.Minute, MaxOpen: 20, MaxEntities: 30, MaxSignals: 5000,
@@ -44,6 +49,10 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Incidents.AnomalySignal = "both" }, `incidents: anomaly_signal: "both" is not alarm or score`},
 		{func(c *Config) { c.Incidents.OpenScore = math.NaN() }, "incidents: open_score: NaN is not between threshold and 1"},
 		{func(c *Config) { c.Incidents.MaxSignals = 0 }, "incidents: max_signals: must be from 1"},
+		{func(c *Config) { c.Topology.CheckInterval = 0 }, "topology: check_interval: must be at least 100ms"},
+		{func(c *Config) { c.Topology.Dependencies = map[string][]string{"api": {"host:"}} }, `topology: dependencies: api: "host:" names no host`},
+		{func(c *Config) { c.Topology.Dependencies = map[string][]string{"api": {"api"}} }, "topology: dependencies: api depends on itself"},
+		{func(c *Config) { c.Topology.Dependencies = map[string][]string{" ": {"api"}} }, "topology: dependencies: an entity has no name"},
 	} {
 		cfg := createDefaultConfig().(*Config)
 		tc.edit(cfg)

@@ -2,6 +2,8 @@ package correlationconnector // import "github.com/otelstrata/strata/connector/c
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,6 +44,9 @@ type correlationConnector struct {
 
 	client storage.Client
 
+	dependencies [][2]incidents.Entity // topology.dependencies
+	topologyFile *topologyFile         // topology.file, when set
+
 	loop *clock.Loop // expires, flushes the graph and evaluates incidents
 }
 
@@ -65,11 +70,16 @@ func (c *correlationConnector) addLogs(next consumer.Logs) {
 
 func (c *correlationConnector) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
-// Start restores the open incidents and starts emitting the graph every metrics_flush_interval (and expiring
-// unpaired halves between, and closing intervals of the watched figures).
+// Start reads the configured topology, restores the open incidents and starts emitting the graph every
+// metrics_flush_interval (and expiring unpaired halves between, closing intervals of the watched figures, and
+// checking the topology file).
 func (c *correlationConnector) Start(ctx context.Context, host component.Host) error {
 	c.clock = clock.FromHost(host, c.clock)
 	if err := c.prepare(); err != nil {
+		return err
+	}
+	topology, err := c.startTopology(ctx)
+	if err != nil {
 		return err
 	}
 	if c.cfg.Storage != nil {
@@ -85,12 +95,65 @@ func (c *correlationConnector) Start(ctx context.Context, host component.Host) e
 			c.set.Logger.Warn("the saved incidents could not be restored", zap.Error(err))
 		}
 	}
-	c.loop = clock.Start(c.clock,
-		clock.Task{Every: min(c.cfg.TTL/2, time.Second), Run: func(ctx context.Context, _ time.Time) { c.expire(ctx) }},
-		clock.Task{Every: c.cfg.MetricsFlushInterval, Run: func(ctx context.Context, _ time.Time) { c.flush(ctx) }},
-		clock.Task{Every: c.cfg.Incidents.Interval, Run: func(ctx context.Context, _ time.Time) { c.tick(ctx) }},
-	)
+	c.loop = clock.Start(c.clock, append([]clock.Task{
+		{Every: min(c.cfg.TTL/2, time.Second), Run: func(ctx context.Context, _ time.Time) { c.expire(ctx) }},
+		{Every: c.cfg.MetricsFlushInterval, Run: func(ctx context.Context, _ time.Time) { c.flush(ctx) }},
+		{Every: c.cfg.Incidents.Interval, Run: func(ctx context.Context, _ time.Time) { c.tick(ctx) }},
+	}, topology...)...)
 	return nil
+}
+
+// startTopology gives the engine the configured dependencies and those of topology.file, and returns the task that
+// reads the file again when it changes (none without a file).
+func (c *correlationConnector) startTopology(ctx context.Context) ([]clock.Task, error) {
+	var err error
+	if c.dependencies, err = parseDependencies(c.cfg.Topology.Dependencies); err != nil {
+		return nil, fmt.Errorf("topology: dependencies: %w", err)
+	}
+	defer c.setDependencies()
+	if c.cfg.Topology.File == "" {
+		return nil, nil
+	}
+	c.topologyFile = &topologyFile{path: c.cfg.Topology.File}
+	if err := c.readTopologyFile(ctx); err != nil {
+		return nil, err
+	}
+	return []clock.Task{{Every: c.cfg.Topology.CheckInterval, Run: func(ctx context.Context, _ time.Time) { c.checkTopologyFile(ctx) }}}, nil
+}
+
+// checkTopologyFile reads topology.file again when it changed.
+func (c *correlationConnector) checkTopologyFile(ctx context.Context) {
+	if !c.topologyFile.changed() {
+		return
+	}
+	if err := c.readTopologyFile(ctx); err != nil {
+		c.set.Logger.Warn("the topology file was not read again: the dependencies read before stay", zap.Error(err))
+	}
+}
+
+// readTopologyFile reads topology.file, counts the reading and gives the engine the dependencies.
+func (c *correlationConnector) readTopologyFile(ctx context.Context) error {
+	err := c.topologyFile.read()
+	result := "loaded"
+	if err != nil {
+		result = "failed"
+	}
+	c.telemetry.ConnectorCorrelationTopologyReloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", result)))
+	if err == nil {
+		c.setDependencies()
+	}
+	return err
+}
+
+// setDependencies gives the engine the configured dependencies and those of the topology file.
+func (c *correlationConnector) setDependencies() {
+	deps := c.dependencies
+	if c.topologyFile != nil {
+		deps = append(slices.Clip(deps), c.topologyFile.deps...)
+	}
+	c.mu.Lock()
+	c.engine.SetDependencies(deps)
+	c.mu.Unlock()
 }
 
 // prepare sets up the telemetry and the start of the cumulative metrics.

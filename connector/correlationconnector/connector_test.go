@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"flag"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/metadatatest"
 	"github.com/otelstrata/strata/connector/correlationconnector/internal/servicegraph"
 	"github.com/otelstrata/strata/internal/clock"
@@ -198,4 +200,35 @@ func TestEdgesAreBounded(t *testing.T) {
 	}
 	assert.Equal(t, 2, h.c.graph.Len())
 	metadatatest.AssertEqualConnectorCorrelationEvictions(t, h.tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+}
+
+// TestTopologyFileIsReadAgainWhenItChanges: the file is read at start; a change is read at the next check; a file
+// that became unreadable is counted as failed and leaves the dependencies read before; a missing file fails the start.
+func TestTopologyFileIsReadAgainWhenItChanges(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "topology.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("frontend: [checkout]\n"), 0o600))
+	h := newHarnessWith(t, func(cfg *Config) { cfg.Topology.File = file })
+	ctx := context.Background()
+	tasks, err := h.c.startTopology(ctx)
+	require.NoError(t, err)
+	require.Len(t, tasks, 1)
+	service := func(name string) incidents.Entity { return incidents.Entity{Kind: incidents.KindService, Name: name} }
+	assert.Equal(t, [][2]incidents.Entity{{service("frontend"), service("checkout")}}, h.c.topologyFile.deps)
+
+	h.c.checkTopologyFile(ctx) // unchanged: not read
+	require.NoError(t, os.WriteFile(file, []byte("frontend: [checkout, cart]\n"), 0o600))
+	h.c.checkTopologyFile(ctx)
+	assert.Equal(t, [][2]incidents.Entity{{service("frontend"), service("checkout")}, {service("frontend"), service("cart")}}, h.c.topologyFile.deps)
+
+	require.NoError(t, os.WriteFile(file, []byte("frontend: checkout: [\n"), 0o600))
+	h.c.checkTopologyFile(ctx)
+	assert.Len(t, h.c.topologyFile.deps, 2, "the dependencies read before stay")
+	metadatatest.AssertEqualConnectorCorrelationTopologyReloads(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("result", "loaded"))},
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("result", "failed"))},
+	}, metricdatatest.IgnoreTimestamp())
+
+	missing := newHarnessWith(t, func(cfg *Config) { cfg.Topology.File = filepath.Join(t.TempDir(), "none.yaml") })
+	_, err = missing.c.startTopology(ctx)
+	assert.ErrorContains(t, err, "none.yaml")
 }

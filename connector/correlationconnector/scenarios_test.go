@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -44,7 +46,14 @@ type service struct {
 }
 
 func newWorld(t *testing.T, seed uint64) *world {
-	h := newHarness(t)
+	return newWorldWith(t, seed, func(*Config) {})
+}
+
+// newWorldWith is newWorld on the default configuration changed by edit, with the configured topology read.
+func newWorldWith(t *testing.T, seed uint64, edit func(*Config)) *world {
+	h := newHarnessWith(t, edit)
+	_, err := h.c.startTopology(context.Background())
+	require.NoError(t, err)
 	logs := new(consumertest.LogsSink)
 	h.c.addLogs(logs)
 	return &world{t: t, h: h, logs: logs, rng: rand.New(rand.NewPCG(seed, 1)), scoreScope: semconv.ScopeAnomaly}
@@ -554,4 +563,35 @@ func TestForgedScoresOpenNothing(t *testing.T) {
 	require.Empty(t, roots, "forged and impossible scores")
 	cpu(1)
 	w.oneIncident("host web-1")
+}
+
+// TestEstateWithoutTracesUsesTheConfiguredTopology: no spans at all, only the anomaly processor's verdicts on a
+// host's CPU and three services' latency. The dependencies given in the configuration (frontend → checkout) and in a
+// topology file (checkout → payments → host pay-1) make them one incident whose root cause is the host; without
+// them, the same symptoms are unrelated and the host is not found behind the services.
+func TestEstateWithoutTracesUsesTheConfiguredTopology(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "topology.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("checkout: [payments]\npayments: [\"host:pay-1\"]\n"), 0o600))
+	fault := func(w *world) {
+		for range 6 {
+			w.anomaly("system.cpu.utilization", 0.9999, map[string]string{"host.name": "pay-1"})
+			for _, s := range []string{"payments", "checkout", "frontend"} {
+				w.anomaly("http.server.request.duration", 0.9995, map[string]string{"service.name": s})
+			}
+			w.interval(faults{})
+		}
+	}
+	w := newWorldWith(t, 7, func(cfg *Config) {
+		cfg.Topology.Dependencies = map[string][]string{"frontend": {"checkout"}}
+		cfg.Topology.File = file
+	})
+	w.warm()
+	fault(w)
+	w.oneIncident("host pay-1")
+
+	alone := newWorld(t, 7)
+	alone.warm()
+	fault(alone)
+	roots, _ := alone.incidents()
+	assert.Greater(t, len(roots), 1, "without the topology the symptoms are unrelated")
 }

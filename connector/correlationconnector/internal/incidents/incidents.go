@@ -127,13 +127,17 @@ type topology struct {
 	elems       map[Entity]*list.Element
 	maxEntities int
 	evicted     int // entities forgotten, not yet reported
+	// the configured dependencies, and for each entity they name how many: those are never forgotten
+	static map[[2]Entity]bool
+	pinned map[Entity]int
 }
 
 const maxLinks = 256
 
 func newTopology(maxEntities int) *topology {
 	return &topology{links: map[Entity]map[Entity]bool{}, deps: map[Entity]map[Entity]bool{},
-		recent: list.New(), elems: map[Entity]*list.Element{}, maxEntities: maxEntities}
+		recent: list.New(), elems: map[Entity]*list.Element{}, maxEntities: maxEntities,
+		static: map[[2]Entity]bool{}, pinned: map[Entity]int{}}
 }
 
 // link records that a depends on b (a calls b, or a runs on b).
@@ -158,8 +162,77 @@ func (t *topology) link(a, b Entity) {
 	add(t.links, b, a)
 }
 
-// touch marks e as just linked, forgetting the least recently linked entity when maxEntities are known.
+// setStatic makes deps the configured dependencies: those no longer configured are unlinked (until the data shows
+// them again), the new ones linked, and the entities they name are never forgotten.
+func (t *topology) setStatic(deps [][2]Entity) {
+	next := make(map[[2]Entity]bool, len(deps))
+	for _, d := range deps {
+		if d[0] != d[1] && d[0].Name != "" && d[1].Name != "" {
+			next[d] = true
+		}
+	}
+	for d := range t.static {
+		if next[d] {
+			continue
+		}
+		delete(t.static, d)
+		t.unlink(d[0], d[1])
+		for _, e := range d {
+			if t.pinned[e]--; t.pinned[e] <= 0 {
+				delete(t.pinned, e)
+				t.touch(e) // back among those forgotten when the bound needs room
+			}
+		}
+	}
+	for d := range next {
+		if t.static[d] {
+			continue
+		}
+		t.static[d] = true
+		for _, e := range d {
+			if t.pinned[e]++; t.pinned[e] == 1 {
+				if el := t.elems[e]; el != nil {
+					t.recent.Remove(el)
+					delete(t.elems, e)
+				}
+			}
+		}
+		t.link(d[0], d[1])
+	}
+}
+
+// unlink removes the dependency of a on b.
+func (t *topology) unlink(a, b Entity) {
+	for _, x := range []struct {
+		m    map[Entity]map[Entity]bool
+		from Entity
+		to   Entity
+	}{{t.deps, a, b}, {t.links, a, b}, {t.links, b, a}} {
+		delete(x.m[x.from], x.to)
+		if len(x.m[x.from]) == 0 {
+			delete(x.m, x.from)
+		}
+	}
+	if t.deps[b][a] { // b depends on a too: they stay related
+		t.links[a] = mapWith(t.links[a], b)
+		t.links[b] = mapWith(t.links[b], a)
+	}
+}
+
+func mapWith(m map[Entity]bool, e Entity) map[Entity]bool {
+	if m == nil {
+		m = map[Entity]bool{}
+	}
+	m[e] = true
+	return m
+}
+
+// touch marks e as just linked, forgetting the least recently linked entity when maxEntities are known. An entity
+// of the configured dependencies is never forgotten.
 func (t *topology) touch(e Entity) {
+	if t.pinned[e] > 0 {
+		return
+	}
 	if el := t.elems[e]; el != nil {
 		t.recent.MoveToFront(el)
 		return
@@ -252,6 +325,10 @@ func New(cfg Config, maxEntities int) *Engine {
 
 // Link records that a depends on b: a calls b, or runs on b.
 func (e *Engine) Link(a, b Entity) { e.topo.link(a, b) }
+
+// SetDependencies replaces the configured dependencies (each a pair: the first depends on the second). Their
+// entities are never forgotten; a dependency no longer configured is unlinked until the data shows it again.
+func (e *Engine) SetDependencies(deps [][2]Entity) { e.topo.setStatic(deps) }
 
 // TakeFound returns the symptoms added since the last call, by layer, and starts counting again.
 func (e *Engine) TakeFound() map[string]int {

@@ -32,6 +32,7 @@ type TelemetryBuilder struct {
 	ConnectorCorrelationSpanHalves        metric.Int64Counter
 	ConnectorCorrelationSymptoms          metric.Int64Counter
 	ConnectorCorrelationTopologyEvictions metric.Int64Counter
+	ConnectorCorrelationTopologyReloads   metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -97,6 +98,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_connector_correlation_topology_evictions",
 		metric.WithDescription("Entities the topology forgot because max_topology_entities were known (the least recently linked first). [Development]"),
 		metric.WithUnit("{entity}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorCorrelationTopologyReloads, err = builder.meter.Int64Counter(
+		"otelcol_connector_correlation_topology_reloads",
+		metric.WithDescription("Readings of topology.file at start and after it changed, by result (a file that failed leaves the dependencies read before in place). [Development]"),
+		metric.WithUnit("{reading}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

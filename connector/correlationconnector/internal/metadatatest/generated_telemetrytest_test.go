@@ -25,6 +25,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ConnectorCorrelationSpanHalves.Add(context.Background(), 1)
 	tb.ConnectorCorrelationSymptoms.Add(context.Background(), 1)
 	tb.ConnectorCorrelationTopologyEvictions.Add(context.Background(), 1)
+	tb.ConnectorCorrelationTopologyReloads.Add(context.Background(), 1)
 	AssertEqualConnectorCorrelationEdges(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -41,6 +42,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorCorrelationTopologyEvictions(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualConnectorCorrelationTopologyReloads(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

@@ -216,6 +216,10 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 		res := w.Resource(rm.Resource().Attributes())
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
+				if serviceGraphRequests[m.Name()] && m.Type() == pmetric.MetricTypeSum {
+					w.serviceGraph(m.Sum().DataPoints())
+					continue
+				}
 				if m.Type() != pmetric.MetricTypeGauge {
 					continue
 				}
@@ -229,6 +233,21 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 		}
 	}
 	w.flushFound()
+}
+
+// serviceGraphRequests are the names of the request counters of Grafana's service graph (Tempo, contrib's
+// servicegraph connector, another Strata): as sent, and as a Prometheus receiver may name them without _total.
+var serviceGraphRequests = map[string]bool{"traces_service_graph_request_total": true, "traces_service_graph_request": true}
+
+// serviceGraph links each client to the server it calls, from the points of a service graph's request counter.
+func (w *Watcher) serviceGraph(dps pmetric.NumberDataPointSlice) {
+	for _, dp := range dps.All() {
+		client, ok1 := dp.Attributes().Get("client")
+		server, ok2 := dp.Attributes().Get("server")
+		if ok1 && ok2 {
+			w.eng.Link(incidents.Entity{Kind: incidents.KindService, Name: client.AsString()}, incidents.Entity{Kind: incidents.KindService, Name: server.AsString()})
+		}
+	}
 }
 
 // flushFound adds the symptoms of the request read.

@@ -150,3 +150,32 @@ func TestAnomalyAlarmOrScore(t *testing.T) {
 		assert.Equal(t, c.want, got, "%s: alarm %v, score %v", c.signal, c.alarm, c.score)
 	}
 }
+
+// TestServiceGraphMetricsLinkServices: the request counters of a service graph made elsewhere (Tempo, contrib's
+// servicegraph connector; named with or without _total) link each client to its server; other sums and points
+// without both names link nothing.
+func TestServiceGraphMetricsLinkServices(t *testing.T) {
+	sink := &recorder{}
+	w := New(config(), sink)
+	md := pmetric.NewMetrics()
+	metrics := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics()
+	for _, x := range []struct{ name, client, server string }{
+		{"traces_service_graph_request_total", "frontend", "checkout"},
+		{"traces_service_graph_request", "checkout", "payments"},
+		{"traces_service_graph_request_total", "checkout", ""},
+		{"http.server.request.count", "a", "b"},
+	} {
+		m := metrics.AppendEmpty()
+		m.SetName(x.name)
+		dp := m.SetEmptySum().DataPoints().AppendEmpty()
+		dp.SetIntValue(10)
+		dp.Attributes().PutStr("client", x.client)
+		if x.server != "" {
+			dp.Attributes().PutStr("server", x.server)
+		}
+	}
+	w.Metrics(md, t0)
+	service := func(name string) incidents.Entity { return incidents.Entity{Kind: incidents.KindService, Name: name} }
+	assert.Equal(t, [][2]incidents.Entity{{service("frontend"), service("checkout")}, {service("checkout"), service("payments")}}, sink.links)
+	assert.Empty(t, sink.found)
+}

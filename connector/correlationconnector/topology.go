@@ -1,0 +1,111 @@
+package correlationconnector // import "github.com/otelstrata/strata/connector/correlationconnector"
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
+)
+
+// The configured dependencies are bounded: a topology file is read whole.
+const (
+	maxDependencies = 100_000
+	maxTopologyFile = 16 << 20
+)
+
+// parseEntity reads an entity of the configured topology: kind:name for a host, container, pod, endpoint or service,
+// a service's name otherwise.
+func parseEntity(s string) (incidents.Entity, error) {
+	for _, kind := range []string{incidents.KindService, incidents.KindHost, incidents.KindContainer, incidents.KindPod, incidents.KindEndpoint} {
+		if name, ok := strings.CutPrefix(s, kind+":"); ok {
+			if name == "" {
+				return incidents.Entity{}, fmt.Errorf("%q names no %s", kind+":", kind)
+			}
+			return incidents.Entity{Kind: kind, Name: name}, nil
+		}
+	}
+	if strings.TrimSpace(s) == "" {
+		return incidents.Entity{}, errors.New("an entity has no name")
+	}
+	return incidents.Entity{Kind: incidents.KindService, Name: s}, nil
+}
+
+// parseDependencies reads an adjacency list (an entity and those it depends on) into pairs, in a stable order.
+func parseDependencies(adjacency map[string][]string) ([][2]incidents.Entity, error) {
+	var deps [][2]incidents.Entity
+	var errs []error
+	for _, from := range slices.Sorted(maps.Keys(adjacency)) {
+		a, err := parseEntity(from)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, to := range adjacency[from] {
+			b, err := parseEntity(to)
+			switch {
+			case err != nil:
+				errs = append(errs, fmt.Errorf("%s: %w", from, err))
+			case a == b:
+				errs = append(errs, fmt.Errorf("%s depends on itself", from))
+			default:
+				deps = append(deps, [2]incidents.Entity{a, b})
+			}
+		}
+	}
+	if len(deps) > maxDependencies {
+		errs = append(errs, fmt.Errorf("%d dependencies, more than %d", len(deps), maxDependencies))
+	}
+	return deps, errors.Join(errs...)
+}
+
+// topologyFile is the state of topology.file: what was read last, and when the file was changed then.
+type topologyFile struct {
+	path    string
+	modTime time.Time
+	size    int64
+	deps    [][2]incidents.Entity
+}
+
+// changed reports whether the file differs from the one read last (its time or size), or cannot be looked at.
+func (f *topologyFile) changed() bool {
+	info, err := os.Stat(f.path)
+	return err != nil || !info.ModTime().Equal(f.modTime) || info.Size() != f.size
+}
+
+// read reads the file's dependencies. On an error the dependencies read before stay.
+func (f *topologyFile) read() error {
+	file, err := os.Open(f.path)
+	if err != nil {
+		return fmt.Errorf("topology: file: %w", err)
+	}
+	defer file.Close()
+	info, err := file.Stat()
+	if err != nil {
+		return fmt.Errorf("topology: file: %w", err)
+	}
+	data, err := io.ReadAll(io.LimitReader(file, maxTopologyFile+1))
+	if err != nil {
+		return fmt.Errorf("topology: file: %w", err)
+	}
+	if len(data) > maxTopologyFile {
+		return fmt.Errorf("topology: file %s: larger than %d bytes", f.path, maxTopologyFile)
+	}
+	var adjacency map[string][]string
+	if err := yaml.Unmarshal(data, &adjacency); err != nil {
+		return fmt.Errorf("topology: file %s: not a map of entities to lists of entities: %w", f.path, err)
+	}
+	deps, err := parseDependencies(adjacency)
+	if err != nil {
+		return fmt.Errorf("topology: file %s: %w", f.path, err)
+	}
+	f.modTime, f.size, f.deps = info.ModTime(), info.Size(), deps
+	return nil
+}
