@@ -98,14 +98,19 @@ func (f *topologyFile) read() error {
 	if len(data) > maxTopologyFile {
 		return fmt.Errorf("topology: file %s: larger than %d bytes", f.path, maxTopologyFile)
 	}
-	var adjacency map[string][]string
-	if err := yaml.Unmarshal(data, &adjacency); err != nil {
-		return fmt.Errorf("topology: file %s: not a map of entities to lists of entities: %w", f.path, err)
-	}
-	deps, err := parseDependencies(adjacency)
+	deps, err := parseTopology(data)
 	if err != nil {
 		return fmt.Errorf("topology: file %s: %w", f.path, err)
 	}
 	f.modTime, f.size, f.deps = info.ModTime(), info.Size(), deps
 	return nil
+}
+
+// parseTopology reads a topology file's content: a YAML map of entities to lists of entities.
+func parseTopology(data []byte) ([][2]incidents.Entity, error) {
+	var adjacency map[string][]string
+	if err := yaml.Unmarshal(data, &adjacency); err != nil {
+		return nil, fmt.Errorf("not a map of entities to lists of entities: %w", err)
+	}
+	return parseDependencies(adjacency)
 }
