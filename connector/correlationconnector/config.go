@@ -76,6 +76,9 @@ func (cfg *Config) Validate() error {
 		confcheck.Int("incidents: max_open", in.MaxOpen, 1, 100_000),
 		confcheck.Int("incidents: max_entities", in.MaxEntities, 1, 10_000),
 		confcheck.Int("incidents: max_signals", in.MaxSignals, 1, 10_000_000),
+		confcheck.Int("incidents: confirm_intervals", in.ConfirmIntervals, 0, 1000),
+		confcheck.Int("incidents: window_intervals", in.WindowIntervals, 0, 1000),
+		confcheck.Int("incidents: resolve_intervals", in.ResolveIntervals, 0, 1000),
 		confcheck.Duration("topology: check_interval", cfg.Topology.CheckInterval, confcheck.MinInterval, 0),
 	}
 	if _, err := parseDependencies(cfg.Topology.Dependencies); err != nil {

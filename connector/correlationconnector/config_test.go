@@ -26,7 +26,7 @@ func TestLoadConfig(t *testing.T) {
 		},
 		Incidents: IncidentsConfig{
 			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, AnomalySignal: "alarm", OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
-			Window: 10 * time.Minute, ResolveAfter: 10 * time.Minute, MaxOpen: 20, MaxEntities: 30, MaxSignals: 5000,
+			Window: 10 * time.Minute, ResolveAfter: 10 * time.Minute, ConfirmIntervals: 4, WindowIntervals: 5, ResolveIntervals: 6, MaxOpen: 20, MaxEntities: 30, MaxSignals: 5000,
 		},
 	}, conftest.Named(t, "correlation/full", createDefaultConfig()))
 }

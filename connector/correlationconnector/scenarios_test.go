@@ -595,3 +595,43 @@ func TestEstateWithoutTracesUsesTheConfiguredTopology(t *testing.T) {
 	roots, _ := alone.incidents()
 	assert.Greater(t, len(roots), 1, "without the topology the symptoms are unrelated")
 }
+
+// TestFiveMinuteSeriesConfirmAndResolveOnTheirOwnPoints: a host's CPU sampled every five minutes, anomalous for four
+// points in a row. Its windows stretch to its own interval: the third point confirms an incident, which stays open
+// between points and resolves three intervals after the last symptom. With the wall-clock windows alone (one minute
+// to confirm, five to resolve) the same fault opens nothing: its points are never a minute apart.
+func TestFiveMinuteSeriesConfirmAndResolveOnTheirOwnPoints(t *testing.T) {
+	run := func(edit func(*Config), faulty int) *world {
+		w := newWorldWith(t, 8, edit)
+		for i := range 12 + faulty {
+			score := 0.5
+			if i >= 12 {
+				score = 0.9999
+			}
+			w.anomaly("system.cpu.utilization", score, map[string]string{"host.name": "db-1"})
+			for range 30 { // five minutes
+				w.interval(faults{})
+			}
+		}
+		return w
+	}
+	w := run(func(*Config) {}, 4)
+	w.oneIncident("host db-1")
+	_, states := w.incidents()
+	for _, s := range states {
+		assert.Equal(t, []string{"open"}, s, "open between its points, and five minutes after the last")
+	}
+	for range 60 { // ten minutes more: fifteen since the last symptom
+		w.interval(faults{})
+	}
+	_, states = w.incidents()
+	for _, s := range states {
+		assert.Equal(t, []string{"open", "resolved"}, s)
+	}
+
+	without := run(func(c *Config) {
+		c.Incidents.ConfirmIntervals, c.Incidents.WindowIntervals, c.Incidents.ResolveIntervals = 0, 0, 0
+	}, 4)
+	roots, _ := without.incidents()
+	assert.Empty(t, roots, "wall-clock windows alone never confirm a five-minute series")
+}

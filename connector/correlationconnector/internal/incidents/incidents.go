@@ -36,12 +36,18 @@ type Config struct {
 	// symptom than that on fewer entities: a lone spike or blip does not. Security detections (already counted by
 	// their rules) open one alone. Default 2.
 	Confirm int `mapstructure:"confirm"`
-	// ConfirmWithin is how close together the confirming symptoms must be. Default 1m.
+	// ConfirmWithin is how close together the confirming symptoms must be, at least. Default 1m.
 	ConfirmWithin time.Duration `mapstructure:"confirm_within"`
-	// Window is how close in time a symptom must be to an incident's last to join it. Default 5m.
+	// Window is how close in time a symptom must be to an incident's last to join it, at least. Default 5m.
 	Window time.Duration `mapstructure:"window"`
-	// ResolveAfter is how long an incident stays open without a new symptom. Default 5m.
+	// ResolveAfter is how long an incident stays open without a new symptom, at least. Default 5m.
 	ResolveAfter time.Duration `mapstructure:"resolve_after"`
+	// ConfirmIntervals, WindowIntervals and ResolveIntervals stretch those three to as many intervals of the
+	// symptoms' own series when that is longer: a 5-minute series confirms, joins and resolves on its own points.
+	// Defaults 2, 3 and 3.
+	ConfirmIntervals int `mapstructure:"confirm_intervals"`
+	WindowIntervals  int `mapstructure:"window_intervals"`
+	ResolveIntervals int `mapstructure:"resolve_intervals"`
 	// MaxOpen, MaxEntities and MaxSignals bound the open incidents, the entities of one, and the figures watched.
 	MaxOpen     int `mapstructure:"max_open"`
 	MaxEntities int `mapstructure:"max_entities"`
@@ -79,8 +85,9 @@ type Symptom struct {
 	Signal  string  // what was seen: "latency", "error rate", a metric name, a detection rule
 	Score   float64 // how strong, 0..1
 	At      time.Time
-	TraceID string // an exemplar trace, when the symptom comes from traces
-	Detail  string // one line of evidence for humans
+	Every   time.Duration // the interval of the series it was seen in; 0 when not known
+	TraceID string        // an exemplar trace, when the symptom comes from traces
+	Detail  string        // one line of evidence for humans
 }
 
 // evidence is what an incident knows of one entity.
@@ -104,7 +111,8 @@ type candidate struct {
 type Incident struct {
 	id       string
 	opened   time.Time
-	last     time.Time // its last symptom
+	last     time.Time     // its last symptom
+	every    time.Duration // the longest interval of its symptoms' series
 	symptoms int
 	entities map[Entity]*evidence
 	traceID  string
@@ -382,7 +390,7 @@ func (e *Engine) AddAll(ss []Symptom) {
 func (e *Engine) incidentFor(s Symptom) *Incident {
 	for i := len(e.incidents) - 1; i >= 0; i-- {
 		inc := e.incidents[i]
-		if inc.resolved || s.At.Sub(inc.last) > e.cfg.Window {
+		if inc.resolved || s.At.Sub(inc.last) > stretch(e.cfg.Window, e.cfg.WindowIntervals, max(inc.every, s.Every)) {
 			continue
 		}
 		if s.Layer == LayerBusiness || e.topo.related(s.Entity, inc.entities) {
@@ -433,7 +441,7 @@ func (e *Engine) confirmed(s Symptom) []Symptom {
 	}
 	kept := e.pending[:0]
 	for _, p := range e.pending {
-		if s.At.Sub(p.At) <= in.ConfirmWithin {
+		if s.At.Sub(p.At) <= stretch(in.ConfirmWithin, in.ConfirmIntervals, max(p.Every, s.Every)) {
 			kept = append(kept, p)
 		}
 	}
@@ -462,11 +470,21 @@ func (e *Engine) confirmed(s Symptom) []Symptom {
 	return append(together, s)
 }
 
+// MaxEvery is the longest series interval the windows are stretched by: a daily series does not hold an incident
+// open for days.
+const MaxEvery = time.Hour
+
+// stretch returns d, or n intervals of every (at most MaxEvery) when that is longer.
+func stretch(d time.Duration, n int, every time.Duration) time.Duration {
+	return max(d, time.Duration(n)*min(every, MaxEvery))
+}
+
 // join adds a symptom to an incident and ranks it again.
 func (e *Engine) join(target *Incident, s Symptom) {
 	if s.At.After(target.last) {
 		target.last = s.At
 	}
+	target.every = max(target.every, s.Every)
 	target.symptoms++
 	if target.traceID == "" && s.TraceID != "" {
 		target.traceID = s.TraceID
@@ -647,7 +665,7 @@ func (e *Engine) Dequeue() []*Incident {
 func (e *Engine) Resolve(now time.Time) {
 	kept := e.incidents[:0]
 	for _, inc := range e.incidents {
-		if now.Sub(inc.last) >= e.cfg.ResolveAfter {
+		if now.Sub(inc.last) >= stretch(e.cfg.ResolveAfter, e.cfg.ResolveIntervals, inc.every) {
 			inc.resolved = true
 			e.enqueue(inc)
 			continue

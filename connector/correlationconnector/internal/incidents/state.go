@@ -23,6 +23,7 @@ type savedIncident struct {
 	ID       string
 	Opened   time.Time
 	Last     time.Time
+	Every    time.Duration `json:",omitempty"`
 	Symptoms int
 	TraceID  string
 	Sequence int
@@ -39,7 +40,7 @@ type savedState struct {
 func (e *Engine) Marshal() ([]byte, error) {
 	st := savedState{Next: e.next}
 	for _, inc := range e.incidents {
-		si := savedIncident{ID: inc.id, Opened: inc.opened, Last: inc.last, Symptoms: inc.symptoms, TraceID: inc.traceID,
+		si := savedIncident{ID: inc.id, Opened: inc.opened, Last: inc.last, Every: inc.every, Symptoms: inc.symptoms, TraceID: inc.traceID,
 			Sequence: inc.sequence, Emitted: inc.emitted}
 		for _, ev := range inc.entities {
 			si.Entities = append(si.Entities, savedEvidence{Kind: ev.entity.Kind, Name: ev.entity.Name, Onset: ev.onset,
@@ -61,7 +62,7 @@ func (e *Engine) Unmarshal(data []byte) error {
 		if len(e.incidents) >= e.cfg.MaxOpen {
 			break
 		}
-		inc := &Incident{id: si.ID, opened: si.Opened, last: si.Last, symptoms: si.Symptoms, traceID: si.TraceID,
+		inc := &Incident{id: si.ID, opened: si.Opened, last: si.Last, every: si.Every, symptoms: si.Symptoms, traceID: si.TraceID,
 			sequence: si.Sequence, emitted: si.Emitted, entities: map[Entity]*evidence{}}
 		for _, se := range si.Entities {
 			if len(inc.entities) >= e.cfg.MaxEntities {

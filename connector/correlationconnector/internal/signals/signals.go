@@ -51,6 +51,7 @@ type Watcher struct {
 	cfg     incidents.Config
 	eng     Sink
 	figures map[figureKey]*figure
+	timings map[figureKey]*timing // of the series whose points are read (anomaly verdicts, probes, KPIs)
 	detCfg  anomaly.Config
 	found   []incidents.Symptom // of the request being read, added together at its end
 }
@@ -67,7 +68,44 @@ func New(cfg incidents.Config, eng Sink) *Watcher {
 	d.WarmUp = cfg.WarmUp
 	d.Seasonal = false // intervals of seconds: no daily profile to learn within an incident's reach
 	d.Sequence = false // nor a rhythm: a figure is a symptom when it is clearly worse, not when it moves anew
-	return &Watcher{cfg: cfg, eng: eng, figures: map[figureKey]*figure{}, detCfg: d}
+	return &Watcher{cfg: cfg, eng: eng, figures: map[figureKey]*figure{}, timings: map[figureKey]*timing{}, detCfg: d}
+}
+
+// timing is the interval between the points of a series, as measured.
+type timing struct {
+	last   time.Time
+	every  time.Duration
+	deltas int // intervals seen, up to 2
+}
+
+// every returns the interval of the series k measured with a point at at: the shortest time between two of its
+// points, which longer ones raise by a sixteenth of the difference each (by at most the interval each), so that
+// neither a gap nor the sparse points of a processor that sends only anomalous ones (emit: anomalous) stretch it
+// much. Points of the same time (the sub-series of one scrape) count once. 0 until the series has had three
+// points, and for series beyond max_signals.
+func (w *Watcher) every(k figureKey, at time.Time) time.Duration {
+	t := w.timings[k]
+	if t == nil {
+		if len(w.timings) >= w.cfg.MaxSignals {
+			return 0
+		}
+		w.timings[k] = &timing{last: at}
+		return 0
+	}
+	if d := at.Sub(t.last); d > 0 {
+		t.last = at
+		switch {
+		case t.deltas == 0 || d < t.every:
+			t.every = min(d, incidents.MaxEvery)
+		default:
+			t.every += (min(d, 2*t.every) - t.every) / 16
+		}
+		t.deltas = min(t.deltas+1, 2)
+	}
+	if t.deltas < 2 {
+		return 0
+	}
+	return t.every
 }
 
 func (w *Watcher) figureOf(e incidents.Entity, signal string) *figure {
@@ -203,7 +241,7 @@ func (w *Watcher) Interval(now time.Time) {
 				layer = incidents.LayerNetwork
 			}
 			found = append(found, incidents.Symptom{Entity: k.entity, Layer: layer, Signal: k.signal, Score: res.Score, At: now,
-				TraceID: r.traceID, Detail: fmt.Sprintf("%s of %s: %.4g, expected %.4g", k.signal, k.entity, value, res.Expected)})
+				Every: w.cfg.Interval, TraceID: r.traceID, Detail: fmt.Sprintf("%s of %s: %.4g, expected %.4g", k.signal, k.entity, value, res.Expected)})
 		}
 		r.count, r.errors, r.sum, r.traceID, r.slowest, r.network = 0, 0, 0, "", 0, false
 	}
@@ -270,6 +308,13 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 	}
 	switch name {
 	case semconv.MetricAnomalyScore, semconv.MetricAnomalyAlarm:
+		watched := attr(semconv.AttrAnomalyMetric)
+		layer := layerOf(watched)
+		subject := w.subject(dp.Attributes(), res, layer == incidents.LayerApplication)
+		if subject.Name == "" {
+			return
+		}
+		every := w.every(figureKey{subject, watched}, at)
 		var score float64
 		var how string
 		switch {
@@ -280,31 +325,28 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 		default: // the other signal, no alarm, a score below the threshold, NaN or beyond 1
 			return
 		}
-		watched := attr(semconv.AttrAnomalyMetric)
-		layer := layerOf(watched)
-		subject := w.subject(dp.Attributes(), res, layer == incidents.LayerApplication)
-		if subject.Name == "" {
-			return
-		}
 		w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: score, At: at,
-			Detail: fmt.Sprintf("%s of %s %s", watched, subject, how)})
+			Every: every, Detail: fmt.Sprintf("%s of %s %s", watched, subject, how)})
 	case "strata.probe.success":
-		if v != 0 {
-			return
-		}
 		target := attr("server.address")
 		if target == "" {
 			target = attr("strata.probe.target")
 		}
-		w.found = append(w.found, incidents.Symptom{Entity: incidents.Entity{Kind: incidents.KindEndpoint, Name: target}, Layer: incidents.LayerNetwork, Signal: "probe failed", Score: 1, At: at,
-			Detail: fmt.Sprintf("the %s probe of %s fails", attr("strata.probe.type"), target)})
-	case "strata.kpi.target_met":
+		endpoint := incidents.Entity{Kind: incidents.KindEndpoint, Name: target}
+		every := w.every(figureKey{endpoint, name}, at)
 		if v != 0 {
 			return
 		}
-		kpi := attr(semconv.AttrKPIName)
-		w.found = append(w.found, incidents.Symptom{Entity: incidents.Entity{Kind: incidents.KindKPI, Name: kpi}, Layer: incidents.LayerBusiness, Signal: "target missed", Score: 1, At: at,
-			Detail: fmt.Sprintf("KPI %s misses its target", kpi)})
+		w.found = append(w.found, incidents.Symptom{Entity: endpoint, Layer: incidents.LayerNetwork, Signal: "probe failed", Score: 1, At: at,
+			Every: every, Detail: fmt.Sprintf("the %s probe of %s fails", attr("strata.probe.type"), target)})
+	case "strata.kpi.target_met":
+		kpi := incidents.Entity{Kind: incidents.KindKPI, Name: attr(semconv.AttrKPIName)}
+		every := w.every(figureKey{kpi, name}, at)
+		if v != 0 {
+			return
+		}
+		w.found = append(w.found, incidents.Symptom{Entity: kpi, Layer: incidents.LayerBusiness, Signal: "target missed", Score: 1, At: at,
+			Every: every, Detail: fmt.Sprintf("KPI %s misses its target", kpi.Name)})
 	}
 }
 

@@ -179,3 +179,21 @@ func TestServiceGraphMetricsLinkServices(t *testing.T) {
 	assert.Equal(t, [][2]incidents.Entity{{service("frontend"), service("checkout")}, {service("checkout"), service("payments")}}, sink.links)
 	assert.Empty(t, sink.found)
 }
+
+// TestSeriesInterval: a series' interval is known from its third point, points of one time count once, a gap moves
+// it little, and a shorter interval takes over at once.
+func TestSeriesInterval(t *testing.T) {
+	w := New(config(), &recorder{})
+	k := figureKey{incidents.Entity{Kind: incidents.KindHost, Name: "db-1"}, "system.cpu.utilization"}
+	at := t0
+	assert.Zero(t, w.every(k, at))
+	at = at.Add(5 * time.Minute)
+	assert.Zero(t, w.every(k, at), "one interval is not yet known")
+	assert.Zero(t, w.every(k, at), "the same time again")
+	at = at.Add(5 * time.Minute)
+	assert.Equal(t, 5*time.Minute, w.every(k, at))
+	at = at.Add(2 * time.Hour) // a gap
+	assert.Equal(t, 5*time.Minute+5*time.Minute/16, w.every(k, at))
+	at = at.Add(time.Minute)
+	assert.Equal(t, time.Minute, w.every(k, at))
+}
