@@ -206,7 +206,7 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 		if v, ok := rs.Resource().Attributes().Get("service.name"); ok && v.AsString() != "" {
 			service = v.AsString()
 		}
-		c.watcher.Resource(rs.Resource().Attributes()) // links the service to what it runs on
+		c.watcher.Resource(rs.Resource().Attributes(), now) // links the service to what it runs on, tells a new version
 		sss := rs.ScopeSpans()
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()

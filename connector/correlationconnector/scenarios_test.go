@@ -635,3 +635,43 @@ func TestFiveMinuteSeriesConfirmAndResolveOnTheirOwnPoints(t *testing.T) {
 	roots, _ := without.incidents()
 	assert.Empty(t, roots, "wall-clock windows alone never confirm a five-minute series")
 }
+
+// deploy sends a resource of service name running version, as any signal of it would carry.
+func (w *world) deploy(name, version string) {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", name)
+	rm.Resource().Attributes().PutStr("service.version", version)
+	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
+}
+
+// TestDeployBeforeTheSymptoms: payments runs a new version, and a minute later it is slow and so are its callers.
+// The incident names payments, with the deploy as its first evidence; a deploy followed by nothing opens nothing.
+func TestDeployBeforeTheSymptoms(t *testing.T) {
+	w := newWorld(t, 9)
+	front := checkoutChain()
+	w.deploy("payments", "2.3.0")
+	w.deploy("checkout", "5.1.0")
+	w.warm(front)
+	w.deploy("checkout", "5.2.0") // followed by nothing
+	for range 40 {
+		w.interval(faults{}, front)
+	}
+	roots, _ := w.incidents()
+	require.Empty(t, roots, "a change alone opens nothing")
+
+	w.deploy("payments", "2.4.0")
+	for range 6 {
+		w.interval(faults{}, front)
+	}
+	for range 6 {
+		w.interval(faults{slow: map[string]float64{"payments": 6}}, front)
+	}
+	w.oneIncident("service payments")
+	var body string
+	for _, ld := range w.logs.AllLogs() {
+		body = ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0).Body().Str()
+	}
+	assert.Contains(t, body, "runs service.version 2.4.0 (was 2.3.0)")
+	assert.NotContains(t, body, "5.2.0", "a change older than the window is not evidence")
+}

@@ -61,6 +61,8 @@ const (
 	LayerApplication    = "application"
 	LayerSecurity       = "security"
 	LayerBusiness       = "business"
+	// LayerChange is not a symptom's: a deploy or a restart, a candidate cause of the symptoms after it.
+	LayerChange = "change"
 )
 
 // Kinds of entities a symptom is about.
@@ -324,6 +326,7 @@ type Engine struct {
 	out       []*Incident    // incidents to emit (a copy of their state is built at emission)
 	found     map[string]int // symptoms by layer since the telemetry last read them
 	pending   []Symptom      // strong symptoms waiting for confirmation (bounded by max_signals)
+	changes   []Symptom      // changes of the last window, waiting for an incident (bounded by max_signals)
 }
 
 // New returns an engine whose topology keeps at most maxEntities entities.
@@ -382,6 +385,49 @@ func (e *Engine) AddAll(ss []Symptom) {
 			e.add(ss[0]) // opens an incident if it may
 			ss = ss[1:]
 		}
+	}
+}
+
+// AddChange records a change (a new version, a restart). A change is no symptom: it opens nothing, and an incident
+// takes it as evidence (a candidate cause, with its time as onset) when the change is on an entity related to it and
+// came within the window before the incident's symptoms: at once for an open incident, or when one opens.
+func (e *Engine) AddChange(c Symptom) {
+	c.Layer = LayerChange
+	if inc := e.incidentFor(c); inc != nil {
+		e.join(inc, c)
+		return
+	}
+	kept := e.changes[:0]
+	for _, x := range e.changes {
+		if c.At.Sub(x.At) <= e.cfg.Window {
+			kept = append(kept, x)
+		}
+	}
+	e.changes = kept
+	if len(e.changes) >= e.cfg.MaxSignals {
+		e.changes = e.changes[1:]
+	}
+	e.changes = append(e.changes, c)
+}
+
+// joinChanges adds to an incident the changes kept that came within the window before its last symptom, on
+// entities related to it.
+func (e *Engine) joinChanges(inc *Incident) {
+	if len(e.changes) == 0 {
+		return
+	}
+	var joined []Symptom
+	kept := e.changes[:0]
+	for _, c := range e.changes {
+		if d := inc.last.Sub(c.At); d >= 0 && d <= stretch(e.cfg.Window, e.cfg.WindowIntervals, inc.every) && e.topo.related(c.Entity, inc.entities) {
+			joined = append(joined, c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	e.changes = kept
+	for _, c := range joined {
+		e.join(inc, c)
 	}
 }
 
@@ -485,7 +531,10 @@ func (e *Engine) join(target *Incident, s Symptom) {
 		target.last = s.At
 	}
 	target.every = max(target.every, s.Every)
-	target.symptoms++
+	if s.Layer != LayerChange {
+		target.symptoms++
+		defer e.joinChanges(target)
+	}
 	if target.traceID == "" && s.TraceID != "" {
 		target.traceID = s.TraceID
 	}

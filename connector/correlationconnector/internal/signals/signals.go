@@ -6,6 +6,7 @@ package signals // import "github.com/otelstrata/strata/connector/correlationcon
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,13 +53,17 @@ type Watcher struct {
 	eng     Sink
 	figures map[figureKey]*figure
 	timings map[figureKey]*timing // of the series whose points are read (anomaly verdicts, probes, KPIs)
-	detCfg  anomaly.Config
-	found   []incidents.Symptom // of the request being read, added together at its end
+	// what changes are told by: the versions each service was seen with (the latest last), each container's restarts
+	versions map[incidents.Entity][]string
+	restarts map[figureKey]float64
+	detCfg   anomaly.Config
+	found    []incidents.Symptom // of the request being read, added together at its end
 }
 
 // Sink takes what the watcher finds: the incident engine.
 type Sink interface {
 	AddAll(found []incidents.Symptom)
+	AddChange(c incidents.Symptom)
 	Link(a, b incidents.Entity)
 }
 
@@ -68,7 +73,8 @@ func New(cfg incidents.Config, eng Sink) *Watcher {
 	d.WarmUp = cfg.WarmUp
 	d.Seasonal = false // intervals of seconds: no daily profile to learn within an incident's reach
 	d.Sequence = false // nor a rhythm: a figure is a symptom when it is clearly worse, not when it moves anew
-	return &Watcher{cfg: cfg, eng: eng, figures: map[figureKey]*figure{}, timings: map[figureKey]*timing{}, detCfg: d}
+	return &Watcher{cfg: cfg, eng: eng, figures: map[figureKey]*figure{}, timings: map[figureKey]*timing{},
+		versions: map[incidents.Entity][]string{}, restarts: map[figureKey]float64{}, detCfg: d}
 }
 
 // timing is the interval between the points of a series, as measured.
@@ -134,17 +140,64 @@ func resourceEntities(attrs pcommon.Map) []incidents.Entity {
 	return es
 }
 
-// Resource returns the entities a resource names, most specific first, and links its service to the container,
-// pod and host it runs on.
-func (w *Watcher) Resource(attrs pcommon.Map) []incidents.Entity {
+// Resource returns the entities a resource names, most specific first, links its service to the container, pod
+// and host it runs on, and tells a change when the service comes with a version it was not seen with before.
+func (w *Watcher) Resource(attrs pcommon.Map, now time.Time) []incidents.Entity {
 	es := resourceEntities(attrs)
-	if len(es) > 1 && es[len(es)-1].Kind == incidents.KindService {
-		svc := es[len(es)-1]
-		for _, e := range es[:len(es)-1] {
-			w.eng.Link(svc, e)
-		}
+	if len(es) == 0 || es[len(es)-1].Kind != incidents.KindService {
+		return es
+	}
+	svc := es[len(es)-1]
+	for _, e := range es[:len(es)-1] {
+		w.eng.Link(svc, e)
+	}
+	if v, ok := attrs.Get("service.version"); ok && v.AsString() != "" {
+		w.version(svc, v.AsString(), now)
 	}
 	return es
+}
+
+// maxVersions is how many versions of a service are remembered: a rolling deploy shows the old and new alternately.
+const maxVersions = 4
+
+// version tells a change when a service seen before comes with a version none of its recent ones is.
+func (w *Watcher) version(svc incidents.Entity, v string, now time.Time) {
+	seen, known := w.versions[svc]
+	if slices.Contains(seen, v) || (!known && len(w.versions) >= w.cfg.MaxSignals) {
+		return
+	}
+	if known {
+		w.eng.AddChange(incidents.Symptom{Entity: svc, Signal: "deploy", Score: w.cfg.OpenScore, At: now,
+			Detail: fmt.Sprintf("%s runs service.version %s (was %s)", svc, v, seen[len(seen)-1])})
+	}
+	if len(seen) >= maxVersions {
+		seen = seen[1:]
+	}
+	w.versions[svc] = append(seen, v)
+}
+
+// restarted tells a change when a container's restart count (k8s.container.restarts) rose since its last point.
+func (w *Watcher) restarted(dps pmetric.NumberDataPointSlice, res []incidents.Entity, now time.Time) {
+	if len(res) == 0 {
+		return
+	}
+	for _, dp := range dps.All() {
+		container := ""
+		if c, ok := dp.Attributes().Get("k8s.container.name"); ok {
+			container = c.AsString()
+		}
+		k := figureKey{res[0], container}
+		v := points.Value(dp)
+		last, known := w.restarts[k]
+		if !known && len(w.restarts) >= w.cfg.MaxSignals {
+			continue
+		}
+		w.restarts[k] = v
+		if known && v > last {
+			w.eng.AddChange(incidents.Symptom{Entity: res[0], Signal: "restart", Score: w.cfg.OpenScore, At: now,
+				Detail: fmt.Sprintf("container %s of %s restarted (k8s.container.restarts %g, was %g)", container, res[0], v, last)})
+		}
+	}
 }
 
 // Span accounts a span: the server spans of a service make its latency and error rate; failed client spans without
@@ -251,11 +304,18 @@ func (w *Watcher) Interval(now time.Time) {
 // Metrics turns the anomaly processor's scores, failed probes and KPIs below target into symptoms.
 func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 	for _, rm := range md.ResourceMetrics().All() {
-		res := w.Resource(rm.Resource().Attributes())
+		res := w.Resource(rm.Resource().Attributes(), now)
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
-				if serviceGraphRequests[m.Name()] && m.Type() == pmetric.MetricTypeSum {
+				switch {
+				case serviceGraphRequests[m.Name()] && m.Type() == pmetric.MetricTypeSum:
 					w.serviceGraph(m.Sum().DataPoints())
+					continue
+				case m.Name() == "k8s.container.restarts" && m.Type() == pmetric.MetricTypeGauge:
+					w.restarted(m.Gauge().DataPoints(), res, now)
+					continue
+				case m.Name() == "k8s.container.restarts" && m.Type() == pmetric.MetricTypeSum:
+					w.restarted(m.Sum().DataPoints(), res, now)
 					continue
 				}
 				if m.Type() != pmetric.MetricTypeGauge {
@@ -310,7 +370,7 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 	case semconv.MetricAnomalyScore, semconv.MetricAnomalyAlarm:
 		watched := attr(semconv.AttrAnomalyMetric)
 		layer := layerOf(watched)
-		subject := w.subject(dp.Attributes(), res, layer == incidents.LayerApplication)
+		subject := w.subject(dp.Attributes(), res, layer == incidents.LayerApplication, at)
 		if subject.Name == "" {
 			return
 		}
@@ -353,8 +413,8 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 // subject returns the entity a point is about: the most specific one its attributes or resource name — or, for an
 // application figure (a request duration, not a CPU), the service when one is named: the host a service runs on
 // does not make its requests slow by itself being slow.
-func (w *Watcher) subject(attrs pcommon.Map, res []incidents.Entity, service bool) incidents.Entity {
-	own := w.Resource(attrs)
+func (w *Watcher) subject(attrs pcommon.Map, res []incidents.Entity, service bool, at time.Time) incidents.Entity {
+	own := w.Resource(attrs, at)
 	for _, es := range [][]incidents.Entity{own, res} {
 		if service && len(es) > 0 && es[len(es)-1].Kind == incidents.KindService {
 			return es[len(es)-1]
@@ -387,7 +447,7 @@ func layerOf(metric string) string {
 // Logs turns security detections into symptoms, and counts error logs per service.
 func (w *Watcher) Logs(ld plog.Logs, now time.Time) {
 	for _, rl := range ld.ResourceLogs().All() {
-		res := w.Resource(rl.Resource().Attributes())
+		res := w.Resource(rl.Resource().Attributes(), now)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, r := range sl.LogRecords().All() {
 				if semconv.EventName(r) == semconv.EventDetection {

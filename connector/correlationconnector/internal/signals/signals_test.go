@@ -19,11 +19,13 @@ var t0 = time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
 
 // recorder is a Sink that keeps what the watcher reports.
 type recorder struct {
-	found []incidents.Symptom
-	links [][2]incidents.Entity
+	found   []incidents.Symptom
+	changes []incidents.Symptom
+	links   [][2]incidents.Entity
 }
 
 func (r *recorder) AddAll(found []incidents.Symptom) { r.found = append(r.found, found...) }
+func (r *recorder) AddChange(c incidents.Symptom)    { r.changes = append(r.changes, c) }
 func (r *recorder) Link(a, b incidents.Entity)       { r.links = append(r.links, [2]incidents.Entity{a, b}) }
 
 func config() incidents.Config {
@@ -80,7 +82,7 @@ func TestResourceLinksItsService(t *testing.T) {
 	want := []incidents.Entity{{Kind: incidents.KindContainer, Name: "c1"}, {Kind: incidents.KindHost, Name: "store-host"}, store}
 	assert.Equal(t, want, resourceEntities(attrs))
 	assert.Empty(t, sink.links)
-	assert.Equal(t, want, w.Resource(attrs))
+	assert.Equal(t, want, w.Resource(attrs, t0))
 	assert.Equal(t, [][2]incidents.Entity{{store, want[0]}, {store, want[1]}}, sink.links)
 }
 
@@ -196,4 +198,50 @@ func TestSeriesInterval(t *testing.T) {
 	assert.Equal(t, 5*time.Minute+5*time.Minute/16, w.every(k, at))
 	at = at.Add(time.Minute)
 	assert.Equal(t, time.Minute, w.every(k, at))
+}
+
+// TestChangesOfVersionAndRestarts: a service seen with a version it was not seen with before is a change (the first
+// sight is not, nor the old version again during a rolling deploy); so is a container whose restart count rose.
+func TestChangesOfVersionAndRestarts(t *testing.T) {
+	sink := &recorder{}
+	w := New(config(), sink)
+	resource := func(version string) pcommon.Map {
+		attrs := pcommon.NewMap()
+		attrs.PutStr("service.name", "checkout")
+		attrs.PutStr("service.version", version)
+		return attrs
+	}
+	w.Resource(resource("1.4.0"), t0)
+	w.Resource(resource("1.4.0"), t0.Add(time.Second))
+	assert.Empty(t, sink.changes, "the first sight is no change")
+	w.Resource(resource("1.5.0"), t0.Add(time.Minute))
+	w.Resource(resource("1.4.0"), t0.Add(time.Minute+time.Second))
+	w.Resource(resource("1.5.0"), t0.Add(time.Minute+2*time.Second))
+	require.Len(t, sink.changes, 1)
+	c := sink.changes[0]
+	assert.Equal(t, incidents.Entity{Kind: incidents.KindService, Name: "checkout"}, c.Entity)
+	assert.Equal(t, "deploy", c.Signal)
+	assert.Equal(t, t0.Add(time.Minute), c.At)
+	assert.Contains(t, c.Detail, "service.version 1.5.0 (was 1.4.0)")
+
+	restarts := func(n int64, at time.Time) {
+		md := pmetric.NewMetrics()
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("k8s.pod.name", "payments-7f9c")
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName("k8s.container.restarts")
+		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetIntValue(n)
+		dp.Attributes().PutStr("k8s.container.name", "payments")
+		w.Metrics(md, at)
+	}
+	restarts(2, t0)
+	restarts(2, t0.Add(time.Minute))
+	require.Len(t, sink.changes, 1, "a count seen first, then the same, is no restart")
+	restarts(3, t0.Add(2*time.Minute))
+	require.Len(t, sink.changes, 2)
+	c = sink.changes[1]
+	assert.Equal(t, incidents.Entity{Kind: incidents.KindPod, Name: "payments-7f9c"}, c.Entity)
+	assert.Equal(t, "restart", c.Signal)
+	assert.Empty(t, sink.found, "changes are no symptoms")
 }
