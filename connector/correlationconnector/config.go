@@ -81,6 +81,11 @@ func (cfg *Config) Validate() error {
 		confcheck.Int("incidents: resolve_intervals", in.ResolveIntervals, 0, 1000),
 		confcheck.Duration("topology: check_interval", cfg.Topology.CheckInterval, confcheck.MinInterval, 0),
 	}
+	for _, a := range in.Anchors {
+		if _, err := incidents.ParseEntity(a); err != nil {
+			errs = append(errs, fmt.Errorf("incidents: anchors: %w", err))
+		}
+	}
 	if _, err := parseDependencies(cfg.Topology.Dependencies); err != nil {
 		errs = append(errs, fmt.Errorf("topology: dependencies: %w", err))
 	}

@@ -26,7 +26,8 @@ func TestLoadConfig(t *testing.T) {
 		},
 		Incidents: IncidentsConfig{
 			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, AnomalySignal: "alarm", OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
-			Window: 10 * time.Minute, ResolveAfter: 10 * time.Minute, ConfirmIntervals: 4, WindowIntervals: 5, ResolveIntervals: 6, MaxOpen: 20, MaxEntities: 30, MaxSignals: 5000,
+			Window: 10 * time.Minute, ResolveAfter: 10 * time.Minute, ConfirmIntervals: 4, WindowIntervals: 5, ResolveIntervals: 6,
+			Anchors: []string{"kpi:order_success_ratio", "frontend"}, MaxOpen: 20, MaxEntities: 30, MaxSignals: 5000,
 		},
 	}, conftest.Named(t, "correlation/full", createDefaultConfig()))
 }
@@ -49,6 +50,7 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Incidents.AnomalySignal = "both" }, `incidents: anomaly_signal: "both" is not alarm or score`},
 		{func(c *Config) { c.Incidents.OpenScore = math.NaN() }, "incidents: open_score: NaN is not between threshold and 1"},
 		{func(c *Config) { c.Incidents.MaxSignals = 0 }, "incidents: max_signals: must be from 1"},
+		{func(c *Config) { c.Incidents.Anchors = []string{"kpi:"} }, `incidents: anchors: "kpi:" names no kpi`},
 		{func(c *Config) { c.Topology.CheckInterval = 0 }, "topology: check_interval: must be at least 100ms"},
 		{func(c *Config) { c.Topology.Dependencies = map[string][]string{"api": {"host:"}} }, `topology: dependencies: api: "host:" names no host`},
 		{func(c *Config) { c.Topology.Dependencies = map[string][]string{"api": {"api"}} }, "topology: dependencies: api depends on itself"},

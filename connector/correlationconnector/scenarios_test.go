@@ -675,3 +675,34 @@ func TestDeployBeforeTheSymptoms(t *testing.T) {
 	assert.Contains(t, body, "runs service.version 2.4.0 (was 2.3.0)")
 	assert.NotContains(t, body, "5.2.0", "a change older than the window is not evidence")
 }
+
+// TestAnchorExplainsItsOwnSymptom: the frontend calls checkout (which calls payments) and search (on host
+// search-1). Payments is slow, and with it checkout and the frontend; at the same time search-1's CPU is anomalous
+// and stronger. Without an anchor the strongest evidence anywhere wins the walk; anchored on checkout (its SLO), the
+// walk starts there and ends at payments.
+func TestAnchorExplainsItsOwnSymptom(t *testing.T) {
+	run := func(anchors []string) string {
+		w := newWorldWith(t, 10, func(cfg *Config) {
+			cfg.Topology.Dependencies = map[string][]string{
+				"frontend": {"checkout", "search"}, "checkout": {"payments"}, "search": {"host:search-1"},
+			}
+			cfg.Incidents.Anchors = anchors
+		})
+		w.warm()
+		for range 4 {
+			w.anomaly("system.cpu.utilization", 0.999999, map[string]string{"host.name": "search-1"})
+			for _, s := range []string{"payments", "checkout", "frontend"} {
+				w.anomaly("http.server.request.duration", 0.9995, map[string]string{"service.name": s})
+			}
+			w.interval(faults{})
+		}
+		roots, _ := w.incidents()
+		require.Len(t, roots, 1)
+		for _, root := range roots {
+			return root
+		}
+		return ""
+	}
+	assert.Equal(t, "host search-1", run(nil), "unanchored, the strongest evidence wins")
+	assert.Equal(t, "service payments", run([]string{"checkout"}))
+}

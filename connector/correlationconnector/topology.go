@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"slices"
-	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -21,35 +20,18 @@ const (
 	maxTopologyFile = 16 << 20
 )
 
-// parseEntity reads an entity of the configured topology: kind:name for a host, container, pod, endpoint or service,
-// a service's name otherwise.
-func parseEntity(s string) (incidents.Entity, error) {
-	for _, kind := range []string{incidents.KindService, incidents.KindHost, incidents.KindContainer, incidents.KindPod, incidents.KindEndpoint} {
-		if name, ok := strings.CutPrefix(s, kind+":"); ok {
-			if name == "" {
-				return incidents.Entity{}, fmt.Errorf("%q names no %s", kind+":", kind)
-			}
-			return incidents.Entity{Kind: kind, Name: name}, nil
-		}
-	}
-	if strings.TrimSpace(s) == "" {
-		return incidents.Entity{}, errors.New("an entity has no name")
-	}
-	return incidents.Entity{Kind: incidents.KindService, Name: s}, nil
-}
-
 // parseDependencies reads an adjacency list (an entity and those it depends on) into pairs, in a stable order.
 func parseDependencies(adjacency map[string][]string) ([][2]incidents.Entity, error) {
 	var deps [][2]incidents.Entity
 	var errs []error
 	for _, from := range slices.Sorted(maps.Keys(adjacency)) {
-		a, err := parseEntity(from)
+		a, err := incidents.ParseEntity(from)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, to := range adjacency[from] {
-			b, err := parseEntity(to)
+			b, err := incidents.ParseEntity(to)
 			switch {
 			case err != nil:
 				errs = append(errs, fmt.Errorf("%s: %w", from, err))

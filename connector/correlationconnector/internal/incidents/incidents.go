@@ -4,6 +4,7 @@ package incidents // import "github.com/otelstrata/strata/connector/correlationc
 
 import (
 	"container/list"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -48,6 +49,10 @@ type Config struct {
 	ConfirmIntervals int `mapstructure:"confirm_intervals"`
 	WindowIntervals  int `mapstructure:"window_intervals"`
 	ResolveIntervals int `mapstructure:"resolve_intervals"`
+	// Anchors are the entities whose symptoms an incident is explained from (a KPI, an SLO's service, the endpoint an
+	// alert watches): the walk to the root cause starts at the incident's anchors alone when it has any. Each is a
+	// service's name or kind:name.
+	Anchors []string `mapstructure:"anchors"`
 	// MaxOpen, MaxEntities and MaxSignals bound the open incidents, the entities of one, and the figures watched.
 	MaxOpen     int `mapstructure:"max_open"`
 	MaxEntities int `mapstructure:"max_entities"`
@@ -79,6 +84,23 @@ const (
 type Entity struct{ Kind, Name string }
 
 func (e Entity) String() string { return e.Kind + " " + e.Name }
+
+// ParseEntity reads an entity as a user writes one: kind:name for a service, host, container, pod, endpoint or KPI,
+// a service's name otherwise.
+func ParseEntity(s string) (Entity, error) {
+	for _, kind := range []string{KindService, KindHost, KindContainer, KindPod, KindEndpoint, KindKPI} {
+		if name, ok := strings.CutPrefix(s, kind+":"); ok {
+			if name == "" {
+				return Entity{}, fmt.Errorf("%q names no %s", kind+":", kind)
+			}
+			return Entity{Kind: kind, Name: name}, nil
+		}
+	}
+	if strings.TrimSpace(s) == "" {
+		return Entity{}, errors.New("an entity has no name")
+	}
+	return Entity{Kind: KindService, Name: s}, nil
+}
 
 // Symptom is one observation that something is wrong.
 type Symptom struct {
@@ -327,11 +349,19 @@ type Engine struct {
 	found     map[string]int // symptoms by layer since the telemetry last read them
 	pending   []Symptom      // strong symptoms waiting for confirmation (bounded by max_signals)
 	changes   []Symptom      // changes of the last window, waiting for an incident (bounded by max_signals)
+	anchors   map[Entity]bool
 }
 
 // New returns an engine whose topology keeps at most maxEntities entities.
+// Anchors that do not parse are left out (Config's validation names them).
 func New(cfg Config, maxEntities int) *Engine {
-	return &Engine{cfg: cfg, topo: newTopology(maxEntities), found: map[string]int{}}
+	e := &Engine{cfg: cfg, topo: newTopology(maxEntities), found: map[string]int{}, anchors: map[Entity]bool{}}
+	for _, a := range cfg.Anchors {
+		if entity, err := ParseEntity(a); err == nil {
+			e.anchors[entity] = true
+		}
+	}
+	return e
 }
 
 // Link records that a depends on b: a calls b, or runs on b.
@@ -590,8 +620,12 @@ func (e *Engine) rank(inc *Incident) {
 }
 
 // teleport returns where the walk starts: each node by the strength of its symptoms, three times as much for the
-// first symptom as for one a window later; the weights sum to 1.
+// first symptom as for one a window later — or, when the incident holds anchors, only they; the weights sum to 1.
 func (e *Engine) teleport(inc *Incident, nodes []Entity) []float64 {
+	anchored := false
+	for _, n := range nodes {
+		anchored = anchored || e.anchors[n]
+	}
 	var first time.Time
 	for _, ev := range inc.entities {
 		if first.IsZero() || ev.onset.Before(first) {
@@ -604,6 +638,9 @@ func (e *Engine) teleport(inc *Incident, nodes []Entity) []float64 {
 	for i, n := range nodes {
 		ev := inc.entities[n]
 		lead := 1 - math.Min(1, ev.onset.Sub(first).Seconds()/window) // 1 for the first symptom, less for later ones
+		if anchored && !e.anchors[n] {
+			continue
+		}
 		teleport[i] = strength(ev.score) * (1 + 2*lead)
 		total += teleport[i]
 	}
