@@ -367,6 +367,7 @@ func bruteForce(at time.Time, host string) plog.Logs {
 	r.Attributes().PutStr(semconv.AttrSecurityRuleName, "brute_force")
 	r.Attributes().PutStr(semconv.AttrSourceAddress, "203.0.113.7")
 	r.Attributes().PutStr(semconv.AttrHostName, host)
+	r.Attributes().PutStr(semconv.AttrThreatTechniqueID, "T1110.001")
 	return ld
 }
 
@@ -705,4 +706,22 @@ func TestAnchorExplainsItsOwnSymptom(t *testing.T) {
 	}
 	assert.Equal(t, "host search-1", run(nil), "unanchored, the strongest evidence wins")
 	assert.Equal(t, "service payments", run([]string{"checkout"}))
+}
+
+// TestBruteForceNamesTheServiceOnItsHost: a brute force against the host the auth service runs on, the service
+// itself unharmed: the incident names the host as root cause, the service among its services, and the detection's
+// MITRE ATT&CK technique as evidence.
+func TestBruteForceNamesTheServiceOnItsHost(t *testing.T) {
+	w := newWorld(t, 11)
+	auth := &service{name: "auth", host: "bastion-1", latency: 15, address: "auth"}
+	w.warm(auth)
+	require.NoError(t, w.h.c.ConsumeLogs(context.Background(), bruteForce(w.h.clock.Now(), "bastion-1")))
+	w.interval(faults{}, auth)
+	w.oneIncident("host bastion-1")
+	r := w.logs.AllLogs()[0].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	services, _ := r.Attributes().Get(semconv.AttrIncidentServices)
+	hosts, _ := r.Attributes().Get(semconv.AttrIncidentHosts)
+	assert.Equal(t, []any{"auth"}, services.Slice().AsRaw())
+	assert.Equal(t, []any{"bastion-1"}, hosts.Slice().AsRaw())
+	assert.Contains(t, r.Body().Str(), "MITRE ATT&CK T1110.001")
 }

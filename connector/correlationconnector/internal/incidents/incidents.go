@@ -139,6 +139,7 @@ type Incident struct {
 	every    time.Duration // the longest interval of its symptoms' series
 	symptoms int
 	entities map[Entity]*evidence
+	exposed  map[string]bool // services on a host with a security symptom, named among the incident's services
 	traceID  string
 	ranking  []candidate
 	emitted  string // the ranking and entities last emitted, to emit an update only on a change
@@ -565,6 +566,9 @@ func (e *Engine) join(target *Incident, s Symptom) {
 		target.symptoms++
 		defer e.joinChanges(target)
 	}
+	if s.Layer == LayerSecurity && infrastructure(s.Entity) {
+		e.expose(target, s.Entity)
+	}
 	if target.traceID == "" && s.TraceID != "" {
 		target.traceID = s.TraceID
 	}
@@ -590,6 +594,22 @@ func (e *Engine) join(target *Incident, s Symptom) {
 	}
 	e.rank(target)
 	e.queue(target)
+}
+
+// expose names among an incident's services those that run on an entity with a security symptom: a service whose
+// host was just logged into by a brute-forcing address is told, though it shows nothing itself.
+func (e *Engine) expose(inc *Incident, on Entity) {
+	for n := range e.topo.links[on] {
+		if n.Kind != KindService || !e.topo.deps[n][on] {
+			continue
+		}
+		if inc.exposed == nil {
+			inc.exposed = map[string]bool{}
+		}
+		if len(inc.exposed) < e.cfg.MaxEntities {
+			inc.exposed[n.Name] = true
+		}
+	}
 }
 
 // rank orders an incident's entities as root causes with a personalised PageRank in the manner of MicroRCA: the walk

@@ -38,6 +38,11 @@ func Record(r plog.LogRecord, inc *Incident, now time.Time) string {
 	a.PutStr(semconv.AttrIncidentOpened, inc.opened.UTC().Format(time.RFC3339))
 	var services, hosts, layers []string
 	layerSet := map[string]bool{}
+	for name := range inc.exposed {
+		if inc.entities[Entity{KindService, name}] == nil {
+			services = append(services, name)
+		}
+	}
 	for e, ev := range inc.entities {
 		switch e.Kind {
 		case KindService:

@@ -2,6 +2,8 @@ package incidents // import "github.com/otelstrata/strata/connector/correlationc
 
 import (
 	"encoding/json"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -28,6 +30,7 @@ type savedIncident struct {
 	TraceID  string
 	Sequence int
 	Emitted  string
+	Exposed  []string `json:",omitempty"`
 	Entities []savedEvidence
 }
 
@@ -41,7 +44,7 @@ func (e *Engine) Marshal() ([]byte, error) {
 	st := savedState{Next: e.next}
 	for _, inc := range e.incidents {
 		si := savedIncident{ID: inc.id, Opened: inc.opened, Last: inc.last, Every: inc.every, Symptoms: inc.symptoms, TraceID: inc.traceID,
-			Sequence: inc.sequence, Emitted: inc.emitted}
+			Sequence: inc.sequence, Emitted: inc.emitted, Exposed: slices.Sorted(maps.Keys(inc.exposed))}
 		for _, ev := range inc.entities {
 			si.Entities = append(si.Entities, savedEvidence{Kind: ev.entity.Kind, Name: ev.entity.Name, Onset: ev.onset,
 				Score: ev.score, Layers: sortedLayers(ev), Signals: ev.signals, Detail: ev.detail})
@@ -64,6 +67,12 @@ func (e *Engine) Unmarshal(data []byte) error {
 		}
 		inc := &Incident{id: si.ID, opened: si.Opened, last: si.Last, every: si.Every, symptoms: si.Symptoms, traceID: si.TraceID,
 			sequence: si.Sequence, emitted: si.Emitted, entities: map[Entity]*evidence{}}
+		for _, name := range si.Exposed[:min(len(si.Exposed), e.cfg.MaxEntities)] {
+			if inc.exposed == nil {
+				inc.exposed = map[string]bool{}
+			}
+			inc.exposed[name] = true
+		}
 		for _, se := range si.Entities {
 			if len(inc.entities) >= e.cfg.MaxEntities {
 				break

@@ -494,6 +494,10 @@ func (w *Watcher) detection(r plog.LogRecord, res []incidents.Entity, now time.T
 		at = now
 	}
 	rule := attr(semconv.AttrSecurityRuleName)
+	detail := fmt.Sprintf("%s on %s from %s", rule, subject, attr(semconv.AttrSourceAddress))
+	if technique := attr(semconv.AttrThreatTechniqueID); technique != "" {
+		detail += " (MITRE ATT&CK " + technique + ")"
+	}
 	w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: incidents.LayerSecurity, Signal: rule, Score: score, At: at,
-		Detail: fmt.Sprintf("%s on %s from %s", rule, subject, attr(semconv.AttrSourceAddress))})
+		Detail: detail})
 }
