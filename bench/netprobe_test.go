@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -175,41 +174,20 @@ func BenchmarkBlackboxHTTPLoad(b *testing.B) {
 // in turn, at most perSecond scrapes a second (0: back to back), and calls done with each probe's success.
 func scrapeBlackbox(ctx context.Context, web string, addrs []string, inFlight int, perSecond float64, done func(success bool)) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: inFlight}}
-	var tick <-chan time.Time
-	if perSecond > 0 {
-		ticker := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
-		defer ticker.Stop()
-		tick = ticker.C
-	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range inFlight {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				if tick != nil {
-					select {
-					case <-ctx.Done():
-						return
-					case <-tick:
-					}
-				}
-				i := next.Add(1)
-				url := fmt.Sprintf("http://%s/probe?module=http_2xx&target=http://%s/t/%d", web, addrs[int(i)%len(addrs)], i%10000)
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-				resp, err := client.Do(req)
-				if err != nil {
-					continue
-				}
-				var body bytes.Buffer
-				_, _ = body.ReadFrom(resp.Body)
-				resp.Body.Close()
-				done(bytes.Contains(body.Bytes(), []byte("\nprobe_success 1")))
-			}
-		}()
-	}
-	wg.Wait()
+	paced(ctx, inFlight, perSecond, func() {
+		i := next.Add(1)
+		url := fmt.Sprintf("http://%s/probe?module=http_2xx&target=http://%s/t/%d", web, addrs[int(i)%len(addrs)], i%10000)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			return
+		}
+		var body bytes.Buffer
+		_, _ = body.ReadFrom(resp.Body)
+		resp.Body.Close()
+		done(bytes.Contains(body.Bytes(), []byte("\nprobe_success 1")))
+	})
 }
 
 // collectorConfig is a collector with the given receivers and nothing else to spend CPU on: their metrics go to a

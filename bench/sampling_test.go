@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,40 +155,19 @@ func (l *traceLoad) request() []byte {
 // fast as the collector takes them), and returns how many were accepted.
 func (l *traceLoad) send(ctx context.Context, url string, workers int, perSecond float64) int64 {
 	var accepted atomic.Int64
-	var wg sync.WaitGroup
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: workers}}
-	var tick <-chan time.Time
-	if perSecond > 0 {
-		ticker := time.NewTicker(time.Duration(float64(time.Second) / perSecond))
-		defer ticker.Stop()
-		tick = ticker.C
-	}
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				if tick != nil {
-					select {
-					case <-ctx.Done():
-						return
-					case <-tick:
-					}
-				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(l.request()))
-				req.Header.Set("Content-Type", "application/x-protobuf")
-				resp, err := client.Do(req)
-				if err != nil {
-					continue
-				}
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					accepted.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	paced(ctx, workers, perSecond, func() {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(l.request()))
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		resp, err := client.Do(req)
+		if err != nil {
+			return
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			accepted.Add(1)
+		}
+	})
 	return accepted.Load()
 }
 
