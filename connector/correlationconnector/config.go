@@ -41,7 +41,7 @@ type Config struct {
 // TopologyConfig is the dependencies a user knows: an estate without traces, or calls no span shows.
 type TopologyConfig struct {
 	// Dependencies maps an entity to those it depends on (calls, or runs on). An entity is a service name, or
-	// kind:name for a host, container, pod or endpoint (host:db-1).
+	// kind:name for a host, container, pod, endpoint or KPI (host:db-1).
 	Dependencies map[string][]string `mapstructure:"dependencies"`
 	// File holds more dependencies in the same form, as a YAML map; it is read at start and again when it changes.
 	File string `mapstructure:"file"`

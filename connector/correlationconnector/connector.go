@@ -103,15 +103,15 @@ func (c *correlationConnector) Start(ctx context.Context, host component.Host) e
 	return nil
 }
 
-// startTopology gives the engine the configured dependencies and those of topology.file, and returns the task that
-// reads the file again when it changes (none without a file).
+// startTopology gives the engine the configured dependencies and those of topology.file (a file that cannot be read
+// fails the start), and returns the task that reads the file again when it changes (none without a file).
 func (c *correlationConnector) startTopology(ctx context.Context) ([]clock.Task, error) {
 	var err error
 	if c.dependencies, err = parseDependencies(c.cfg.Topology.Dependencies); err != nil {
 		return nil, fmt.Errorf("topology: dependencies: %w", err)
 	}
-	defer c.setDependencies()
 	if c.cfg.Topology.File == "" {
+		c.setDependencies()
 		return nil, nil
 	}
 	c.topologyFile = &topologyFile{path: c.cfg.Topology.File}

@@ -203,7 +203,8 @@ func TestEdgesAreBounded(t *testing.T) {
 }
 
 // TestTopologyFileIsReadAgainWhenItChanges: the file is read at start; a change is read at the next check; a file
-// that became unreadable is counted as failed and leaves the dependencies read before; a missing file fails the start.
+// that became unreadable, or went away, is counted as failed once and leaves the dependencies read before, and is
+// read again when it is back; a missing file fails the start.
 func TestTopologyFileIsReadAgainWhenItChanges(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "topology.yaml")
 	require.NoError(t, os.WriteFile(file, []byte("frontend: [checkout]\n"), 0o600))
@@ -222,11 +223,19 @@ func TestTopologyFileIsReadAgainWhenItChanges(t *testing.T) {
 
 	require.NoError(t, os.WriteFile(file, []byte("frontend: checkout: [\n"), 0o600))
 	h.c.checkTopologyFile(ctx)
+	h.c.checkTopologyFile(ctx) // the same bad file: not tried, nor counted, again
+	assert.Len(t, h.c.topologyFile.deps, 2, "the dependencies read before stay")
+	require.NoError(t, os.Remove(file))
+	h.c.checkTopologyFile(ctx)
+	h.c.checkTopologyFile(ctx)
 	assert.Len(t, h.c.topologyFile.deps, 2, "the dependencies read before stay")
 	metadatatest.AssertEqualConnectorCorrelationTopologyReloads(t, h.tel, []metricdata.DataPoint[int64]{
 		{Value: 2, Attributes: attribute.NewSet(attribute.String("result", "loaded"))},
-		{Value: 1, Attributes: attribute.NewSet(attribute.String("result", "failed"))},
+		{Value: 2, Attributes: attribute.NewSet(attribute.String("result", "failed"))},
 	}, metricdatatest.IgnoreTimestamp())
+	require.NoError(t, os.WriteFile(file, []byte("frontend: [checkout]\n"), 0o600))
+	h.c.checkTopologyFile(ctx)
+	assert.Len(t, h.c.topologyFile.deps, 1, "read again once it is back")
 
 	missing := newHarnessWith(t, func(cfg *Config) { cfg.Topology.File = filepath.Join(t.TempDir(), "none.yaml") })
 	_, err = missing.c.startTopology(ctx)

@@ -48,31 +48,39 @@ func parseDependencies(adjacency map[string][]string) ([][2]incidents.Entity, er
 	return deps, errors.Join(errs...)
 }
 
-// topologyFile is the state of topology.file: what was read last, and when the file was changed then.
+// topologyFile is the state of topology.file: the dependencies last read, and the file's time and size at the last
+// reading, or that it could not be opened then.
 type topologyFile struct {
 	path    string
 	modTime time.Time
 	size    int64
+	missing bool
 	deps    [][2]incidents.Entity
 }
 
-// changed reports whether the file differs from the one read last (its time or size), or cannot be looked at.
+// changed reports whether the file differs from the one last tried (its time or size, or whether it can be opened),
+// so that a file that failed is tried again, and logged again, only once it changed.
 func (f *topologyFile) changed() bool {
 	info, err := os.Stat(f.path)
-	return err != nil || !info.ModTime().Equal(f.modTime) || info.Size() != f.size
+	if err != nil {
+		return !f.missing
+	}
+	return f.missing || !info.ModTime().Equal(f.modTime) || info.Size() != f.size
 }
 
 // read reads the file's dependencies. On an error the dependencies read before stay.
 func (f *topologyFile) read() error {
 	file, err := os.Open(f.path)
+	f.missing = err != nil
 	if err != nil {
 		return fmt.Errorf("topology: file: %w", err)
 	}
 	defer file.Close()
 	info, err := file.Stat()
-	if err != nil {
+	if f.missing = err != nil; f.missing {
 		return fmt.Errorf("topology: file: %w", err)
 	}
+	f.modTime, f.size = info.ModTime(), info.Size()
 	data, err := io.ReadAll(io.LimitReader(file, maxTopologyFile+1))
 	if err != nil {
 		return fmt.Errorf("topology: file: %w", err)
@@ -84,7 +92,7 @@ func (f *topologyFile) read() error {
 	if err != nil {
 		return fmt.Errorf("topology: file %s: %w", f.path, err)
 	}
-	f.modTime, f.size, f.deps = info.ModTime(), info.Size(), deps
+	f.deps = deps
 	return nil
 }
 

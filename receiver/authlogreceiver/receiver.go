@@ -203,7 +203,9 @@ func (p *lineHandler) process(tokens [][]byte, fileAttrs map[string]any, now tim
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
 	records := sl.LogRecords()
-	records.EnsureCapacity(len(tokens))
+	if p.cfg.Emit == emitAll {
+		records.EnsureCapacity(len(tokens))
+	}
 	file := fmt.Sprint(fileAttrs[semconv.AttrLogFilePath], fileAttrs[semconv.AttrLogFileName])
 	for _, tok := range tokens {
 		tok = bytes.TrimRight(tok, "\r\n")

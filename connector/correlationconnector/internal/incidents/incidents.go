@@ -558,14 +558,14 @@ func stretch(d time.Duration, n int, every time.Duration) time.Duration {
 
 // join adds a symptom to an incident and ranks it again.
 func (e *Engine) join(target *Incident, s Symptom) {
-	if s.At.After(target.last) {
-		target.last = s.At
-	}
-	target.every = max(target.every, s.Every)
-	if s.Layer != LayerChange {
+	if s.Layer != LayerChange { // a change is evidence, not a symptom: it neither counts nor keeps the incident open
+		if s.At.After(target.last) {
+			target.last = s.At
+		}
 		target.symptoms++
 		defer e.joinChanges(target)
 	}
+	target.every = max(target.every, s.Every)
 	if s.Layer == LayerSecurity && infrastructure(s.Entity) {
 		e.expose(target, s.Entity)
 	}

@@ -3,8 +3,10 @@ package incidents
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // TestConfiguredDependenciesStay: the configured dependencies outlast a flood of learned entities that forgets every
@@ -46,4 +48,21 @@ func TestUnconfiguringKeepsTheReverseDependency(t *testing.T) {
 	assert.True(t, e.topo.deps[b][a])
 	assert.True(t, e.topo.links[a][b])
 	assert.True(t, e.topo.links[b][a])
+}
+
+// TestChangeDoesNotHoldAnIncidentOpen: a deploy on a service of an open incident joins it as evidence, but neither
+// counts as a symptom nor keeps the incident open past resolve_after from its last symptom.
+func TestChangeDoesNotHoldAnIncidentOpen(t *testing.T) {
+	e := New(testConfig(), 100)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	host, svc := Entity{KindHost, "bastion-1"}, Entity{KindService, "auth"}
+	e.Link(svc, host)
+	e.AddAll([]Symptom{{Entity: host, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
+	require.Len(t, e.incidents, 1)
+	inc := e.incidents[0]
+	e.AddChange(Symptom{Entity: svc, Signal: "deploy", Score: 0.999, At: t0.Add(4 * time.Minute)})
+	assert.Contains(t, inc.entities, svc, "the change is evidence")
+	assert.Equal(t, 1, inc.symptoms)
+	e.Resolve(t0.Add(5 * time.Minute))
+	assert.True(t, inc.resolved, "resolved five minutes after its last symptom")
 }

@@ -368,6 +368,9 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 	}
 	switch name {
 	case semconv.MetricAnomalyScore, semconv.MetricAnomalyAlarm:
+		if (name == semconv.MetricAnomalyAlarm) != (w.cfg.AnomalySignal == incidents.AnomalyAlarm) {
+			return // the other signal of the same point
+		}
 		watched := attr(semconv.AttrAnomalyMetric)
 		layer := layerOf(watched)
 		subject := w.subject(dp.Attributes(), res, layer == incidents.LayerApplication, at)
@@ -378,11 +381,11 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 		var score float64
 		var how string
 		switch {
-		case name == semconv.MetricAnomalyAlarm && w.cfg.AnomalySignal == incidents.AnomalyAlarm && v == 1:
+		case name == semconv.MetricAnomalyAlarm && v == 1:
 			score, how = w.cfg.OpenScore, "raised the alarm" // as strong as opens an incident, no stronger
-		case name == semconv.MetricAnomalyScore && w.cfg.AnomalySignal == incidents.AnomalyScore && v >= w.cfg.Threshold && v <= 1:
+		case name == semconv.MetricAnomalyScore && v >= w.cfg.Threshold && v <= 1:
 			score, how = v, fmt.Sprintf("anomalous (score %.4f)", v)
-		default: // the other signal, no alarm, a score below the threshold, NaN or beyond 1
+		default: // no alarm, a score below the threshold, NaN or beyond 1
 			return
 		}
 		w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: score, At: at,
