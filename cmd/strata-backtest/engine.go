@@ -33,6 +33,7 @@ type options struct {
 	pipelines  []string // the pipelines fed; all that a receiver feeds when empty
 	out        string   // the output directory
 	scores     bool     // keep the anomaly processor's points
+	scoresFrom time.Time // of those, only the ones from this time on
 	state      string   // a file_storage directory the anomaly processor's models are read from and written to
 	tail       time.Duration
 	logger     *zap.Logger
@@ -200,7 +201,7 @@ func run(ctx context.Context, o options) (*result, error) {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return nil, err
 	}
-	rec, err := newRecorder(o.out, o.scores, span{from.UnixNano(), to.UnixNano()})
+	rec, err := newRecorder(o.out, o.scores, o.scoresFrom, span{from.UnixNano(), to.UnixNano()})
 	if err != nil {
 		return nil, err
 	}

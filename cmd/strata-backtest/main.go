@@ -66,6 +66,7 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 	fs.StringVar(&o.out, "out", "backtest", "the output directory")
 	fs.StringVar(&o.state, "state", "", "a file_storage directory: the anomaly processor's models start from it and are written back to it at the end")
 	fs.BoolVar(&o.scores, "scores", false, "keep the anomaly processor's points in scores.jsonl")
+	scoresFrom := fs.String("scores-from", "", "with --scores, keep only the points from this time on (RFC 3339 or Unix seconds)")
 	fs.DurationVar(&o.tail, "tail", 0, "how long the clock runs on after the last point, so that waits and resolutions end")
 	fs.BoolVar(&verbose, "verbose", false, "log the components' warnings and errors")
 	compareWith := fs.String("compare", "", "a second configuration to run on the same history; its outputs go to OUT/compare, the difference to OUT/compare.json")
@@ -78,6 +79,12 @@ done: every alert (alerts.jsonl, notifications/), every incident record (inciden
 		return errors.New("--config is required")
 	}
 	o.csv, o.otlp, o.pipelines = csvs, otlps, pipelines
+	if *scoresFrom != "" {
+		var err error
+		if o.scoresFrom, err = parseTime(*scoresFrom); err != nil {
+			return fmt.Errorf("--scores-from: %w", err)
+		}
+	}
 	if promURL != "" || *clientFile != "" {
 		p, err := newPromSource(promURL, *clientFile, queries, headers, start, end, step)
 		if err != nil {

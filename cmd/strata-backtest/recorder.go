@@ -51,12 +51,13 @@ type recorder struct {
 	scores    *bufio.Writer
 	scoreFile *os.File
 	nScores   int
+	from      time.Time // the first time of the points kept in scores.jsonl
 	bands     *bucketSet // the anomaly processor's expected bands
 	values    *bucketSet // the values of OTLP/JSON history (the series store keeps the rest)
 }
 
-func newRecorder(out string, scores bool, sp span) (*recorder, error) {
-	r := &recorder{bands: newBucketSet(sp, maxBandSeries), values: newBucketSet(sp, maxBandSeries)}
+func newRecorder(out string, scores bool, from time.Time, sp span) (*recorder, error) {
+	r := &recorder{bands: newBucketSet(sp, maxBandSeries), values: newBucketSet(sp, maxBandSeries), from: from}
 	var err error
 	if r.incFile, err = os.Create(filepath.Join(out, "incidents.jsonl")); err != nil {
 		return nil, err
@@ -199,6 +200,9 @@ func (r *recorder) consumeMetrics(_ context.Context, md pmetric.Metrics) error {
 					res = rm.Resource().Attributes().AsRaw()
 				}
 				for _, dp := range m.Gauge().DataPoints().All() {
+					if dp.Timestamp().AsTime().Before(r.from) {
+						continue
+					}
 					data, err := json.Marshal(scorePoint{Time: dp.Timestamp().AsTime().UTC(), Metric: m.Name(),
 						Value: points.Value(dp), Resource: res, Attributes: dp.Attributes().AsRaw()})
 					if err != nil {
