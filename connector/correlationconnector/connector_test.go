@@ -48,6 +48,8 @@ func newHarnessWith(t testing.TB, edit func(*Config)) *harness {
 	h := &harness{clock: clock.NewManual(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)), sink: new(consumertest.MetricsSink), tel: componenttest.NewTelemetry()}
 	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
 	cfg := createDefaultConfig().(*Config)
+	// the tests forge the anomaly processor's scores; what of its output is a symptom is tested in signals
+	cfg.Incidents.AnomalySignal = incidents.AnomalyScore
 	edit(cfg)
 	require.NoError(t, cfg.Validate())
 	h.c = newConnector(cfg, metadatatest.NewSettings(h.tel))

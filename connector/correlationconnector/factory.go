@@ -44,7 +44,7 @@ func createDefaultConfig() component.Config {
 			"messaging.system", "server.address", "net.peer.name"},
 		Topology: TopologyConfig{CheckInterval: 30 * time.Second},
 		Incidents: IncidentsConfig{
-			Interval: 10 * time.Second, WarmUp: 30, Threshold: 0.997, AnomalySignal: incidents.AnomalyScore, OpenScore: 0.999,
+			Interval: 10 * time.Second, WarmUp: 30, Threshold: 0.997, AnomalySignal: incidents.AnomalyAlarm, OpenScore: 0.999,
 			Confirm: 2, ConfirmWithin: time.Minute, Window: 5 * time.Minute, ResolveAfter: 5 * time.Minute,
 			ConfirmIntervals: 2, WindowIntervals: 3, ResolveIntervals: 3, MaxOpen: 100, MaxEntities: 50, MaxSignals: 10000,
 		},

@@ -324,8 +324,17 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 				if strings.HasPrefix(m.Name(), semconv.PrefixAnomaly) && sm.Scope().Name() != semconv.ScopeAnomaly {
 					continue // a score or alarm the anomaly processor did not make
 				}
-				for _, dp := range m.Gauge().DataPoints().All() {
-					w.point(m.Name(), dp, res, now)
+				alarm := m.Name() == semconv.MetricAnomalyAlarm
+				var scores pmetric.NumberDataPointSlice
+				if alarm {
+					scores = scoresOf(sm.Metrics())
+				}
+				for i, dp := range m.Gauge().DataPoints().All() {
+					score := 0.0
+					if alarm {
+						score = scoreAt(scores, i, dp)
+					}
+					w.point(m.Name(), dp, score, res, now)
 				}
 			}
 		}
@@ -354,7 +363,36 @@ func (w *Watcher) flushFound() {
 	w.found = nil
 }
 
-func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents.Entity, now time.Time) {
+// scoresOf returns the points of the anomaly processor's score among its metrics, or an empty slice.
+func scoresOf(ms pmetric.MetricSlice) pmetric.NumberDataPointSlice {
+	for _, m := range ms.All() {
+		if m.Name() == semconv.MetricAnomalyScore && m.Type() == pmetric.MetricTypeGauge {
+			return m.Gauge().DataPoints()
+		}
+	}
+	return pmetric.NewNumberDataPointSlice()
+}
+
+// scoreAt returns the score of the point the alarm point dp is of: the processor writes a point's score and alarm
+// at the same index of their gauges. 0 when that score is not dp's (another time or watched series).
+func scoreAt(scores pmetric.NumberDataPointSlice, i int, dp pmetric.NumberDataPoint) float64 {
+	if i >= scores.Len() {
+		return 0
+	}
+	s := scores.At(i)
+	if s.Timestamp() != dp.Timestamp() {
+		return 0
+	}
+	a, _ := dp.Attributes().Get(semconv.AttrAnomalyMetric)
+	b, _ := s.Attributes().Get(semconv.AttrAnomalyMetric)
+	if a.AsString() != b.AsString() {
+		return 0
+	}
+	return points.Value(s)
+}
+
+// point reads one point; score is the anomaly score of an alarm point's series at its time, when known.
+func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, score float64, res []incidents.Entity, now time.Time) {
 	v := points.Value(dp)
 	at := dp.Timestamp().AsTime()
 	if at.IsZero() || at.After(now) {
@@ -373,16 +411,19 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 		}
 		watched := attr(semconv.AttrAnomalyMetric)
 		layer := layerOf(watched)
-		subject := w.subject(dp.Attributes(), res, layer == incidents.LayerApplication, at)
+		subject := w.subject(dp.Attributes(), res, layer == incidents.LayerApplication || layer == incidents.LayerBusiness, at)
 		if subject.Name == "" {
 			return
 		}
 		every := w.every(figureKey{subject, watched}, at)
-		var score float64
 		var how string
 		switch {
 		case name == semconv.MetricAnomalyAlarm && v == 1:
-			score, how = w.cfg.OpenScore, "raised the alarm" // as strong as opens an incident, no stronger
+			// as strong as opens an incident, or as its score says when that is stronger
+			how = fmt.Sprintf("raised the alarm (score %.4f)", score)
+			if !(score > w.cfg.OpenScore && score <= 1) { // NaN too
+				score, how = w.cfg.OpenScore, "raised the alarm"
+			}
 		case name == semconv.MetricAnomalyScore && v >= w.cfg.Threshold && v <= 1:
 			score, how = v, fmt.Sprintf("anomalous (score %.4f)", v)
 		default: // no alarm, a score below the threshold, NaN or beyond 1
@@ -414,8 +455,8 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, res []incidents
 }
 
 // subject returns the entity a point is about: the most specific one its attributes or resource name — or, for an
-// application figure (a request duration, not a CPU), the service when one is named: the host a service runs on
-// does not make its requests slow by itself being slow.
+// application or business figure (a request duration or an order success ratio, not a CPU), the service when one is
+// named: the host a service runs on does not make its requests slow, or its orders fail, by itself being slow.
 func (w *Watcher) subject(attrs pcommon.Map, res []incidents.Entity, service bool, at time.Time) incidents.Entity {
 	own := w.Resource(attrs, at)
 	for _, es := range [][]incidents.Entity{own, res} {

@@ -1,6 +1,7 @@
 package signals
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -110,8 +111,9 @@ func TestDetectionIsASecuritySymptomOfItsHost(t *testing.T) {
 	assert.Contains(t, s.Detail, "203.0.113.66")
 }
 
-// TestAnomalyAlarmOrScore: by default the anomaly processor's alarm is a symptom (of the open score) and its score
-// is not; with anomaly_signal score, the score at or above the threshold is and the alarm is not.
+// TestAnomalyAlarmOrScore: by default the anomaly processor's alarm is a symptom, as strong as its point's score and
+// at least the open score, and the score alone is not; with anomaly_signal score, the score at or above the
+// threshold is and the alarm is not.
 func TestAnomalyAlarmOrScore(t *testing.T) {
 	processor := func(alarm, score float64) pmetric.Metrics {
 		md := pmetric.NewMetrics()
@@ -135,6 +137,9 @@ func TestAnomalyAlarmOrScore(t *testing.T) {
 		want         []float64 // the symptoms' scores
 	}{
 		{incidents.AnomalyAlarm, 1, 0.9, []float64{0.999}},
+		{incidents.AnomalyAlarm, 1, 0.99999, []float64{0.99999}},
+		{incidents.AnomalyAlarm, 1, math.NaN(), []float64{0.999}},
+		{incidents.AnomalyAlarm, 1, 2, []float64{0.999}},
 		{incidents.AnomalyAlarm, 0, 0.9999, nil},
 		{incidents.AnomalyScore, 1, 0.9, nil},
 		{incidents.AnomalyScore, 0, 0.998, []float64{0.998}},
@@ -151,6 +156,34 @@ func TestAnomalyAlarmOrScore(t *testing.T) {
 		}
 		assert.Equal(t, c.want, got, "%s: alarm %v, score %v", c.signal, c.alarm, c.score)
 	}
+}
+
+// TestBusinessFigureIsTheServices: an anomalous business figure of a service (its order success ratio) is the
+// service's symptom, as a request duration is, not its host's; a CPU is the host's.
+func TestBusinessFigureIsTheServices(t *testing.T) {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "checkout")
+	rm.Resource().Attributes().PutStr(semconv.AttrHostName, "checkout-host")
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(semconv.ScopeAnomaly)
+	m := sm.Metrics().AppendEmpty()
+	m.SetName(semconv.MetricAnomalyAlarm)
+	dps := m.SetEmptyGauge().DataPoints()
+	for _, watched := range []string{"shop.order.success_ratio", "process.cpu.utilization"} {
+		dp := dps.AppendEmpty()
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(t0))
+		dp.SetDoubleValue(1)
+		dp.Attributes().PutStr(semconv.AttrAnomalyMetric, watched)
+	}
+	cfg := config()
+	cfg.AnomalySignal, cfg.OpenScore = incidents.AnomalyAlarm, 0.999
+	sink := &recorder{}
+	New(cfg, sink).Metrics(md, t0.Add(time.Second))
+	require.Len(t, sink.found, 2)
+	assert.Equal(t, incidents.Entity{Kind: incidents.KindService, Name: "checkout"}, sink.found[0].Entity)
+	assert.Equal(t, incidents.LayerBusiness, sink.found[0].Layer)
+	assert.Equal(t, incidents.Entity{Kind: incidents.KindHost, Name: "checkout-host"}, sink.found[1].Entity)
 }
 
 // TestServiceGraphMetricsLinkServices: the request counters of a service graph made elsewhere (Tempo, contrib's
