@@ -19,7 +19,7 @@ SOURCES := builder-config.yaml go.mod go.sum \
 	$(shell find receiver processor connector exporter converter internal -name '*.go' -not -name '*_test.go' \
 	  -not -path 'internal/e2e/*' 2>/dev/null)
 
-.PHONY: build run demo scenarios test test-integration fuzz bench nab detect-bench generate lint check-versions validate image clean
+.PHONY: build run demo scenarios test test-integration fuzz bench nab detect-bench rca-bench generate lint check-versions validate image clean
 
 ## build: the otelcol-strata binary in _build/ with ocb (skipped when nothing it is built from changed),
 ## strata-backtest, the quickstart's shop simulator and the demo's shop
@@ -87,6 +87,12 @@ nab:
 ## `go run ./internal/detectbench/cmd/detect-bench` runs the development seeds, on which parameters are chosen
 detect-bench:
 	$(GO) run ./internal/detectbench/cmd/detect-bench -eval -sweep 0.001,0.1,1 -benchmarks BENCHMARKS.md
+
+## rca-bench: the root-cause suite (docs/rca-bench.md): the demo's cases on the evaluation seeds replayed through
+## strata-backtest with the default configuration, scored beside two baselines, into BENCHMARKS.md (about 15
+## minutes); `go run ./internal/rcabench/cmd/rca-bench` runs the development seeds, `-cases DIR` your own
+rca-bench: build
+	$(GO) run ./internal/rcabench/cmd/rca-bench -backtest $(BACKTEST) -eval -benchmarks BENCHMARKS.md
 
 ## generate: mdatagen for every component (its //go:generate line)
 generate:
