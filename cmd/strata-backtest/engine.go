@@ -30,11 +30,11 @@ type options struct {
 	csv        []string // CSV files of history
 	otlp       []string // OTLP/JSON files of history
 	prometheus *promSource
-	pipelines  []string // the pipelines fed; all that a receiver feeds when empty
-	out        string   // the output directory
-	scores     bool     // keep the anomaly processor's points
+	pipelines  []string  // the pipelines fed; all that a receiver feeds when empty
+	out        string    // the output directory
+	scores     bool      // keep the anomaly processor's points
 	scoresFrom time.Time // of those, only the ones from this time on
-	state      string   // a file_storage directory the anomaly processor's models are read from and written to
+	state      string    // a file_storage directory the anomaly processor's models are read from and written to
 	tail       time.Duration
 	logger     *zap.Logger
 }

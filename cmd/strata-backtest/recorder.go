@@ -51,7 +51,7 @@ type recorder struct {
 	scores    *bufio.Writer
 	scoreFile *os.File
 	nScores   int
-	from      time.Time // the first time of the points kept in scores.jsonl
+	from      time.Time  // the first time of the points kept in scores.jsonl
 	bands     *bucketSet // the anomaly processor's expected bands
 	values    *bucketSet // the values of OTLP/JSON history (the series store keeps the rest)
 }
