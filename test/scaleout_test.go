@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -45,7 +46,9 @@ func TestScaleOut(t *testing.T) {
 
 	var gateways []*e2e.Tier
 	for i := 1; i <= 3; i++ {
-		gateways = append(gateways, e2e.StartGateway(t, binary, repoRoot, fmt.Sprintf("gw-%d", i), kafka.Broker, accept.URL))
+		// a budget of a trace a second: the sampler drops most of what no rule keeps (phase 3)
+		gateways = append(gateways, e2e.StartGateway(t, binary, repoRoot, fmt.Sprintf("gw-%d", i), kafka.Broker, accept.URL,
+			"STRATA_TRACES_PER_SECOND=1"))
 	}
 	assignment := waitForGroup(t, kafka, 3)
 	for gw, topics := range assignment {
@@ -78,7 +81,8 @@ func TestScaleOut(t *testing.T) {
 	waitForTraces(t, gateways[0].Process, sinks(gateways), phase1)
 	waitForPoints(t, gateways[0].Process, sinks(gateways), 3*scaleOutServices)
 	for _, signal := range []string{"spans", "log_records", "metric_points"} {
-		assert.EqualValues(t, scaleOutPartitions, sumCounter(t, gateways, "otelcol_kafka_receiver_unmarshal_failed_"+signal+"_total"),
+		assert.EqualValues(t, scaleOutPartitions, sumWhere(t, urls(gateways, func(gw *e2e.Tier) string { return gw.Telemetry }),
+			"otelcol_kafka_receiver_unmarshal_failed_"+signal+"_total", nil),
 			"messages on the %s topic that are not OTLP, counted", signal)
 	}
 	for _, gw := range gateways {
@@ -139,6 +143,93 @@ func TestScaleOut(t *testing.T) {
 	// Nothing lost, nothing twice: phase 1's traces are still whole and single after the move.
 	checkTraces(t, sinks(gateways), phase1)
 	checkTraces(t, sinks(gateways), phase2)
+
+	// Phase 3: two rounds of traffic of which a third fails, the second after the sampler's budget has seen the
+	// first (a key's first traffic is kept whole): the sampler keeps every error and drops most of the rest; the
+	// service graph, read before it, counts every request and failure.
+	metrics := urls(survivors, func(gw *e2e.Tier) string { return gw.Metrics })
+	telemetry := urls(survivors, func(gw *e2e.Tier) string { return gw.Telemetry })
+	call := map[string]string{"client": "checkout", "server": "payment"}
+	requests0 := sumWhere(t, metrics, "traces_service_graph_request_total", call)
+	failed0 := sumWhere(t, metrics, "traces_service_graph_request_failed_total", call)
+	decided0 := sumWhere(t, telemetry, "otelcol_processor_sampling_decisions_total", nil)
+	dropped0 := sumWhere(t, telemetry, "otelcol_processor_sampling_decisions_total", map[string]string{"decision": "drop"})
+	for round := range uint64(2) {
+		sendToAgent(t, agent, scaleOutCalls(round))
+		sent := float64((round + 1) * scaleOutTraces)
+		gateways[0].WaitFor(t, "every call counted and every trace decided", 60*time.Second, func() error {
+			requests := sumWhere(t, metrics, "traces_service_graph_request_total", call) - requests0
+			decided := sumWhere(t, telemetry, "otelcol_processor_sampling_decisions_total", nil) - decided0
+			if requests < sent || decided < sent {
+				return fmt.Errorf("%g of %g calls from checkout to payment counted, %g traces decided", requests, sent, decided)
+			}
+			return nil
+		})
+		if round == 0 {
+			gateways[0].WaitFor(t, "the budget adjusted to the traffic", 60*time.Second, func() error {
+				for _, url := range telemetry {
+					if budgetOffered(t, url) == 0 {
+						return fmt.Errorf("%s: no adjustment since the traffic", url)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	assert.Equal(t, float64(2*scaleOutTraces), sumWhere(t, metrics, "traces_service_graph_request_total", call)-requests0,
+		"calls from checkout to payment, as sent")
+	assert.Equal(t, float64(2*scaleOutTraces/3), sumWhere(t, metrics, "traces_service_graph_request_failed_total", call)-failed0,
+		"failed calls, as sent")
+	dropped := sumWhere(t, telemetry, "otelcol_processor_sampling_decisions_total", map[string]string{"decision": "drop"}) - dropped0
+	assert.Greater(t, dropped, float64(scaleOutTraces/3), "the sampler dropped most of the second round's traces without an error")
+}
+
+// scaleOutCalls is a round of phase 3's data: 300 traces of a frontend request calling checkout, which calls
+// payment (server and client spans), every third failing at payment, sent as two requests (frontend's spans, then
+// the others').
+func scaleOutCalls(round uint64) scaleOutBatch {
+	d := scaleOutBatch{traces: map[pcommon.TraceID]bool{}, logs: plog.NewLogs()}
+	first, rest := ptrace.NewTraces(), ptrace.NewTraces()
+	spans := map[string]ptrace.SpanSlice{}
+	for _, s := range []struct {
+		td      ptrace.Traces
+		service string
+	}{{first, "frontend"}, {rest, "checkout"}, {rest, "payment"}} {
+		rs := s.td.ResourceSpans().AppendEmpty()
+		rs.Resource().Attributes().PutStr("service.name", s.service)
+		spans[s.service] = rs.ScopeSpans().AppendEmpty().Spans()
+	}
+	now := time.Now()
+	for n := range uint64(scaleOutTraces) {
+		var id pcommon.TraceID
+		byteorder.BigEndian.PutUint64(id[:8], ((3+round)*scaleOutTraces+n+1)*0x9e3779b97f4a7c15)
+		byteorder.BigEndian.PutUint64(id[8:], (n+11)*0xbf58476d1ce4e5b9)
+		d.traces[id] = true
+		for s, x := range []struct {
+			service string
+			kind    ptrace.SpanKind
+		}{{"frontend", ptrace.SpanKindServer}, {"frontend", ptrace.SpanKindClient}, {"checkout", ptrace.SpanKindServer},
+			{"checkout", ptrace.SpanKindClient}, {"payment", ptrace.SpanKindServer}} {
+			span := spans[x.service].AppendEmpty()
+			span.SetTraceID(id)
+			span.SetKind(x.kind)
+			var sid, parent pcommon.SpanID
+			byteorder.BigEndian.PutUint64(sid[:], uint64(s+1))
+			span.SetSpanID(sid)
+			if s > 0 {
+				byteorder.BigEndian.PutUint64(parent[:], uint64(s))
+				span.SetParentSpanID(parent)
+			}
+			span.SetName(fmt.Sprintf("%s-%d", x.service, s))
+			span.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Second + time.Duration(s)*10*time.Millisecond)))
+			span.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Duration(s) * 10 * time.Millisecond)))
+			if x.service == "payment" && n%3 == 0 {
+				span.Status().SetCode(ptrace.StatusCodeError)
+			}
+		}
+	}
+	d.spans = []ptrace.Traces{first, rest}
+	return d
 }
 
 // send posts the data to the agent over OTLP/HTTP; each trace's spans come in two requests.
@@ -343,14 +434,44 @@ func modelledSeries(gateways []*e2e.Tier, n int) error {
 	return nil
 }
 
-// sumCounter is the sum of a counter of the gateways' own metrics.
-func sumCounter(t *testing.T, gateways []*e2e.Tier, name string) float64 {
+// budgetOffered returns what reached the sampler's budget over its last adjustment interval, per second, at the
+// telemetry endpoint url (the gauge's Prometheus name carries its unit).
+func budgetOffered(t *testing.T, url string) float64 {
+	t.Helper()
+	families, err := e2e.ScrapePrometheus(url)
+	require.NoError(t, err)
+	for name, f := range families {
+		if strings.HasPrefix(name, "otelcol_processor_sampling_budget_offered") && len(f.GetMetric()) > 0 {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	return 0
+}
+
+// urls returns one URL of each gateway.
+func urls(gateways []*e2e.Tier, of func(*e2e.Tier) string) []string {
+	out := make([]string, len(gateways))
+	for i, gw := range gateways {
+		out[i] = of(gw)
+	}
+	return out
+}
+
+// sumWhere returns the sum of the counter name's series whose labels include where, over the Prometheus
+// endpoints at urls.
+func sumWhere(t *testing.T, urls []string, name string, where map[string]string) float64 {
 	t.Helper()
 	total := 0.0
-	for _, gw := range gateways {
-		families, err := e2e.ScrapePrometheus(gw.Telemetry)
+	for _, url := range urls {
+		families, err := e2e.ScrapePrometheus(url)
 		require.NoError(t, err)
+	series:
 		for _, m := range families[name].GetMetric() {
+			for k, v := range where {
+				if !slices.ContainsFunc(m.GetLabel(), func(l *dto.LabelPair) bool { return l.GetName() == k && l.GetValue() == v }) {
+					continue series
+				}
+			}
 			total += m.GetCounter().GetValue()
 		}
 	}

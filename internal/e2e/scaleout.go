@@ -85,18 +85,22 @@ type Tier struct {
 	Telemetry string    // URL of its own metrics
 	OTLP      string    // agent: host:port of its OTLP/HTTP receiver
 	Sink      *OTLPSink // gateway: where it exports (OTLP)
+	Metrics   string    // gateway: URL of its prometheus exporter (the service graph)
 }
 
 // StartGateway runs root/examples/gateway/collector.yaml as the named gateway (its HOSTNAME) on broker, with ports
-// of its own, exporting OTLP to a sink of its own and remote write and alerts to accept (any HTTP server).
-func StartGateway(t testing.TB, binary, root, name, broker, accept string) *Tier {
+// of its own, exporting OTLP to a sink of its own and remote write and alerts to accept (any HTTP server); env
+// adds variables of the configuration (NAME=value).
+func StartGateway(t testing.TB, binary, root, name, broker, accept string, env ...string) *Tier {
 	t.Helper()
 	gw := &Tier{Name: name, Sink: NewOTLPSink(t)}
 	health, telemetry := FreePort(t), FreePort(t)
 	gw.Telemetry = fmt.Sprintf("http://127.0.0.1:%d/metrics", telemetry)
+	metrics := FreePort(t)
+	gw.Metrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", metrics)
 	ports := WriteYAML(t, filepath.Join(t.TempDir(), name+".yaml"), map[string]any{
 		"extensions": map[string]any{"health_check": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", health)}},
-		"exporters":  map[string]any{"prometheus": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", FreePort(t))}},
+		"exporters":  map[string]any{"prometheus": map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", metrics)}},
 		"service":    telemetryOn(telemetry),
 	})
 	cmd := exec.Command(binary, "--config="+filepath.Join(root, "examples", "gateway", "collector.yaml"), "--config="+ports)
@@ -109,6 +113,7 @@ func StartGateway(t testing.TB, binary, root, name, broker, accept string) *Tier
 		"PROMETHEUS_REMOTE_WRITE_URL="+accept,
 		"ALERTMANAGER_URL="+accept,
 	)
+	cmd.Env = append(cmd.Env, env...)
 	gw.Process = StartCmd(t, cmd)
 	gw.waitHealthy(t, health)
 	return gw
