@@ -95,9 +95,19 @@ func Markdown(outcomes []*Outcome) string {
 	if len(normal) > 0 {
 		b.WriteString("\nNormal data (no fault), from the end of the models' warm-up:\n\n")
 		b.WriteString("| given | recording | days | services | incidents | per day per 10 services |\n|---|---|---|---|---|---|\n")
-		for _, o := range normal {
-			fmt.Fprintf(&b, "| %s | %s | %.1f | %d | %d | %.2f |\n", o.Variant, o.Case.Name(), o.Days, o.Case.Services,
-				o.Others, perDay(o.Others, o.Days, o.Case.Services))
+		for _, v := range variants {
+			days, serviceDays, incidents := 0.0, 0.0, 0
+			for _, o := range normal {
+				if o.Variant != v {
+					continue
+				}
+				fmt.Fprintf(&b, "| %s | %s | %.1f | %d | %d | %.2f |\n", v, o.Case.Name(), o.Days, o.Case.Services,
+					o.Others, perDay(o.Others, o.Days, o.Case.Services))
+				days, serviceDays, incidents = days+o.Days, serviceDays+o.Days*float64(o.Case.Services), incidents+o.Others
+			}
+			if days > 0 {
+				fmt.Fprintf(&b, "| **%s** | all | %.1f | | %d | **%.2f** |\n", v, days, incidents, float64(incidents)/serviceDays*10)
+			}
 		}
 	}
 	return b.String()
