@@ -4,6 +4,7 @@
 package rcabench // import "github.com/otelstrata/strata/internal/rcabench"
 
 import (
+	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -136,7 +137,9 @@ func ReadCase(dir string) (*Case, error) {
 		return nil, err
 	}
 	c := &Case{Dir: dir}
-	if err := yaml.Unmarshal(data, c); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // a misspelt field is named, not ignored
+	if err := dec.Decode(c); err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, CaseFile), err)
 	}
 	if err := c.Validate(); err != nil {

@@ -46,6 +46,9 @@ func TestReadCaseNamesTheFileAndWhatIsMissing(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, CaseFile), []byte("services: [3]\n"), 0o644))
 	_, err = ReadCases(dir)
 	require.ErrorContains(t, err, filepath.Join(dir, CaseFile))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, CaseFile), []byte("services: 3\nroot_causes: [payment]\n"), 0o644))
+	_, err = ReadCases(dir)
+	require.ErrorContains(t, err, "field root_causes not found")
 }
 
 func TestRankAcceptsAnyRootCauseEntity(t *testing.T) {
