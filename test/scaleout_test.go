@@ -189,16 +189,7 @@ func TestScaleOut(t *testing.T) {
 // the others').
 func scaleOutCalls(round uint64) scaleOutBatch {
 	d := scaleOutBatch{traces: map[pcommon.TraceID]bool{}, logs: plog.NewLogs()}
-	first, rest := ptrace.NewTraces(), ptrace.NewTraces()
-	spans := map[string]ptrace.SpanSlice{}
-	for _, s := range []struct {
-		td      ptrace.Traces
-		service string
-	}{{first, "frontend"}, {rest, "checkout"}, {rest, "payment"}} {
-		rs := s.td.ResourceSpans().AppendEmpty()
-		rs.Resource().Attributes().PutStr("service.name", s.service)
-		spans[s.service] = rs.ScopeSpans().AppendEmpty().Spans()
-	}
+	first, rest, spans := shopSpans()
 	now := time.Now()
 	for n := range uint64(scaleOutTraces) {
 		var id pcommon.TraceID
@@ -271,21 +262,27 @@ type scaleOutBatch struct {
 	metrics []pmetric.Metrics
 }
 
-// scaleOutData is a phase's data: 300 traces of 4 spans over frontend, checkout and payment, whose payment span
-// fails (the gateways' sampling keeps errors: every trace must arrive), sent as two requests (frontend's spans, then
-// the others'); a log record of checkout's in each trace; and three rounds of system.cpu.utilization from 12 services.
-func scaleOutData(phase uint64) scaleOutBatch {
-	d := scaleOutBatch{traces: map[pcommon.TraceID]bool{}, logs: plog.NewLogs()}
-	first, rest := ptrace.NewTraces(), ptrace.NewTraces()
-	services := map[string]ptrace.SpanSlice{}
+// shopSpans returns two requests' traces — frontend's, then checkout's and payment's — and the span slice of each
+// service's resource in them.
+func shopSpans() (first, rest ptrace.Traces, spans map[string]ptrace.SpanSlice) {
+	first, rest, spans = ptrace.NewTraces(), ptrace.NewTraces(), map[string]ptrace.SpanSlice{}
 	for _, s := range []struct {
 		td      ptrace.Traces
 		service string
 	}{{first, "frontend"}, {rest, "checkout"}, {rest, "payment"}} {
 		rs := s.td.ResourceSpans().AppendEmpty()
 		rs.Resource().Attributes().PutStr("service.name", s.service)
-		services[s.service] = rs.ScopeSpans().AppendEmpty().Spans()
+		spans[s.service] = rs.ScopeSpans().AppendEmpty().Spans()
 	}
+	return first, rest, spans
+}
+
+// scaleOutData is a phase's data: 300 traces of 4 spans over frontend, checkout and payment, whose payment span
+// fails (the gateways' sampling keeps errors: every trace must arrive), sent as two requests (frontend's spans, then
+// the others'); a log record of checkout's in each trace; and three rounds of system.cpu.utilization from 12 services.
+func scaleOutData(phase uint64) scaleOutBatch {
+	d := scaleOutBatch{traces: map[pcommon.TraceID]bool{}, logs: plog.NewLogs()}
+	first, rest, services := shopSpans()
 	rl := d.logs.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("service.name", "checkout")
 	records := rl.ScopeLogs().AppendEmpty().LogRecords()
