@@ -39,6 +39,9 @@ func (o *Outcome) baselines(path string) error {
 	if err != nil {
 		return err
 	}
+	if len(peaks) == 0 {
+		return nil // the scored metrics reach no exporter, where the backtest reads them: no baselines
+	}
 	byScore := make([]string, 0, len(peaks))
 	for s := range peaks {
 		byScore = append(byScore, s)

@@ -130,4 +130,13 @@ func TestRunScoresADemoCase(t *testing.T) {
 	assert.NotEmpty(t, o.Baselines[BaselineScore])
 	assert.NotEmpty(t, o.Baselines[BaselineWalk])
 	assert.Zero(t, o.Others, "no incident outside the fault")
+
+	// a configuration whose scored metrics reach no exporter has no scores to rank baselines on: the case is scored
+	// all the same
+	bare := strings.Replace(string(DefaultConfig), "exporters: [correlation, debug]", "exporters: [correlation]", 1)
+	require.NotEqual(t, string(DefaultConfig), bare)
+	o, err = Run(backtest, []byte(bare), c, Variants[0], t.TempDir())
+	require.NoError(t, err)
+	assert.Equal(t, 1, o.Rank(o.Latest))
+	assert.Empty(t, o.Baselines)
 }
