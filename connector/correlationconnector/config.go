@@ -47,6 +47,10 @@ type TopologyConfig struct {
 	File string `mapstructure:"file"`
 	// CheckInterval is how often the file is checked for a change. Default 30s.
 	CheckInterval time.Duration `mapstructure:"check_interval"`
+	// ExpireAfter is how long a dependency the data showed (spans, service-graph metrics, resource attributes) is
+	// kept after the data last showed it; 0 keeps it until max_topology_entities forgets its entity. Configured
+	// dependencies stay. Default 24h.
+	ExpireAfter time.Duration `mapstructure:"expire_after"`
 }
 
 // IncidentsConfig is how symptoms become incidents (the incident engine's configuration).
@@ -80,6 +84,9 @@ func (cfg *Config) Validate() error {
 		confcheck.Int("incidents: window_intervals", in.WindowIntervals, 0, 1000),
 		confcheck.Int("incidents: resolve_intervals", in.ResolveIntervals, 0, 1000),
 		confcheck.Duration("topology: check_interval", cfg.Topology.CheckInterval, confcheck.MinInterval, 0),
+	}
+	if d := cfg.Topology.ExpireAfter; d != 0 && d < time.Minute {
+		errs = append(errs, fmt.Errorf("topology: expire_after: must be 0 (never) or at least 1m, not %s", d))
 	}
 	for _, a := range in.Anchors {
 		if _, err := incidents.ParseEntity(a); err != nil {

@@ -23,6 +23,7 @@ func TestLoadConfig(t *testing.T) {
 			Dependencies:  map[string][]string{"frontend": {"checkout"}, "checkout": {"payments", "host:db-1", "endpoint:10.0.0.7:5432"}},
 			File:          "/etc/strata/topology.yaml",
 			CheckInterval: time.Minute,
+			ExpireAfter:   168 * time.Hour,
 		},
 		Incidents: IncidentsConfig{
 			Interval: 5 * time.Second, WarmUp: 60, Threshold: 0.999, AnomalySignal: "alarm", OpenScore: 0.9999, Confirm: 3, ConfirmWithin: 2 * time.Minute,
@@ -51,6 +52,7 @@ func TestValidate(t *testing.T) {
 		{func(c *Config) { c.Incidents.OpenScore = math.NaN() }, "incidents: open_score: NaN is not between threshold and 1"},
 		{func(c *Config) { c.Incidents.MaxSignals = 0 }, "incidents: max_signals: must be from 1"},
 		{func(c *Config) { c.Incidents.Anchors = []string{"kpi:"} }, `incidents: anchors: "kpi:" names no kpi`},
+		{func(c *Config) { c.Topology.ExpireAfter = time.Second }, "topology: expire_after: must be 0 (never) or at least 1m, not 1s"},
 		{func(c *Config) { c.Topology.CheckInterval = 0 }, "topology: check_interval: must be at least 100ms"},
 		{func(c *Config) { c.Topology.Dependencies = map[string][]string{"api": {"host:"}} }, `topology: dependencies: api: "host:" names no host`},
 		{func(c *Config) { c.Topology.Dependencies = map[string][]string{"api": {"api"}} }, "topology: dependencies: api depends on itself"},

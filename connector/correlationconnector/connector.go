@@ -40,7 +40,8 @@ type correlationConnector struct {
 	engine        *incidents.Engine
 	watcher       *signals.Watcher
 	start         time.Time
-	edgesReported int64 // the edge count last added to the telemetry's up-down counter
+	edgesReported int64          // the edge count last added to the telemetry's up-down counter
+	depsReported  map[string]int // the topology's dependencies by source, as last added to the telemetry
 
 	client storage.Client
 
@@ -54,7 +55,7 @@ func newConnector(cfg *Config, set connector.Settings) *correlationConnector {
 	c := &correlationConnector{cfg: cfg, set: set, graph: servicegraph.New(servicegraph.Settings{
 		TTL: cfg.TTL, MaxPending: cfg.MaxPending, MaxEdges: cfg.MaxEdges,
 		LatencyBuckets: cfg.LatencyBuckets, VirtualNodeAttributes: cfg.VirtualNodeAttributes,
-	}), clock: clock.Real{}, engine: incidents.New(cfg.Incidents, cfg.MaxTopologyEntities)}
+	}), clock: clock.Real{}, engine: incidents.New(cfg.Incidents, cfg.MaxTopologyEntities, cfg.Topology.ExpireAfter)}
 	c.watcher = signals.New(cfg.Incidents, c.engine)
 	return c
 }
@@ -212,11 +213,11 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 			spans := sss.At(j).Spans()
 			for k := range spans.Len() {
 				c.graph.AddSpan(spans.At(k), service, now)
-				c.watcher.Span(spans.At(k), service)
+				c.watcher.Span(spans.At(k), service, now)
 			}
 		}
 	}
-	c.link()
+	c.link(now)
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)
@@ -224,14 +225,16 @@ func (c *correlationConnector) ConsumeTraces(ctx context.Context, td ptrace.Trac
 }
 
 // link gives the incident engine the dependencies the graph saw since the last call.
-func (c *correlationConnector) link() {
+func (c *correlationConnector) link(now time.Time) {
 	c.graph.Dependencies(
 		func(client, server string) {
-			c.engine.Link(incidents.Entity{Kind: incidents.KindService, Name: client}, incidents.Entity{Kind: incidents.KindService, Name: server})
+			c.engine.Link(incidents.Entity{Kind: incidents.KindService, Name: client}, incidents.Entity{Kind: incidents.KindService, Name: server},
+				incidents.SourceSpans, now)
 		},
 		// calls to an address depend on the service that answers there
 		func(address, service string) {
-			c.engine.Link(incidents.Entity{Kind: incidents.KindEndpoint, Name: address}, incidents.Entity{Kind: incidents.KindService, Name: service})
+			c.engine.Link(incidents.Entity{Kind: incidents.KindEndpoint, Name: address}, incidents.Entity{Kind: incidents.KindService, Name: service},
+				incidents.SourceSpans, now)
 		})
 }
 
@@ -261,6 +264,7 @@ func (c *correlationConnector) tick(ctx context.Context) {
 	now := c.clock.Now()
 	c.watcher.Interval(now)
 	c.engine.Resolve(now)
+	c.engine.ExpireDependencies(now)
 	c.mu.Unlock()
 	c.report(ctx)
 	c.emit(ctx)
@@ -315,6 +319,15 @@ func (c *correlationConnector) report(ctx context.Context) {
 	evicted, forgotten := g.Evicted, c.engine.TakeForgotten()
 	edges := int64(c.graph.Len()) - c.edgesReported
 	c.edgesReported = int64(c.graph.Len())
+	deps, expired := c.engine.Dependencies(), c.engine.TakeExpired()
+	depsChange := map[string]int{}
+	for source, n := range deps {
+		depsChange[source] += n
+	}
+	for source, n := range c.depsReported {
+		depsChange[source] -= n
+	}
+	c.depsReported = deps
 	symptoms := c.engine.TakeFound()
 	c.mu.Unlock()
 	for layer, n := range symptoms {
@@ -333,6 +346,14 @@ func (c *correlationConnector) report(ctx context.Context) {
 	}
 	if edges != 0 {
 		c.telemetry.ConnectorCorrelationEdges.Add(ctx, edges)
+	}
+	for source, n := range depsChange {
+		if n != 0 {
+			c.telemetry.ConnectorCorrelationTopologyDependencies.Add(ctx, int64(n), metric.WithAttributes(attribute.String("source", source)))
+		}
+	}
+	if expired > 0 {
+		c.telemetry.ConnectorCorrelationTopologyExpirations.Add(ctx, int64(expired))
 	}
 }
 

@@ -243,3 +243,23 @@ func TestTopologyFileIsReadAgainWhenItChanges(t *testing.T) {
 	_, err = missing.c.startTopology(ctx)
 	assert.ErrorContains(t, err, "none.yaml")
 }
+
+// TestLearnedDependenciesAgeOut: a call the spans showed is a dependency, counted by its source, until
+// topology.expire_after passes without the spans showing it again; then it is forgotten and counted.
+func TestLearnedDependenciesAgeOut(t *testing.T) {
+	h := newHarnessWith(t, func(cfg *Config) { cfg.Topology.ExpireAfter = time.Hour })
+	ctx := context.Background()
+	require.NoError(t, h.c.ConsumeTraces(ctx, traces(
+		sp{trace: 1, id: 1, service: "frontend", name: "GET", kind: ptrace.SpanKindClient, ms: 5},
+		sp{trace: 1, id: 2, parent: 1, service: "checkout", name: "GET", kind: ptrace.SpanKindServer, ms: 3})))
+	metadatatest.AssertEqualConnectorCorrelationTopologyDependencies(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 1, Attributes: attribute.NewSet(attribute.String("source", "spans"))},
+	}, metricdatatest.IgnoreTimestamp())
+
+	h.clock.Advance(time.Hour + time.Second)
+	h.c.tick(ctx)
+	metadatatest.AssertEqualConnectorCorrelationTopologyDependencies(t, h.tel, []metricdata.DataPoint[int64]{
+		{Value: 0, Attributes: attribute.NewSet(attribute.String("source", "spans"))},
+	}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualConnectorCorrelationTopologyExpirations(t, h.tel, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+}

@@ -42,7 +42,7 @@ func createDefaultConfig() component.Config {
 			800 * ms, time.Second, 1400 * ms, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second},
 		VirtualNodeAttributes: []string{"peer.service", "db.namespace", "db.name", "db.system", "messaging.destination.name",
 			"messaging.system", "server.address", "net.peer.name"},
-		Topology: TopologyConfig{CheckInterval: 30 * time.Second},
+		Topology: TopologyConfig{CheckInterval: 30 * time.Second, ExpireAfter: 24 * time.Hour},
 		Incidents: IncidentsConfig{
 			Interval: 10 * time.Second, WarmUp: 30, Threshold: 0.997, AnomalySignal: incidents.AnomalyAlarm, OpenScore: 0.999,
 			Confirm: 2, ConfirmWithin: time.Minute, Window: 5 * time.Minute, ResolveAfter: 5 * time.Minute,

@@ -27,7 +27,7 @@ func FuzzRestoreIncidents(f *testing.F) {
 	f.Add([]byte(`{"Incidents":[{"Entities":[{"Score":-1},{"Score":2}]}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := testConfig()
-		e := New(cfg, 1000)
+		e := New(cfg, 1000, 0)
 		if e.Unmarshal(data) != nil {
 			return
 		}
@@ -47,17 +47,19 @@ func FuzzRestoreIncidents(f *testing.F) {
 // TestTopologyIsBounded: a million distinct hosts linked to one service keep the topology at its bound, forgetting
 // the least recently linked first, and counted.
 func TestTopologyIsBounded(t *testing.T) {
-	e := New(testConfig(), 1000)
+	e := New(testConfig(), 1000, 0)
 	const n = 1_000_000
 	checkout := Entity{KindService, "checkout"}
 	for i := range n {
-		e.Link(checkout, Entity{KindHost, "host-" + strconv.Itoa(i)})
+		e.Link(checkout, Entity{KindHost, "host-" + strconv.Itoa(i)}, SourceSpans, time.Time{})
 	}
 	topo := e.topo
 	assert.Equal(t, 1000, topo.recent.Len())
 	assert.Len(t, topo.elems, 1000)
 	assert.LessOrEqual(t, len(topo.links), 1000)
 	assert.LessOrEqual(t, len(topo.deps), 1000)
+	assert.LessOrEqual(t, len(topo.learned), 1000, "a learned dependency goes with its entity")
+	assert.Equal(t, len(topo.learned), topo.byAge.Len())
 	assert.LessOrEqual(t, len(topo.links[checkout]), maxLinks)
 	assert.Contains(t, topo.links, Entity{KindHost, "host-" + strconv.Itoa(n-1)}, "the latest is kept")
 	assert.NotContains(t, topo.links, Entity{KindHost, "host-0"}, "the oldest is forgotten")

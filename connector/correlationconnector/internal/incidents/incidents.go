@@ -163,14 +163,98 @@ type topology struct {
 	// the configured dependencies, and for each entity they name how many: those are never forgotten
 	static map[[2]Entity]bool
 	pinned map[Entity]int
+	// the dependencies the data showed, by when last (front: latest), forgotten expireAfter after (0: never)
+	learned     map[[2]Entity]*list.Element
+	byAge       *list.List
+	bySource    map[string]int // learned dependencies held, by their latest source
+	bothWays    int            // configured dependencies the data shows too
+	expireAfter time.Duration
+	expired     int // learned dependencies forgotten for their age, not yet reported
+}
+
+// Sources of a dependency: what showed it last.
+const (
+	SourceSpans        = "spans"         // a client span and its server's, or a client span's peer
+	SourceServiceGraph = "service_graph" // a service graph's request counter (Tempo, another collector)
+	SourceResource     = "resource"      // a resource's service and the host, container or pod it names
+	SourceConfigured   = "configured"    // topology.dependencies or topology.file
+)
+
+// learnedDep is a dependency the data showed: what showed it last, and when.
+type learnedDep struct {
+	dep    [2]Entity
+	source string
+	at     time.Time
 }
 
 const maxLinks = 256
 
-func newTopology(maxEntities int) *topology {
+func newTopology(maxEntities int, expireAfter time.Duration) *topology {
 	return &topology{links: map[Entity]map[Entity]bool{}, deps: map[Entity]map[Entity]bool{},
 		recent: list.New(), elems: map[Entity]*list.Element{}, maxEntities: maxEntities,
-		static: map[[2]Entity]bool{}, pinned: map[Entity]int{}}
+		static: map[[2]Entity]bool{}, pinned: map[Entity]int{},
+		learned: map[[2]Entity]*list.Element{}, byAge: list.New(), bySource: map[string]int{}, expireAfter: expireAfter}
+}
+
+// learn records that the data (source) showed at that a depends on b.
+func (t *topology) learn(a, b Entity, source string, at time.Time) {
+	t.link(a, b)
+	d := [2]Entity{a, b}
+	if !t.deps[a][b] { // a has maxLinks dependencies already
+		return
+	}
+	if el := t.learned[d]; el != nil {
+		l := el.Value.(*learnedDep)
+		t.bySource[l.source]--
+		l.source = source
+		l.at = maxTime(l.at, at)
+		t.byAge.MoveToFront(el)
+	} else {
+		t.learned[d] = t.byAge.PushFront(&learnedDep{dep: d, source: source, at: at})
+		if t.static[d] {
+			t.bothWays++
+		}
+	}
+	t.bySource[source]++
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// unlearn forgets that the data showed dependency d.
+func (t *topology) unlearn(d [2]Entity) {
+	el := t.learned[d]
+	if el == nil {
+		return
+	}
+	t.bySource[el.Value.(*learnedDep).source]--
+	t.byAge.Remove(el)
+	delete(t.learned, d)
+	if t.static[d] {
+		t.bothWays--
+	}
+}
+
+// expire forgets the learned dependencies the data has not shown for expireAfter before now, unless configured too.
+func (t *topology) expire(now time.Time) {
+	if t.expireAfter <= 0 {
+		return
+	}
+	for el := t.byAge.Back(); el != nil; el = t.byAge.Back() {
+		l := el.Value.(*learnedDep)
+		if now.Sub(l.at) < t.expireAfter {
+			return
+		}
+		t.unlearn(l.dep)
+		if !t.static[l.dep] {
+			t.unlink(l.dep[0], l.dep[1])
+		}
+		t.expired++
+	}
 }
 
 // link records that a depends on b (a calls b, or a runs on b).
@@ -195,8 +279,8 @@ func (t *topology) link(a, b Entity) {
 	add(t.links, b, a)
 }
 
-// setStatic makes deps the configured dependencies: those no longer configured are unlinked (until the data shows
-// them again), the new ones linked, and the entities they name are never forgotten.
+// setStatic makes deps the configured dependencies: those no longer configured are unlinked unless the data shows
+// them, the new ones linked, and the entities they name are never forgotten.
 func (t *topology) setStatic(deps [][2]Entity) {
 	next := make(map[[2]Entity]bool, len(deps))
 	for _, d := range deps {
@@ -209,7 +293,11 @@ func (t *topology) setStatic(deps [][2]Entity) {
 			continue
 		}
 		delete(t.static, d)
-		t.unlink(d[0], d[1])
+		if t.learned[d] != nil {
+			t.bothWays--
+		} else { // kept while the data shows it
+			t.unlink(d[0], d[1])
+		}
 		for _, e := range d {
 			if t.pinned[e]--; t.pinned[e] <= 0 {
 				delete(t.pinned, e)
@@ -222,6 +310,9 @@ func (t *topology) setStatic(deps [][2]Entity) {
 			continue
 		}
 		t.static[d] = true
+		if t.learned[d] != nil {
+			t.bothWays++
+		}
 		for _, e := range d {
 			if t.pinned[e]++; t.pinned[e] == 1 {
 				if el := t.elems[e]; el != nil {
@@ -280,6 +371,8 @@ func (t *topology) touch(e Entity) {
 func (t *topology) forget(e Entity) {
 	delete(t.elems, e)
 	for n := range t.links[e] {
+		t.unlearn([2]Entity{e, n})
+		t.unlearn([2]Entity{n, e})
 		delete(t.links[n], e)
 		delete(t.deps[n], e)
 		if len(t.links[n]) == 0 {
@@ -353,10 +446,11 @@ type Engine struct {
 	anchors   map[Entity]bool
 }
 
-// New returns an engine whose topology keeps at most maxEntities entities.
+// New returns an engine whose topology keeps at most maxEntities entities, and a dependency the data showed for
+// expireAfter after it last did (0: until its entity is forgotten).
 // Anchors that do not parse are left out (Config's validation names them).
-func New(cfg Config, maxEntities int) *Engine {
-	e := &Engine{cfg: cfg, topo: newTopology(maxEntities), found: map[string]int{}, anchors: map[Entity]bool{}}
+func New(cfg Config, maxEntities int, expireAfter time.Duration) *Engine {
+	e := &Engine{cfg: cfg, topo: newTopology(maxEntities, expireAfter), found: map[string]int{}, anchors: map[Entity]bool{}}
 	for _, a := range cfg.Anchors {
 		if entity, err := ParseEntity(a); err == nil {
 			e.anchors[entity] = true
@@ -365,12 +459,37 @@ func New(cfg Config, maxEntities int) *Engine {
 	return e
 }
 
-// Link records that a depends on b: a calls b, or runs on b.
-func (e *Engine) Link(a, b Entity) { e.topo.link(a, b) }
+// Link records that source showed at that a depends on b: a calls b, or runs on b.
+func (e *Engine) Link(a, b Entity, source string, at time.Time) { e.topo.learn(a, b, source, at) }
 
 // SetDependencies replaces the configured dependencies (each a pair: the first depends on the second). Their
-// entities are never forgotten; a dependency no longer configured is unlinked until the data shows it again.
+// entities are never forgotten; a dependency no longer configured is unlinked unless the data shows it.
 func (e *Engine) SetDependencies(deps [][2]Entity) { e.topo.setStatic(deps) }
+
+// ExpireDependencies forgets the dependencies the data has not shown for the engine's expireAfter before now.
+func (e *Engine) ExpireDependencies(now time.Time) { e.topo.expire(now) }
+
+// Dependencies returns the dependencies held by what showed them last (SourceConfigured: configured ones the data
+// has not shown).
+func (e *Engine) Dependencies() map[string]int {
+	out := map[string]int{}
+	for s, n := range e.topo.bySource {
+		if n > 0 {
+			out[s] = n
+		}
+	}
+	if n := len(e.topo.static) - e.topo.bothWays; n > 0 {
+		out[SourceConfigured] = n
+	}
+	return out
+}
+
+// TakeExpired returns the dependencies forgotten for their age since the last call.
+func (e *Engine) TakeExpired() int {
+	n := e.topo.expired
+	e.topo.expired = 0
+	return n
+}
 
 // TakeFound returns the symptoms added since the last call, by layer, and starts counting again.
 func (e *Engine) TakeFound() map[string]int {

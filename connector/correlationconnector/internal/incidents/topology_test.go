@@ -12,12 +12,12 @@ import (
 // TestConfiguredDependenciesStay: the configured dependencies outlast a flood of learned entities that forgets every
 // other; a dependency no longer configured is unlinked, and its entities may be forgotten again.
 func TestConfiguredDependenciesStay(t *testing.T) {
-	e := New(testConfig(), 100)
+	e := New(testConfig(), 100, 0)
 	frontend, checkout, db := Entity{KindService, "frontend"}, Entity{KindService, "checkout"}, Entity{KindHost, "db-1"}
-	e.Link(frontend, Entity{KindService, "learned"})
+	e.Link(frontend, Entity{KindService, "learned"}, SourceSpans, time.Time{})
 	e.SetDependencies([][2]Entity{{frontend, checkout}, {checkout, db}})
 	for i := range 10_000 {
-		e.Link(Entity{KindService, "api"}, Entity{KindHost, "host-" + strconv.Itoa(i)})
+		e.Link(Entity{KindService, "api"}, Entity{KindHost, "host-" + strconv.Itoa(i)}, SourceSpans, time.Time{})
 	}
 	topo := e.topo
 	assert.True(t, topo.deps[frontend][checkout])
@@ -40,7 +40,7 @@ func TestConfiguredDependenciesStay(t *testing.T) {
 
 // TestUnconfiguringKeepsTheReverseDependency: removing a configured a → b keeps a and b related when b depends on a.
 func TestUnconfiguringKeepsTheReverseDependency(t *testing.T) {
-	e := New(testConfig(), 100)
+	e := New(testConfig(), 100, 0)
 	a, b := Entity{KindService, "a"}, Entity{KindService, "b"}
 	e.SetDependencies([][2]Entity{{a, b}, {b, a}})
 	e.SetDependencies([][2]Entity{{b, a}})
@@ -53,10 +53,10 @@ func TestUnconfiguringKeepsTheReverseDependency(t *testing.T) {
 // TestChangeDoesNotHoldAnIncidentOpen: a deploy on a service of an open incident joins it as evidence, but neither
 // counts as a symptom nor keeps the incident open past resolve_after from its last symptom.
 func TestChangeDoesNotHoldAnIncidentOpen(t *testing.T) {
-	e := New(testConfig(), 100)
+	e := New(testConfig(), 100, 0)
 	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
 	host, svc := Entity{KindHost, "bastion-1"}, Entity{KindService, "auth"}
-	e.Link(svc, host)
+	e.Link(svc, host, SourceSpans, time.Time{})
 	e.AddAll([]Symptom{{Entity: host, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
 	require.Len(t, e.incidents, 1)
 	inc := e.incidents[0]
@@ -65,4 +65,48 @@ func TestChangeDoesNotHoldAnIncidentOpen(t *testing.T) {
 	assert.Equal(t, 1, inc.symptoms)
 	e.Resolve(t0.Add(5 * time.Minute))
 	assert.True(t, inc.resolved, "resolved five minutes after its last symptom")
+}
+
+// TestLearnedDependenciesExpire: a dependency the data stops showing is forgotten expireAfter after it last did, one
+// it shows again stays, and a configured one stays though the data stopped showing it; each is counted by the
+// source that showed it last.
+func TestLearnedDependenciesExpire(t *testing.T) {
+	e := New(testConfig(), 100, 24*time.Hour)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	frontend, checkout, payment, host := Entity{KindService, "frontend"}, Entity{KindService, "checkout"}, Entity{KindService, "payment"}, Entity{KindHost, "db-1"}
+	e.SetDependencies([][2]Entity{{checkout, payment}})
+	e.Link(frontend, checkout, SourceSpans, t0)
+	e.Link(checkout, payment, SourceServiceGraph, t0)
+	e.Link(checkout, host, SourceResource, t0)
+	assert.Equal(t, map[string]int{SourceSpans: 1, SourceServiceGraph: 1, SourceResource: 1}, e.Dependencies())
+
+	e.Link(checkout, host, SourceResource, t0.Add(20*time.Hour))
+	e.ExpireDependencies(t0.Add(24*time.Hour - time.Second))
+	assert.Zero(t, e.TakeExpired())
+	e.ExpireDependencies(t0.Add(25 * time.Hour))
+	assert.Equal(t, 2, e.TakeExpired())
+	topo := e.topo
+	assert.False(t, topo.deps[frontend][checkout], "not shown for a day")
+	assert.False(t, topo.links[checkout][frontend])
+	assert.True(t, topo.deps[checkout][payment], "configured")
+	assert.True(t, topo.deps[checkout][host], "shown again")
+	assert.Equal(t, map[string]int{SourceConfigured: 1, SourceResource: 1}, e.Dependencies())
+
+	e.SetDependencies(nil)
+	assert.False(t, topo.deps[checkout][payment], "neither configured nor shown")
+	e.Link(checkout, payment, SourceSpans, t0.Add(26*time.Hour))
+	e.SetDependencies([][2]Entity{{checkout, payment}})
+	e.SetDependencies(nil)
+	assert.True(t, topo.deps[checkout][payment], "no longer configured, but shown")
+	assert.Equal(t, map[string]int{SourceSpans: 1, SourceResource: 1}, e.Dependencies())
+}
+
+// TestDependenciesNeverExpireAtZero: with expireAfter 0 a learned dependency stays however old.
+func TestDependenciesNeverExpireAtZero(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	a, b := Entity{KindService, "a"}, Entity{KindService, "b"}
+	e.Link(a, b, SourceSpans, time.Time{})
+	e.ExpireDependencies(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	assert.True(t, e.topo.deps[a][b])
+	assert.Zero(t, e.TakeExpired())
 }

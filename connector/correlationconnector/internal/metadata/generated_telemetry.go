@@ -23,16 +23,18 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                                 metric.Meter
-	mu                                    sync.Mutex
-	registrations                         []metric.Registration
-	ConnectorCorrelationEdges             metric.Int64UpDownCounter
-	ConnectorCorrelationEvictions         metric.Int64Counter
-	ConnectorCorrelationIncidents         metric.Int64Counter
-	ConnectorCorrelationSpanHalves        metric.Int64Counter
-	ConnectorCorrelationSymptoms          metric.Int64Counter
-	ConnectorCorrelationTopologyEvictions metric.Int64Counter
-	ConnectorCorrelationTopologyReloads   metric.Int64Counter
+	meter                                    metric.Meter
+	mu                                       sync.Mutex
+	registrations                            []metric.Registration
+	ConnectorCorrelationEdges                metric.Int64UpDownCounter
+	ConnectorCorrelationEvictions            metric.Int64Counter
+	ConnectorCorrelationIncidents            metric.Int64Counter
+	ConnectorCorrelationSpanHalves           metric.Int64Counter
+	ConnectorCorrelationSymptoms             metric.Int64Counter
+	ConnectorCorrelationTopologyDependencies metric.Int64UpDownCounter
+	ConnectorCorrelationTopologyEvictions    metric.Int64Counter
+	ConnectorCorrelationTopologyExpirations  metric.Int64Counter
+	ConnectorCorrelationTopologyReloads      metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -94,10 +96,22 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{symptom}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.ConnectorCorrelationTopologyDependencies, err = builder.meter.Int64UpDownCounter(
+		"otelcol_connector_correlation_topology_dependencies",
+		metric.WithDescription("Dependencies the topology holds, by what showed each last (configured ones the data has not shown are configured). [Development]"),
+		metric.WithUnit("{dependency}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.ConnectorCorrelationTopologyEvictions, err = builder.meter.Int64Counter(
 		"otelcol_connector_correlation_topology_evictions",
 		metric.WithDescription("Entities the topology forgot because max_topology_entities were known (the least recently linked first). [Development]"),
 		metric.WithUnit("{entity}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ConnectorCorrelationTopologyExpirations, err = builder.meter.Int64Counter(
+		"otelcol_connector_correlation_topology_expirations",
+		metric.WithDescription("Dependencies the data showed and forgotten because it had not shown them for topology.expire_after. [Development]"),
+		metric.WithUnit("{dependency}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ConnectorCorrelationTopologyReloads, err = builder.meter.Int64Counter(

@@ -101,6 +101,22 @@ func AssertEqualConnectorCorrelationSymptoms(t *testing.T, tt *componenttest.Tel
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualConnectorCorrelationTopologyDependencies(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_connector_correlation_topology_dependencies",
+		Description: "Dependencies the topology holds, by what showed each last (configured ones the data has not shown are configured). [Development]",
+		Unit:        "{dependency}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: false,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_connector_correlation_topology_dependencies")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualConnectorCorrelationTopologyEvictions(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_connector_correlation_topology_evictions",
@@ -113,6 +129,22 @@ func AssertEqualConnectorCorrelationTopologyEvictions(t *testing.T, tt *componen
 		},
 	}
 	got, err := tt.GetMetric("otelcol_connector_correlation_topology_evictions")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualConnectorCorrelationTopologyExpirations(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_connector_correlation_topology_expirations",
+		Description: "Dependencies the data showed and forgotten because it had not shown them for topology.expire_after. [Development]",
+		Unit:        "{dependency}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_connector_correlation_topology_expirations")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

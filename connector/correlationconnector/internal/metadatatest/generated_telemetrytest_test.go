@@ -24,7 +24,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ConnectorCorrelationIncidents.Add(context.Background(), 1)
 	tb.ConnectorCorrelationSpanHalves.Add(context.Background(), 1)
 	tb.ConnectorCorrelationSymptoms.Add(context.Background(), 1)
+	tb.ConnectorCorrelationTopologyDependencies.Add(context.Background(), 1)
 	tb.ConnectorCorrelationTopologyEvictions.Add(context.Background(), 1)
+	tb.ConnectorCorrelationTopologyExpirations.Add(context.Background(), 1)
 	tb.ConnectorCorrelationTopologyReloads.Add(context.Background(), 1)
 	AssertEqualConnectorCorrelationEdges(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
@@ -41,7 +43,13 @@ func TestSetupTelemetry(t *testing.T) {
 	AssertEqualConnectorCorrelationSymptoms(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
+	AssertEqualConnectorCorrelationTopologyDependencies(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorCorrelationTopologyEvictions(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualConnectorCorrelationTopologyExpirations(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualConnectorCorrelationTopologyReloads(t, testTel,

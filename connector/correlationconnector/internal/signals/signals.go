@@ -64,7 +64,7 @@ type Watcher struct {
 type Sink interface {
 	AddAll(found []incidents.Symptom)
 	AddChange(c incidents.Symptom)
-	Link(a, b incidents.Entity)
+	Link(a, b incidents.Entity, source string, at time.Time)
 }
 
 // New returns a watcher that reports to eng; cfg's threshold, warm_up and max_signals apply.
@@ -149,7 +149,7 @@ func (w *Watcher) Resource(attrs pcommon.Map, now time.Time) []incidents.Entity 
 	}
 	svc := es[len(es)-1]
 	for _, e := range es[:len(es)-1] {
-		w.eng.Link(svc, e)
+		w.eng.Link(svc, e, incidents.SourceResource, now)
 	}
 	if v, ok := attrs.Get("service.version"); ok && v.AsString() != "" {
 		w.version(svc, v.AsString(), now)
@@ -202,7 +202,7 @@ func (w *Watcher) restarted(dps pmetric.NumberDataPointSlice, res []incidents.En
 
 // Span accounts a span: the server spans of a service make its latency and error rate; failed client spans without
 // an answering server count against the endpoint they call.
-func (w *Watcher) Span(span ptrace.Span, service string) {
+func (w *Watcher) Span(span ptrace.Span, service string, now time.Time) {
 	svc := incidents.Entity{Kind: incidents.KindService, Name: service}
 	d := math.Max(0, span.EndTimestamp().AsTime().Sub(span.StartTimestamp().AsTime()).Seconds())
 	failed := span.Status().Code() == ptrace.StatusCodeError
@@ -214,7 +214,7 @@ func (w *Watcher) Span(span ptrace.Span, service string) {
 		for _, k := range []string{"peer.service", "server.address"} {
 			if v, ok := span.Attributes().Get(k); ok && v.AsString() != "" {
 				ep := incidents.Entity{Kind: incidents.KindEndpoint, Name: v.AsString()}
-				w.eng.Link(svc, ep)
+				w.eng.Link(svc, ep, incidents.SourceSpans, now)
 				w.observe(w.figureOf(ep, signalLatency), d, failed, span.TraceID())
 				r := w.figureOf(ep, signalClientError)
 				w.observe(r, d, failed, span.TraceID())
@@ -309,7 +309,7 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 			for _, m := range sm.Metrics().All() {
 				switch {
 				case serviceGraphRequests[m.Name()] && m.Type() == pmetric.MetricTypeSum:
-					w.serviceGraph(m.Sum().DataPoints())
+					w.serviceGraph(m.Sum().DataPoints(), now)
 					continue
 				case m.Name() == "k8s.container.restarts" && m.Type() == pmetric.MetricTypeGauge:
 					w.restarted(m.Gauge().DataPoints(), res, now)
@@ -347,12 +347,13 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 var serviceGraphRequests = map[string]bool{"traces_service_graph_request_total": true, "traces_service_graph_request": true}
 
 // serviceGraph links each client to the server it calls, from the points of a service graph's request counter.
-func (w *Watcher) serviceGraph(dps pmetric.NumberDataPointSlice) {
+func (w *Watcher) serviceGraph(dps pmetric.NumberDataPointSlice, now time.Time) {
 	for _, dp := range dps.All() {
 		client, ok1 := dp.Attributes().Get("client")
 		server, ok2 := dp.Attributes().Get("server")
 		if ok1 && ok2 {
-			w.eng.Link(incidents.Entity{Kind: incidents.KindService, Name: client.AsString()}, incidents.Entity{Kind: incidents.KindService, Name: server.AsString()})
+			w.eng.Link(incidents.Entity{Kind: incidents.KindService, Name: client.AsString()}, incidents.Entity{Kind: incidents.KindService, Name: server.AsString()},
+				incidents.SourceServiceGraph, now)
 		}
 	}
 }

@@ -27,7 +27,9 @@ type recorder struct {
 
 func (r *recorder) AddAll(found []incidents.Symptom) { r.found = append(r.found, found...) }
 func (r *recorder) AddChange(c incidents.Symptom)    { r.changes = append(r.changes, c) }
-func (r *recorder) Link(a, b incidents.Entity)       { r.links = append(r.links, [2]incidents.Entity{a, b}) }
+func (r *recorder) Link(a, b incidents.Entity, _ string, _ time.Time) {
+	r.links = append(r.links, [2]incidents.Entity{a, b})
+}
 
 func config() incidents.Config {
 	return incidents.Config{WarmUp: 30, Threshold: 0.997, MaxSignals: 100}
@@ -51,7 +53,7 @@ func TestLatencyBecomesASymptomWhenClearlyWorse(t *testing.T) {
 	now := t0
 	interval := func(d time.Duration) {
 		for range 20 {
-			w.Span(serverSpan(d), "store")
+			w.Span(serverSpan(d), "store", now)
 		}
 		now = now.Add(10 * time.Second)
 		w.Interval(now)
