@@ -306,16 +306,16 @@ logs: {keep_severity: WARN, rate: 0}
 	}
 	ctx := context.Background()
 	require.NoError(t, h.p.ConsumeLogs(ctx, logs([2]any{1, plog.SeverityNumberInfo}, [2]any{2, plog.SeverityNumberInfo},
-		[2]any{0, plog.SeverityNumberInfo}, [2]any{0, plog.SeverityNumberError})))
+		[2]any{0, plog.SeverityNumberInfo}, [2]any{0, plog.SeverityNumberError}), 0))
 	assert.Equal(t, 1, h.logs.LogRecordCount(), "only the error without a trace passes at once")
 	h.send(t, span{trace: 1, id: 1, service: "a", name: "root", err: true}, span{trace: 2, id: 1, service: "a", name: "root"})
 	h.decideAfter(3 * time.Second)
 	assert.Equal(t, 2, h.logs.LogRecordCount(), "trace 1's record came out with its kept trace; trace 2's was dropped")
-	require.NoError(t, h.p.ConsumeLogs(ctx, logs([2]any{1, plog.SeverityNumberDebug}, [2]any{2, plog.SeverityNumberFatal})))
+	require.NoError(t, h.p.ConsumeLogs(ctx, logs([2]any{1, plog.SeverityNumberDebug}, [2]any{2, plog.SeverityNumberFatal}), 0))
 	assert.Equal(t, 3, h.logs.LogRecordCount(), "late records follow their trace's decision, whatever their severity")
 
 	// A trace of logs only is decided at its timeout as records without a trace.
-	require.NoError(t, h.p.ConsumeLogs(ctx, logs([2]any{5, plog.SeverityNumberWarn}, [2]any{6, plog.SeverityNumberInfo})))
+	require.NoError(t, h.p.ConsumeLogs(ctx, logs([2]any{5, plog.SeverityNumberWarn}, [2]any{6, plog.SeverityNumberInfo}), 0))
 	h.decideAfter(31 * time.Second)
 	assert.Equal(t, 4, h.logs.LogRecordCount())
 }
@@ -467,7 +467,7 @@ logs: {keep_severity: ERROR, rate: 0, max_per_trace: 2}
 		r.SetTraceID(traceIDOf(7))
 		r.SetSeverityNumber(sev)
 	}
-	require.NoError(t, h.p.ConsumeLogs(context.Background(), ld))
+	require.NoError(t, h.p.ConsumeLogs(context.Background(), ld, 0))
 	assert.Equal(t, 3, h.logs.LogRecordCount(), "three records of one trace, over its bound of two: kept by the error's severity")
 	metadatatest.AssertEqualProcessorSamplingLogRecords(t, h.tel, []metricdata.DataPoint[int64]{{
 		Value:      3,

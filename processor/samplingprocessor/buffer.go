@@ -11,7 +11,7 @@ import (
 type trace struct {
 	id          pcommon.TraceID
 	parts       []tracePart // its spans, in the encoded requests that brought them
-	logChunks   [][]byte    // plog OTLP protobuf
+	logChunks   []logChunk
 	spans, logs int
 	arrived     time.Time // its first span or record
 	hasError    bool
@@ -20,6 +20,15 @@ type trace struct {
 	rootMatches uint64
 	spanIDs     []pcommon.SpanID
 	maxSeverity int32 // of its log records
+	// what it touches (recorded with an incident rule only), and whether that rule's budget left it to the next rules
+	touched            []entity
+	overIncidentBudget bool
+}
+
+// logChunk is records of a trace as plog OTLP protobuf, and the logs pipeline they came in (an index of nextLogs).
+type logChunk struct {
+	data     []byte
+	pipeline int
 }
 
 // tracePart is the spans of a trace in one encoded request (which it shares with the other traces of the request).

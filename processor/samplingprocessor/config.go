@@ -55,15 +55,22 @@ const (
 	ruleAttribute   = "attribute"
 	ruleProbability = "probability"
 	ruleAlways      = "always"
+	ruleIncident    = "incident"
 )
 
-var ruleTypes = []string{ruleError, ruleLatency, ruleCondition, ruleAttribute, ruleProbability, ruleAlways}
+var ruleTypes = []string{ruleError, ruleLatency, ruleCondition, ruleAttribute, ruleProbability, ruleAlways, ruleIncident}
+
+// Defaults of an incident rule.
+const (
+	defaultKeepAfter          = 2 * time.Minute
+	defaultIncidentTracesRate = 100.0
+)
 
 // RuleConfig is one rule.
 type RuleConfig struct {
 	// Name is recorded on kept spans (strata.sampling.rule) and in the processor's telemetry.
 	Name string `mapstructure:"name"`
-	// Type is error, latency, condition, attribute, probability or always.
+	// Type is error, latency, condition, attribute, probability, always or incident.
 	Type string `mapstructure:"type"`
 	// Action is keep (default) or drop.
 	Action string `mapstructure:"action"`
@@ -82,6 +89,12 @@ type RuleConfig struct {
 	Values []string `mapstructure:"values"`
 	// Probability (probability rules): the share of traces kept, consistently by trace id.
 	Probability float64 `mapstructure:"probability"`
+	// KeepAfter and TracesPerSecond (incident rules): a trace touching a service, host or endpoint of an open
+	// incident of the correlation connector (whose records reach this processor in a logs pipeline) is kept until
+	// KeepAfter after the incident resolves (default 2m), at most TracesPerSecond a second (default 100); past that,
+	// the next rules decide.
+	KeepAfter       time.Duration `mapstructure:"keep_after"`
+	TracesPerSecond float64       `mapstructure:"traces_per_second"`
 }
 
 // BudgetConfig is a target throughput for the traces no rule decided.
@@ -148,7 +161,7 @@ func (cfg *Config) Validate() error {
 		add("max_traces, max_spans and decision_cache must be positive")
 	}
 	names := map[string]bool{}
-	matchers := 0
+	matchers, incidentRules := 0, 0
 	for i := range cfg.Rules {
 		r := &cfg.Rules[i]
 		where := fmt.Sprintf("rules[%d] (%s)", i, r.Name)
@@ -162,6 +175,12 @@ func (cfg *Config) Validate() error {
 		if r.Type == ruleCondition || r.Type == ruleAttribute {
 			matchers++
 		}
+		if r.Type == ruleIncident {
+			incidentRules++
+		}
+	}
+	if incidentRules > 1 {
+		add("rules: at most one incident rule")
 	}
 	if matchers > maxMatchers {
 		add("rules: at most %d condition and attribute rules", maxMatchers)
@@ -221,6 +240,13 @@ func (r *RuleConfig) validate() error {
 	case ruleProbability:
 		if !(r.Probability > 0 && r.Probability <= 1) {
 			return fmt.Errorf("probability: %v is not in (0, 1]", r.Probability)
+		}
+	case ruleIncident:
+		if r.KeepAfter < 0 || !(r.TracesPerSecond >= 0) || math.IsInf(r.TracesPerSecond, 0) {
+			return errors.New("keep_after and traces_per_second must not be negative")
+		}
+		if r.Action == "drop" {
+			return errors.New("action: an incident rule keeps")
 		}
 	}
 	return nil

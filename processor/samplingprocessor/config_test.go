@@ -31,7 +31,11 @@ func TestLoadConfig(t *testing.T) {
 
 func TestValidate(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
-		{`rules: [{name: x, type: sometimes}]`, `rules[0] (x): type: "sometimes" is not one of error, latency, condition, attribute, probability, always`},
+		{`rules: [{name: x, type: sometimes}]`, `rules[0] (x): type: "sometimes" is not one of error, latency, condition, attribute, probability, always, incident`},
+		{`rules: [{name: x, type: incident}, {name: y, type: incident}]`, "rules: at most one incident rule"},
+		{`rules: [{name: x, type: incident, keep_after: -1s}]`, "keep_after and traces_per_second must not be negative"},
+		{`rules: [{name: x, type: incident, traces_per_second: .nan}]`, "keep_after and traces_per_second must not be negative"},
+		{`rules: [{name: x, type: incident, action: drop}]`, "action: an incident rule keeps"},
 		{`rules: [{name: x, type: condition, conditions: ['name == ']}]`, `rules[0] (x): conditions: `},
 		{`rules: [{name: x, type: condition, conditions: ['Nope(1) == true']}]`, `undefined function "Nope"`},
 		{`rules: [{name: x, type: condition}]`, "a condition rule needs at least one"},

@@ -30,6 +30,9 @@ func (p *sampler) decideDue(ctx context.Context) {
 			}
 		}
 	}
+	if p.incidents != nil {
+		p.incidents.advance(now)
+	}
 	p.roots.popDue(now.Add(-p.cfg.DecisionWait), take(triggerRootEnded))
 	p.arrivals.popDue(now.Add(-p.cfg.TraceTimeout), take(triggerTimeout))
 	capacity := take(triggerCapacity)
@@ -62,6 +65,9 @@ func (p *sampler) decideDue(ctx context.Context) {
 func (p *sampler) decideAll(ts []*trace, trigger string) []decided {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.incidents != nil {
+		p.incidents.advance(p.clock.Now())
+	}
 	out := make([]decided, 0, len(ts))
 	for _, t := range ts {
 		if p.traces[t.id] == t {

@@ -64,10 +64,11 @@ func (tracesProcessor) Capabilities() consumer.Capabilities { return readOnly }
 
 type logsProcessor struct {
 	*sharedcomponent.Component[*sampler]
+	pipeline int // the index of its next consumer in the sampler's nextLogs
 }
 
 func (p logsProcessor) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
-	return p.Unwrap().ConsumeLogs(ctx, ld)
+	return p.Unwrap().ConsumeLogs(ctx, ld, p.pipeline)
 }
 func (logsProcessor) Capabilities() consumer.Capabilities { return mutates }
 
@@ -98,8 +99,12 @@ func createLogs(_ context.Context, set processor.Settings, cfg component.Config,
 	if err != nil {
 		return nil, err
 	}
-	c.Unwrap().nextLogs = next
-	return logsProcessor{c}, nil
+	s := c.Unwrap()
+	s.mu.Lock()
+	s.nextLogs = append(s.nextLogs, next)
+	pipeline := len(s.nextLogs) - 1
+	s.mu.Unlock()
+	return logsProcessor{c, pipeline}, nil
 }
 
 func createMetrics(_ context.Context, set processor.Settings, cfg component.Config, next consumer.Metrics) (processor.Metrics, error) {

@@ -30,6 +30,7 @@ type traceBatch struct {
 	ordinals    [][2]int32 // per span: its scope's and its own position in the request
 	refs        []spanRef  // per span, once the request is encoded
 	skewed      int        // root spans that end before they start
+	touched     []entity   // with an incident rule: the services, hosts and endpoints its spans touch
 }
 
 // splitByTrace groups the spans of td by trace id, in the order the traces first appear, without moving them, and
@@ -82,6 +83,9 @@ func (p *sampler) inspect(ctx context.Context, b *traceBatch, rs ptrace.Resource
 		b.hasError = true
 	}
 	isRoot := span.ParentSpanID().IsEmpty()
+	if p.incidents != nil {
+		b.touched = touchedBy(b.touched, service, span.Attributes(), rs.Resource().Attributes())
+	}
 	if len(p.matchers) > 0 {
 		var tCtx *ottlspan.TransformContext
 		for i, m := range p.matchers {
@@ -204,6 +208,9 @@ func (p *sampler) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 		t.hasError = t.hasError || b.hasError
 		t.matches |= b.matches
 		t.rootMatches |= b.rootMatches
+		for _, e := range b.touched {
+			t.touched = touch(t.touched, e)
+		}
 		if b.root != nil && t.root == nil {
 			t.root = b.root
 			p.roots.push(b.id, now)

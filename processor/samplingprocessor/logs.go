@@ -3,10 +3,12 @@ package samplingprocessor // import "github.com/otelstrata/strata/processor/samp
 import (
 	"context"
 
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 )
 
 // logBatch is the records of one trace in one ConsumeLogs call.
@@ -22,18 +24,26 @@ type logBatch struct {
 // ConsumeLogs makes records follow their trace: those of a decided trace follow its decision, those of a trace
 // still buffered (or not seen yet) wait with it for its decision. Records without a trace id are kept at or above
 // keep_severity, and below it at the configured rate.
-func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+// The records of a logs pipeline (an index of nextLogs) go on in that pipeline.
+func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs, pipeline int) error {
 	out := plog.NewLogs()
 	batches := p.splitLogs(ctx, ld, out)
 	toStore, over := p.placeLogs(ctx, batches, out)
-	if err := p.storeLogs(toStore, out); err != nil {
+	if err := p.storeLogs(toStore, out, pipeline); err != nil {
 		return err
 	}
 	p.wakeIfOver(over)
 	if out.LogRecordCount() > 0 {
-		return p.nextLogs.ConsumeLogs(ctx, out)
+		return p.logsOf(pipeline).ConsumeLogs(ctx, out)
 	}
 	return nil
+}
+
+// logsOf returns the next consumer of a logs pipeline.
+func (p *sampler) logsOf(pipeline int) consumer.Logs {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.nextLogs[pipeline]
 }
 
 // splitLogs moves the records of ld into one batch per trace, in the order the traces first appear; records
@@ -41,7 +51,7 @@ func (p *sampler) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 func (p *sampler) splitLogs(ctx context.Context, ld, out plog.Logs) []*logBatch {
 	byID := map[pcommon.TraceID]*logBatch{}
 	var batches []*logBatch
-	var kept, dropped int
+	var kept, dropped, incidents int
 	rls := ld.ResourceLogs()
 	for i := range rls.Len() {
 		rl := rls.At(i)
@@ -50,6 +60,15 @@ func (p *sampler) splitLogs(ctx context.Context, ld, out plog.Logs) []*logBatch 
 			sl := sls.At(j)
 			var outDest plog.LogRecordSlice
 			sl.LogRecords().RemoveIf(func(r plog.LogRecord) bool {
+				if isIncident(r) { // always passed on; followed by the incident rule
+					p.followIncident(r)
+					if outDest == (plog.LogRecordSlice{}) {
+						outDest = appendLogScope(out, rl, sl)
+					}
+					r.MoveTo(outDest.AppendEmpty())
+					incidents++
+					return true
+				}
 				id := r.TraceID()
 				if id.IsEmpty() {
 					if p.keepRecord(int32(r.SeverityNumber()), id) {
@@ -82,7 +101,22 @@ func (p *sampler) splitLogs(ctx context.Context, ld, out plog.Logs) []*logBatch 
 	}
 	p.countRecords(ctx, "keep", "severity_or_rate", kept)
 	p.countRecords(ctx, "drop", "severity_or_rate", dropped)
+	p.countRecords(ctx, "keep", "incident", incidents)
 	return batches
+}
+
+// followIncident gives an incident record to the incident rule, if there is one.
+func (p *sampler) followIncident(r plog.LogRecord) {
+	if p.incidents == nil {
+		return
+	}
+	p.mu.Lock()
+	ignored := p.incidents.record(r, p.clock.Now())
+	p.mu.Unlock()
+	if ignored {
+		p.set.Logger.Warn("an incident is not followed by the incident rule: it follows as many as it can",
+			zap.Int("max_incidents", maxWatched))
+	}
 }
 
 // pendingLogs is a batch of records that waits with its trace for the trace's decision.
@@ -142,7 +176,7 @@ func (p *sampler) placeLogs(ctx context.Context, batches []*logBatch, out plog.L
 
 // storeLogs encodes each waiting batch (outside the lock) and buffers it with its trace; a batch whose trace was
 // decided meanwhile follows the decision (it is counted with the trace).
-func (p *sampler) storeLogs(toStore []pendingLogs, out plog.Logs) error {
+func (p *sampler) storeLogs(toStore []pendingLogs, out plog.Logs, pipeline int) error {
 	chunks := make([][]byte, len(toStore))
 	for i, s := range toStore {
 		data, err := (&plog.ProtoMarshaler{}).MarshalLogs(s.b.ld)
@@ -155,7 +189,7 @@ func (p *sampler) storeLogs(toStore []pendingLogs, out plog.Logs) error {
 	defer p.mu.Unlock()
 	for i, s := range toStore {
 		if p.traces[s.t.id] == s.t {
-			s.t.logChunks = append(s.t.logChunks, chunks[i])
+			s.t.logChunks = append(s.t.logChunks, logChunk{chunks[i], pipeline})
 		} else if d, _ := p.decisions.get(s.t.id); d.keep || p.cfg.DryRun {
 			s.b.ld.ResourceLogs().MoveAndAppendTo(out.ResourceLogs())
 		}

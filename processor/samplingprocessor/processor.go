@@ -44,11 +44,14 @@ type sampler struct {
 
 	rules        []*rule
 	matchers     []*matcher
+	incidents    *incidentWatch // the incident rule's (nil without one); guarded by mu
 	keepSeverity int32
 	logRate      sampling.Threshold
 
-	nextTraces  consumer.Traces
-	nextLogs    consumer.Logs
+	nextTraces consumer.Traces
+	// the next consumers of the logs pipelines that name the processor (an incident pipeline beside the logs one):
+	// a record goes on in the pipeline it came in, and a buffered record remembers which
+	nextLogs    []consumer.Logs
 	downsampler *downsampler
 
 	mu        sync.Mutex
@@ -70,7 +73,7 @@ type sampler struct {
 
 func newSampler(cfg *Config, set processor.Settings) (*sampler, error) {
 	lat := newLatencies(10000)
-	rules, matchers, err := compileRules(cfg.Rules, lat, set.TelemetrySettings)
+	rules, matchers, watch, err := compileRules(cfg.Rules, lat, set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +85,7 @@ func newSampler(cfg *Config, set processor.Settings) (*sampler, error) {
 		logRate = sampling.NeverSampleThreshold
 	}
 	p := &sampler{
-		cfg: cfg, set: set, clock: clock.Real{}, rules: rules, matchers: matchers,
+		cfg: cfg, set: set, clock: clock.Real{}, rules: rules, matchers: matchers, incidents: watch,
 		keepSeverity: int32(semconv.LogSeverities[strings.ToUpper(cfg.Logs.KeepSeverity)]), logRate: logRate,
 		traces: map[pcommon.TraceID]*trace{}, decisions: newDecisionCache(cfg.DecisionCache),
 		latency: lat, wake: make(chan struct{}, 1), budgetMet: true,

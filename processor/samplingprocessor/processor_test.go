@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -61,7 +62,7 @@ func newHarness(t testing.TB, yamlText string) *harness {
 	p, err := newSampler(cfg, metadatatest.NewSettings(h.tel))
 	require.NoError(t, err)
 	p.clock = h.clock
-	p.nextTraces, p.nextLogs = h.traces, h.logs
+	p.nextTraces, p.nextLogs = h.traces, []consumer.Logs{h.logs}
 	require.NoError(t, p.prepare())
 	h.p = p
 	return h

@@ -18,11 +18,13 @@ func (p *sampler) release(ctx context.Context, ds []decided) {
 		return
 	}
 	out := newStitcher()
-	logs := plog.NewLogs()
-	records := 0
+	logs := map[int]plog.Logs{} // by logs pipeline
 	for _, x := range ds {
 		if x.t.spans > 0 && x.t.root == nil {
 			p.countBadInput(ctx, "no_root", 1)
+		}
+		if x.t.overIncidentBudget {
+			p.telemetry.ProcessorSamplingIncidentOverBudget.Add(ctx, 1)
 		}
 		decisionName := decisionOf(x.d.keep)
 		p.telemetry.ProcessorSamplingDecisions.Add(ctx, 1, metric.WithAttributes(attribute.String("rule", x.d.rule),
@@ -40,13 +42,17 @@ func (p *sampler) release(ctx context.Context, ds []decided) {
 			out.add(part, x.d, true)
 		}
 		for _, chunk := range x.t.logChunks {
-			ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(chunk)
+			ld, err := (&plog.ProtoUnmarshaler{}).UnmarshalLogs(chunk.data)
 			if err != nil {
 				p.set.Logger.Error("a buffered chunk of log records could not be read back", zap.Error(err))
 				continue
 			}
-			records += ld.LogRecordCount()
-			ld.ResourceLogs().MoveAndAppendTo(logs.ResourceLogs())
+			dest, ok := logs[chunk.pipeline]
+			if !ok {
+				dest = plog.NewLogs()
+				logs[chunk.pipeline] = dest
+			}
+			ld.ResourceLogs().MoveAndAppendTo(dest.ResourceLogs())
 		}
 	}
 	if !out.empty() && p.nextTraces != nil {
@@ -57,9 +63,9 @@ func (p *sampler) release(ctx context.Context, ds []decided) {
 			p.set.Logger.Warn("the next consumer refused sampled traces", zap.Int("spans", traces.SpanCount()), zap.Error(err))
 		}
 	}
-	if records > 0 && p.nextLogs != nil {
-		if err := p.nextLogs.ConsumeLogs(ctx, logs); err != nil {
-			p.set.Logger.Warn("the next consumer refused the logs of sampled traces", zap.Int("records", records), zap.Error(err))
+	for pipeline, ld := range logs {
+		if err := p.logsOf(pipeline).ConsumeLogs(ctx, ld); err != nil {
+			p.set.Logger.Warn("the next consumer refused the logs of sampled traces", zap.Int("records", ld.LogRecordCount()), zap.Error(err))
 		}
 	}
 }

@@ -25,11 +25,12 @@ type evaluator interface {
 	matches(t *trace) bool
 }
 
-// compileRules returns the rules of the configuration, and the matchers that condition and attribute rules run on
-// each span as it arrives. Latency rules learn their quantiles from lat.
-func compileRules(cfgs []RuleConfig, lat *latencies, set component.TelemetrySettings) ([]*rule, []*matcher, error) {
+// compileRules returns the rules of the configuration, the matchers that condition and attribute rules run on
+// each span as it arrives, and the incident rule's watch of the incidents (nil without one). Latency rules learn their quantiles from lat.
+func compileRules(cfgs []RuleConfig, lat *latencies, set component.TelemetrySettings) ([]*rule, []*matcher, *incidentWatch, error) {
 	var rules []*rule
 	var matchers []*matcher
+	var watch *incidentWatch
 	for i := range cfgs {
 		c := &cfgs[i]
 		r := &rule{cfg: c, keep: c.Action != "drop", th: sampling.AlwaysSampleThreshold}
@@ -41,22 +42,25 @@ func compileRules(cfgs []RuleConfig, lat *latencies, set component.TelemetrySett
 		case ruleCondition, ruleAttribute:
 			m, err := newMatcher(c, set)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			r.eval = matchRule{bit: uint64(1) << len(matchers), rootOnly: c.RootOnly}
 			matchers = append(matchers, m)
 		case ruleProbability:
 			th, err := sampling.ProbabilityToThreshold(c.Probability)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
 			r.eval, r.th = alwaysRule{}, th
+		case ruleIncident:
+			watch = newIncidentWatch(c)
+			r.eval = incidentRule{watch}
 		default:
 			r.eval = alwaysRule{}
 		}
 		rules = append(rules, r)
 	}
-	return rules, matchers, nil
+	return rules, matchers, watch, nil
 }
 
 // alwaysRule matches every trace (always and probability rules).

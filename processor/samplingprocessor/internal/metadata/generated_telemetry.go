@@ -25,19 +25,20 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                           metric.Meter
-	mu                              sync.Mutex
-	registrations                   []metric.Registration
-	ProcessorSamplingBadInput       metric.Int64Counter
-	ProcessorSamplingBudgetAchieved metric.Float64ObservableGauge
-	ProcessorSamplingBudgetOffered  metric.Float64ObservableGauge
-	ProcessorSamplingBudgetTarget   metric.Float64ObservableGauge
-	ProcessorSamplingBufferedSpans  metric.Int64UpDownCounter
-	ProcessorSamplingBufferedTraces metric.Int64UpDownCounter
-	ProcessorSamplingDecisions      metric.Int64Counter
-	ProcessorSamplingLogRecords     metric.Int64Counter
-	ProcessorSamplingMetricPoints   metric.Int64Counter
-	ProcessorSamplingSpans          metric.Int64Counter
+	meter                               metric.Meter
+	mu                                  sync.Mutex
+	registrations                       []metric.Registration
+	ProcessorSamplingBadInput           metric.Int64Counter
+	ProcessorSamplingBudgetAchieved     metric.Float64ObservableGauge
+	ProcessorSamplingBudgetOffered      metric.Float64ObservableGauge
+	ProcessorSamplingBudgetTarget       metric.Float64ObservableGauge
+	ProcessorSamplingBufferedSpans      metric.Int64UpDownCounter
+	ProcessorSamplingBufferedTraces     metric.Int64UpDownCounter
+	ProcessorSamplingDecisions          metric.Int64Counter
+	ProcessorSamplingIncidentOverBudget metric.Int64Counter
+	ProcessorSamplingLogRecords         metric.Int64Counter
+	ProcessorSamplingMetricPoints       metric.Int64Counter
+	ProcessorSamplingSpans              metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -163,6 +164,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ProcessorSamplingDecisions, err = builder.meter.Int64Counter(
 		"otelcol_processor_sampling_decisions",
 		metric.WithDescription("Trace decisions, by the rule that decided, the decision and what made the trace ready. [Development]"),
+		metric.WithUnit("{trace}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ProcessorSamplingIncidentOverBudget, err = builder.meter.Int64Counter(
+		"otelcol_processor_sampling_incident_over_budget",
+		metric.WithDescription("Traces that touched an open incident but found the incident rule's traces_per_second spent, left to the next rules. [Development]"),
 		metric.WithUnit("{trace}"),
 	)
 	errs = errors.Join(errs, err)

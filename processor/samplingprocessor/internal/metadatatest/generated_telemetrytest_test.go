@@ -36,6 +36,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ProcessorSamplingBufferedSpans.Add(context.Background(), 1)
 	tb.ProcessorSamplingBufferedTraces.Add(context.Background(), 1)
 	tb.ProcessorSamplingDecisions.Add(context.Background(), 1)
+	tb.ProcessorSamplingIncidentOverBudget.Add(context.Background(), 1)
 	tb.ProcessorSamplingLogRecords.Add(context.Background(), 1)
 	tb.ProcessorSamplingMetricPoints.Add(context.Background(), 1)
 	tb.ProcessorSamplingSpans.Add(context.Background(), 1)
@@ -58,6 +59,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorSamplingDecisions(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualProcessorSamplingIncidentOverBudget(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualProcessorSamplingLogRecords(t, testTel,
