@@ -51,6 +51,9 @@ const (
 	scenarioFault   = 90 * time.Second
 	scenarioObserve = 90 * time.Second
 	detectionGoal   = 60 * time.Second
+	// keptGoal is the least share of the faulty service's traces the sampler keeps while the incident is open (its
+	// incident rule), though the demo's budget keeps a quarter of the rest
+	keptGoal = 0.99
 )
 
 // outcome is what Strata produced in one run.
@@ -61,8 +64,12 @@ type outcome struct {
 	// latest; 0: absent
 	rank, rankLatest  int
 	incidents, alerts int
-	duplicates        int      // incident records received more than once
-	timeline          []string // incident records and alerts, for the log
+	// the share of the faulty service's traces the sampler kept from the first incident's open to the end of the
+	// observation (-1: no incident), and how many it had
+	kept       float64
+	traced     int
+	duplicates int      // incident records received more than once
+	timeline   []string // incident records and alerts, for the log
 }
 
 // TestScenarios runs examples/demo (the shop and the collector, as `make demo` does, with fast warm-up settings),
@@ -94,6 +101,7 @@ func TestScenarios(t *testing.T) {
 			assert.True(t, o.alert >= 0 && o.alert <= detectionGoal, "an alert within %s", detectionGoal)
 			assert.Equal(t, 1, o.rank, "the right root cause first (%v) in the incident's first ranking, got %q", sc.cause, o.cause)
 			assert.Zero(t, o.duplicates, "incident records received twice")
+			assert.GreaterOrEqual(t, o.kept, keptGoal, "the faulty service's traces kept while its incident is open (%d traces)", o.traced)
 		})
 	}
 	control := 3 * time.Minute
@@ -102,7 +110,7 @@ func TestScenarios(t *testing.T) {
 	}
 	t.Run("control", func(t *testing.T) {
 		o := runScenario(t, shop, &scenario{name: "control"}, scenarioWarmUp+controlSettle, control)
-		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
+		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
 		t.Logf("control (%s): %d incidents, %d alerts\n%s", control, o.incidents, o.alerts, strings.Join(o.timeline, "\n"))
 		assert.Zero(t, o.incidents, "incidents without a fault")
 		assert.Zero(t, o.alerts, "alerts without a fault")
@@ -128,11 +136,22 @@ func runScenario(t *testing.T, shop string, sc *scenario, warmUp, observe time.D
 		require.NoError(t, d.Fault(sc.service, sc.kind, sc.value, sc.target, scenarioFault))
 	}
 	time.Sleep(observe)
-	return readOutcome(d, start, sc.cause)
+	return readOutcome(d, start, sc)
 }
 
-func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
-	o := outcome{anomaly: -1, incident: -1, alert: -1}
+// tracedService is the service whose traces show a scenario's fault: its own, or the frontend's for an attack on the
+// login.
+func (sc *scenario) tracedService() string {
+	if sc.service == "load" {
+		return "frontend"
+	}
+	return sc.service
+}
+
+func readOutcome(d *e2e.Demo, start time.Time, sc *scenario) outcome {
+	end := time.Now().Add(-5 * time.Second) // the traces of the last seconds may still wait for their decision
+	cause := sc.cause
+	o := outcome{anomaly: -1, incident: -1, alert: -1, kept: -1}
 	after := func(ts pcommon.Timestamp) (time.Duration, bool) {
 		at := ts.AsTime()
 		return at.Sub(start), !at.Before(start)
@@ -214,6 +233,12 @@ func readOutcome(d *e2e.Demo, start time.Time, cause []string) outcome {
 	o.incidents = len(opened)
 	if first != "" {
 		o.incident = firstAt
+		all := d.AllSpans.TracesOf(sc.tracedService(), start.Add(firstAt), end)
+		kept := d.Sink.TracesOf(sc.tracedService(), start.Add(firstAt), end)
+		o.traced = len(all)
+		if len(all) > 0 {
+			o.kept = float64(len(kept)) / float64(len(all))
+		}
 	}
 	fired := map[string]bool{}
 	for _, a := range d.Alerts.Received() {
@@ -249,8 +274,12 @@ func (o outcome) row(sc scenario) string {
 	if cause == "" {
 		cause = "—"
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
-		seconds(o.alert), cause, rank(o.rank), rank(o.rankLatest), o.incidents, o.alerts)
+	kept := "—"
+	if o.kept >= 0 {
+		kept = fmt.Sprintf("%.1f %% of %d", 100*o.kept, o.traced)
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %s | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
+		seconds(o.alert), cause, rank(o.rank), rank(o.rankLatest), kept, o.incidents, o.alerts)
 }
 
 // writeScenarioTable puts the table into BENCHMARKS.md between its markers.
@@ -261,8 +290,8 @@ func writeScenarioTable(t *testing.T, rows []string) {
 	table := strings.Join(append([]string{
 		fmt.Sprintf("<!-- scenarios:start (written by `make scenarios`, %s) -->", time.Now().UTC().Format("2006-01-02")),
 		"",
-		"| scenario | first anomaly | incident | alert | root cause named first | rank of the right one, first ranking | latest ranking | incidents | alerts |",
-		"|---|---|---|---|---|---|---|---|---|",
+		"| scenario | first anomaly | incident | alert | root cause named first | rank of the right one, first ranking | latest ranking | its service's traces kept from the incident's open | incidents | alerts |",
+		"|---|---|---|---|---|---|---|---|---|---|",
 	}, rows...), "\n") + "\n\n<!-- scenarios:end -->"
 	section := regexp.MustCompile(`(?s)<!-- scenarios:start.*?<!-- scenarios:end -->`)
 	if section.Match(data) {

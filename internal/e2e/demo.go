@@ -16,13 +16,14 @@ import (
 )
 
 // Demo is examples/demo running as `make demo` runs it — the shop's six services with their load, and the
-// collector on examples/demo/collector.yaml — on ports of its own, with the collector's anomaly scores and incidents
-// also sent to Sink and its alerts to a webhook, Alerts: through a real Alertmanager where prometheus-alertmanager is
-// installed, directly otherwise.
+// collector on examples/demo/collector.yaml — on ports of its own, with the collector's anomaly scores, incidents and
+// sampled traces also sent to Sink, every span (before sampling) to AllSpans, and its alerts to a webhook, Alerts:
+// through a real Alertmanager where prometheus-alertmanager is installed, directly otherwise.
 type Demo struct {
 	Collector    *Process
 	Shop         *Process
 	Sink         *OTLPSink
+	AllSpans     *OTLPSink
 	Alerts       *AlertSink
 	Alertmanager string // URL of the Alertmanager between the collector and Alerts; empty: none
 	Launcher     string // host:port of the shop's /faults
@@ -42,7 +43,7 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &Demo{Sink: NewOTLPSink(t), Alerts: NewAlertSink(t), Dir: t.TempDir()}
+	d := &Demo{Sink: NewOTLPSink(t), AllSpans: NewOTLPSink(t), Alerts: NewAlertSink(t), Dir: t.TempDir()}
 	base := freeRange(t, len(DemoServices)+2)
 	d.Launcher = fmt.Sprintf("127.0.0.1:%d", base)
 	otlp := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
@@ -87,6 +88,7 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 		"exporters": map[string]any{
 			"prometheus":         map[string]any{"endpoint": fmt.Sprintf("127.0.0.1:%d", prom)},
 			"otlp_http/scenario": map[string]any{"endpoint": d.Sink.URL},
+			"otlp_http/all":      map[string]any{"endpoint": d.AllSpans.URL},
 			"alert": map[string]any{
 				"receivers": map[string]any{"scenario": alertReceiver},
 				"receiver":  "scenario",
@@ -98,6 +100,8 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 			"pipelines": map[string]any{
 				"metrics":        map[string]any{"exporters": []any{"prometheus", "alert", "correlation", "otlp_http/scenario"}},
 				"logs/incidents": map[string]any{"exporters": []any{"alert", "debug", "otlp_http/scenario"}},
+				"traces":         map[string]any{"exporters": []any{"debug", "otlp_http/scenario"}},
+				"traces/all":     map[string]any{"exporters": []any{"correlation", "otlp_http/all"}},
 			},
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -157,6 +158,29 @@ func (s *OTLPSink) SpansByTrace() map[pcommon.TraceID]int {
 		}
 	}
 	return counts
+}
+
+// TracesOf returns the traces that arrived with a span of service (its resource's service.name) that started in
+// [from, to).
+func (s *OTLPSink) TracesOf(service string, from, to time.Time) map[pcommon.TraceID]bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[pcommon.TraceID]bool{}
+	for _, td := range s.traces {
+		for _, rs := range td.ResourceSpans().All() {
+			if v, ok := rs.Resource().Attributes().Get("service.name"); !ok || v.AsString() != service {
+				continue
+			}
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					if at := span.StartTimestamp().AsTime(); !at.Before(from) && at.Before(to) {
+						out[span.TraceID()] = true
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // LogsByTrace counts the log records that arrived, by trace id (records without one under the zero id).
