@@ -95,7 +95,16 @@ type RuleConfig struct {
 	// the next rules decide.
 	KeepAfter       time.Duration `mapstructure:"keep_after"`
 	TracesPerSecond float64       `mapstructure:"traces_per_second"`
+	// AlarmMetrics (incident rules): a service one of whose series of these metrics raised the anomaly processor's
+	// alarm (read in a metrics pipeline that names this processor after the anomaly processor) has its traces kept
+	// for KeepAfter after the alarm, before any incident is confirmed. Default: the semantic conventions' server and
+	// client request durations.
+	AlarmMetrics []string `mapstructure:"alarm_metrics"`
 }
+
+// defaultAlarmMetrics are the metrics whose alarms an incident rule follows unless it names others: the request
+// durations of the semantic conventions, whose series (by route, status and error.type) carry latency and errors.
+var defaultAlarmMetrics = []string{"http.server.request.duration", "rpc.server.duration", "http.client.request.duration", "rpc.client.duration"}
 
 // BudgetConfig is a target throughput for the traces no rule decided.
 type BudgetConfig struct {

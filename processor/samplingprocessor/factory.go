@@ -78,6 +78,7 @@ type metricsProcessor struct {
 }
 
 func (p metricsProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	p.Unwrap().followAlarms(md)
 	if ds := p.Unwrap().downsampler; ds != nil {
 		return ds.ConsumeMetrics(ctx, md)
 	}

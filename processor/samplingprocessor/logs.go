@@ -8,7 +8,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.uber.org/zap"
 )
 
 // logBatch is the records of one trace in one ConsumeLogs call.
@@ -103,20 +102,6 @@ func (p *sampler) splitLogs(ctx context.Context, ld, out plog.Logs) []*logBatch 
 	p.countRecords(ctx, "drop", "severity_or_rate", dropped)
 	p.countRecords(ctx, "keep", "incident", incidents)
 	return batches
-}
-
-// followIncident gives an incident record to the incident rule, if there is one.
-func (p *sampler) followIncident(r plog.LogRecord) {
-	if p.incidents == nil {
-		return
-	}
-	p.mu.Lock()
-	ignored := p.incidents.record(r, p.clock.Now())
-	p.mu.Unlock()
-	if ignored {
-		p.set.Logger.Warn("an incident is not followed by the incident rule: it follows as many as it can",
-			zap.Int("max_incidents", maxWatched))
-	}
 }
 
 // pendingLogs is a batch of records that waits with its trace for the trace's decision.

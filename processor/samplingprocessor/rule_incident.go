@@ -6,7 +6,10 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap"
 
+	"github.com/otelstrata/strata/internal/points"
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
@@ -72,6 +75,9 @@ type incidentWatch struct {
 	keepAfter time.Duration
 	incidents map[string]*watchedIncident
 	hot       map[entity]int
+	// the services whose alarm metrics raised the anomaly processor's alarm, and until when their traces are kept
+	alarmMetrics map[string]bool
+	alarmed      map[entity]time.Time
 	// the incident rule's own budget: a token bucket of traces_per_second, holding at most a second's worth
 	rate, tokens float64
 	last         time.Time
@@ -85,8 +91,48 @@ func newIncidentWatch(c *RuleConfig) *incidentWatch {
 	if rate == 0 {
 		rate = defaultIncidentTracesRate
 	}
-	return &incidentWatch{keepAfter: keepAfter, incidents: map[string]*watchedIncident{}, hot: map[entity]int{},
-		rate: rate, tokens: rate}
+	metrics := c.AlarmMetrics
+	if metrics == nil {
+		metrics = defaultAlarmMetrics
+	}
+	w := &incidentWatch{keepAfter: keepAfter, incidents: map[string]*watchedIncident{}, hot: map[entity]int{},
+		alarmMetrics: map[string]bool{}, alarmed: map[entity]time.Time{}, rate: rate, tokens: rate}
+	for _, m := range metrics {
+		w.alarmMetrics[m] = true
+	}
+	return w
+}
+
+// maxAlarmed bounds the services kept for their alarms; past it a new one is not.
+const maxAlarmed = 10000
+
+// alarms follows the anomaly processor's alarms in md: a service with an alarm raised on one of the alarm metrics
+// has its traces kept for keep_after.
+func (w *incidentWatch) alarms(md pmetric.Metrics, now time.Time) {
+	for _, rm := range md.ResourceMetrics().All() {
+		service, ok := rm.Resource().Attributes().Get("service.name")
+		if !ok || service.AsString() == "" {
+			continue
+		}
+		for _, sm := range rm.ScopeMetrics().All() {
+			if sm.Scope().Name() != semconv.ScopeAnomaly {
+				continue
+			}
+			for _, m := range sm.Metrics().All() {
+				if m.Name() != semconv.MetricAnomalyAlarm || m.Type() != pmetric.MetricTypeGauge {
+					continue
+				}
+				for _, dp := range m.Gauge().DataPoints().All() {
+					watched, _ := dp.Attributes().Get(semconv.AttrAnomalyMetric)
+					e := entity{entityService, service.AsString()}
+					_, known := w.alarmed[e]
+					if points.Value(dp) == 1 && w.alarmMetrics[watched.AsString()] && (known || len(w.alarmed) < maxAlarmed) {
+						w.alarmed[e] = now.Add(w.keepAfter)
+					}
+				}
+			}
+		}
+	}
 }
 
 // isIncident reports whether a log record is an incident record of the correlation connector.
@@ -154,6 +200,11 @@ func (w *incidentWatch) setEntities(inc *watchedIncident, entities []entity) {
 
 // advance forgets the incidents resolved keep_after before now and refills the rule's budget.
 func (w *incidentWatch) advance(now time.Time) {
+	for e, until := range w.alarmed {
+		if !now.Before(until) {
+			delete(w.alarmed, e)
+		}
+	}
 	for id, inc := range w.incidents {
 		if !inc.until.IsZero() && !now.Before(inc.until) {
 			w.setEntities(inc, nil)
@@ -169,7 +220,7 @@ func (w *incidentWatch) advance(now time.Time) {
 // touches reports whether a trace touches an entity of a followed incident.
 func (w *incidentWatch) touches(t *trace) bool {
 	for _, e := range t.touched {
-		if w.hot[e] > 0 {
+		if _, alarmed := w.alarmed[e]; alarmed || w.hot[e] > 0 {
 			return true
 		}
 	}
@@ -177,11 +228,12 @@ func (w *incidentWatch) touches(t *trace) bool {
 }
 
 // incidentRule matches a trace that touches an entity of an open incident, or of one resolved less than keep_after
-// ago, while the rule's traces_per_second lasts; past it, such a trace goes on to the next rules (and is counted).
+// ago, or a service whose alarm metrics raised the alarm less than keep_after ago, while the rule's traces_per_second
+// lasts; past it, such a trace goes on to the next rules (and is counted).
 type incidentRule struct{ w *incidentWatch }
 
 func (r incidentRule) matches(t *trace) bool {
-	if len(r.w.hot) == 0 || !r.w.touches(t) {
+	if len(r.w.hot) == 0 && len(r.w.alarmed) == 0 || !r.w.touches(t) {
 		return false
 	}
 	if r.w.tokens < 1 {
@@ -190,4 +242,28 @@ func (r incidentRule) matches(t *trace) bool {
 	}
 	r.w.tokens--
 	return true
+}
+
+// followAlarms gives the anomaly processor's alarms in md to the incident rule, if there is one.
+func (p *sampler) followAlarms(md pmetric.Metrics) {
+	if p.incidents == nil {
+		return
+	}
+	p.mu.Lock()
+	p.incidents.alarms(md, p.clock.Now())
+	p.mu.Unlock()
+}
+
+// followIncident gives an incident record to the incident rule, if there is one.
+func (p *sampler) followIncident(r plog.LogRecord) {
+	if p.incidents == nil {
+		return
+	}
+	p.mu.Lock()
+	ignored := p.incidents.record(r, p.clock.Now())
+	p.mu.Unlock()
+	if ignored {
+		p.set.Logger.Warn("an incident is not followed by the incident rule: it follows as many as it can",
+			zap.Int("max_incidents", maxWatched))
+	}
 }

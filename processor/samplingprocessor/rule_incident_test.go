@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor/processortest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
@@ -165,4 +166,41 @@ func TestTwoLogsPipelines(t *testing.T) {
 	require.Eventually(t, func() bool { return traces.SpanCount() == 1 && logs.LogRecordCount() == 1 }, 5*time.Second, 10*time.Millisecond,
 		"the trace of the incident's service kept, and its record in the logs pipeline")
 	assert.Equal(t, 1, incidents.LogRecordCount(), "nothing else in the incident pipeline")
+}
+
+// TestAlarmKeepsAServicesTraces: an alarm of the anomaly processor on a service's request duration keeps its traces
+// for keep_after, before any incident; an alarm on another metric, a point without the alarm, or a score the anomaly
+// processor did not make do not.
+func TestAlarmKeepsAServicesTraces(t *testing.T) {
+	h := newHarness(t, `
+rules:
+  - {name: incident, type: incident, keep_after: 1m}
+  - {name: rest, type: always, action: drop}
+`)
+	alarm := func(service, scope, metric string, v float64) pmetric.Metrics {
+		md := pmetric.NewMetrics()
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("service.name", service)
+		sm := rm.ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName(scope)
+		m := sm.Metrics().AppendEmpty()
+		m.SetName(semconv.MetricAnomalyAlarm)
+		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetDoubleValue(v)
+		dp.Attributes().PutStr(semconv.AttrAnomalyMetric, metric)
+		return md
+	}
+	h.p.followAlarms(alarm("payment", semconv.ScopeAnomaly, "http.server.request.duration", 1))
+	h.p.followAlarms(alarm("store", semconv.ScopeAnomaly, "process.cpu.utilization", 1))
+	h.p.followAlarms(alarm("catalog", semconv.ScopeAnomaly, "http.server.request.duration", 0))
+	h.p.followAlarms(alarm("inventory", "someone.else", "http.server.request.duration", 1))
+	h.send(t, span{trace: 1, id: 1, service: "payment", name: "GET"}, span{trace: 2, id: 1, service: "store", name: "GET"},
+		span{trace: 3, id: 1, service: "catalog", name: "GET"}, span{trace: 4, id: 1, service: "inventory", name: "GET"})
+	h.decideAfter(3 * time.Second)
+	assert.Equal(t, map[uint64]string{1: "incident"}, h.kept(1, 2, 3, 4))
+
+	h.clock.advance(time.Minute)
+	h.send(t, span{trace: 5, id: 1, service: "payment", name: "GET"})
+	h.decideAfter(3 * time.Second)
+	assert.Empty(t, h.kept(5), "keep_after after the alarm")
 }
