@@ -91,6 +91,8 @@ const (
 	AttrIncidentRootCause  = "strata.incident.root_cause" // the first candidate, "kind name"
 	AttrIncidentCandidates = "strata.incident.candidates" // ranked: entity, kind, score, layer, evidence, onset
 	AttrIncidentTraceID    = "strata.incident.trace_id"   // an exemplar trace
+	AttrIncidentImpact     = "strata.incident.impact"     // the largest share of its expected value a business figure lost
+	AttrIncidentKPIs       = "strata.incident.kpis"       // the business figures that left their band: entity, metric, unit, observed, expected, lower, upper, share_lost, shortfall
 )
 
 // The states of an incident record.

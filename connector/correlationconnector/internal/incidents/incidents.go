@@ -139,7 +139,8 @@ type Incident struct {
 	every    time.Duration // the longest interval of its symptoms' series
 	symptoms int
 	entities map[Entity]*evidence
-	exposed  map[string]bool // services on a host with a security symptom, named among the incident's services
+	exposed  map[string]bool       // services on a host with a security symptom, named among the incident's services
+	kpis     map[string]*kpiImpact // the business figures of its entities while it is open, by entity and metric
 	traceID  string
 	ranking  []candidate
 	emitted  string // the ranking and entities last emitted, to emit an update only on a change

@@ -87,6 +87,26 @@ func Record(r plog.LogRecord, inc *Incident, now time.Time) string {
 	if inc.traceID != "" {
 		a.PutStr(semconv.AttrIncidentTraceID, inc.traceID)
 	}
+	if moved := inc.moved(); len(moved) > 0 {
+		a.PutDouble(semconv.AttrIncidentImpact, moved[0].share())
+		kpis := a.PutEmptySlice(semconv.AttrIncidentKPIs)
+		for _, k := range moved {
+			m := kpis.AppendEmpty().SetEmptyMap()
+			m.PutStr("entity", k.entity.Name)
+			m.PutStr("kind", k.entity.Kind)
+			m.PutStr("metric", k.metric)
+			m.PutStr("unit", k.unit)
+			m.PutDouble("observed", k.last.Observed)
+			m.PutDouble("expected", k.last.Expected)
+			m.PutDouble("lower", k.last.Lower)
+			m.PutDouble("upper", k.last.Upper)
+			m.PutDouble("share_lost", k.share())
+			if seconds, counted := rateUnit(k.unit); seconds > 0 {
+				m.PutDouble("shortfall", k.shortfall)
+				m.PutStr("shortfall_unit", counted)
+			}
+		}
+	}
 	r.Body().SetStr(summary(inc, state))
 	return state
 }
@@ -115,6 +135,9 @@ func summary(inc *Incident, state string) string {
 			}
 			fmt.Fprintf(&b, " Also affected: %s.", strings.Join(others, ", "))
 		}
+	}
+	if moved := inc.moved(); len(moved) > 0 {
+		fmt.Fprintf(&b, " Business impact: %s.", moved[0].describe())
 	}
 	return b.String()
 }

@@ -64,6 +64,7 @@ type Watcher struct {
 type Sink interface {
 	AddAll(found []incidents.Symptom)
 	AddChange(c incidents.Symptom)
+	AddKPI(p incidents.KPIPoint)
 	Link(a, b incidents.Entity, source string, at time.Time)
 }
 
@@ -303,8 +304,10 @@ func (w *Watcher) Interval(now time.Time) {
 
 // Metrics turns the anomaly processor's scores, failed probes and KPIs below target into symptoms.
 func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
+	var kpis []incidents.KPIPoint
 	for _, rm := range md.ResourceMetrics().All() {
 		res := w.Resource(rm.Resource().Attributes(), now)
+		pairs := kpiPairs{}
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
 				switch {
@@ -324,6 +327,7 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 				if strings.HasPrefix(m.Name(), semconv.PrefixAnomaly) && sm.Scope().Name() != semconv.ScopeAnomaly {
 					continue // a score or alarm the anomaly processor did not make
 				}
+				pairs.read(m)
 				alarm := m.Name() == semconv.MetricAnomalyAlarm
 				var scores pmetric.NumberDataPointSlice
 				if alarm {
@@ -338,8 +342,12 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 				}
 			}
 		}
+		kpis = append(kpis, w.kpiPoints(pairs, res, now)...)
 	}
 	w.flushFound()
+	for _, p := range kpis { // after the symptoms: an incident they open accounts the points that came with them
+		w.eng.AddKPI(p)
+	}
 }
 
 // serviceGraphRequests are the names of the request counters of Grafana's service graph (Tempo, contrib's

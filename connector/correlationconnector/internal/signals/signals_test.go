@@ -23,10 +23,12 @@ type recorder struct {
 	found   []incidents.Symptom
 	changes []incidents.Symptom
 	links   [][2]incidents.Entity
+	kpis    []incidents.KPIPoint
 }
 
 func (r *recorder) AddAll(found []incidents.Symptom) { r.found = append(r.found, found...) }
 func (r *recorder) AddChange(c incidents.Symptom)    { r.changes = append(r.changes, c) }
+func (r *recorder) AddKPI(p incidents.KPIPoint)      { r.kpis = append(r.kpis, p) }
 func (r *recorder) Link(a, b incidents.Entity, _ string, _ time.Time) {
 	r.links = append(r.links, [2]incidents.Entity{a, b})
 }
@@ -279,4 +281,40 @@ func TestChangesOfVersionAndRestarts(t *testing.T) {
 	assert.Equal(t, incidents.Entity{Kind: incidents.KindPod, Name: "payments-7f9c"}, c.Entity)
 	assert.Equal(t, "restart", c.Signal)
 	assert.Empty(t, sink.found, "changes are no symptoms")
+}
+
+// TestKPIPointsPairWithTheirBand: a business gauge and the anomaly processor's expected value and band of it, in
+// one request, make one point of the figure's entity (the service); a point without its band, the band of another
+// statistic, and a figure of another layer make none.
+func TestKPIPointsPairWithTheirBand(t *testing.T) {
+	sink := &recorder{}
+	w := New(config(), sink)
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	rm.Resource().Attributes().PutStr("service.name", "checkout")
+	rm.Resource().Attributes().PutStr("host.name", "checkout-host")
+	own := rm.ScopeMetrics().AppendEmpty().Metrics()
+	ts := pcommon.NewTimestampFromTime(t0)
+	gauge := func(ms pmetric.MetricSlice, name, unit string, v float64, attrs map[string]any) {
+		m := ms.AppendEmpty()
+		m.SetName(name)
+		m.SetUnit(unit)
+		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetTimestamp(ts)
+		dp.SetDoubleValue(v)
+		require.NoError(t, dp.Attributes().FromRaw(attrs))
+	}
+	gauge(own, "shop.orders.rate", "{order}/s", 4, map[string]any{"channel": "web"})
+	gauge(own, "shop.orders.rate", "{order}/s", 9, map[string]any{"channel": "app"}) // no band
+	gauge(own, "process.cpu.utilization", "1", 0.9, nil)
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(semconv.ScopeAnomaly)
+	for name, v := range map[string]float64{semconv.MetricAnomalyExpected: 10, semconv.MetricAnomalyLower: 8, semconv.MetricAnomalyUpper: 12} {
+		gauge(sm.Metrics(), name, "{order}/s", v, map[string]any{"channel": "web", semconv.AttrAnomalyMetric: "shop.orders.rate", semconv.AttrAnomalyStatistic: "value"})
+		gauge(sm.Metrics(), name, "1", v, map[string]any{semconv.AttrAnomalyMetric: "process.cpu.utilization", semconv.AttrAnomalyStatistic: "value"})
+		gauge(sm.Metrics(), name, "{order}/s", v, map[string]any{"channel": "app", semconv.AttrAnomalyMetric: "shop.orders.rate", semconv.AttrAnomalyStatistic: "p95"})
+	}
+	w.Metrics(md, t0.Add(time.Second))
+	assert.Equal(t, []incidents.KPIPoint{{Entity: incidents.Entity{Kind: incidents.KindService, Name: "checkout"}, Metric: "shop.orders.rate",
+		Unit: "{order}/s", At: t0, Observed: 4, Expected: 10, Lower: 8, Upper: 12}}, sink.kpis)
 }

@@ -1,0 +1,88 @@
+package incidents
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelstrata/strata/internal/semconv"
+)
+
+// TestImpactOfAnIncident: an order rate of a service of the incident that leaves its band is accounted from that
+// point: the share of its expected value lost, and, for a rate, the orders short so far (expected − observed over
+// the time between points); in band before, it counts nothing. A figure of an unrelated service is not the
+// incident's. The record and its summary carry the impact.
+func TestImpactOfAnIncident(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	checkout, host := Entity{KindService, "checkout"}, Entity{KindHost, "checkout-host"}
+	e.Link(checkout, host, SourceResource, t0)
+	e.AddAll([]Symptom{{Entity: host, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
+	require.Len(t, e.incidents, 1)
+	inc := e.incidents[0]
+	_, moved := inc.Impact()
+	assert.False(t, moved)
+
+	point := func(svc string, i int, observed float64) {
+		e.AddKPI(KPIPoint{Entity: Entity{KindService, svc}, Metric: "shop.orders.rate", Unit: "{order}/s",
+			At: t0.Add(time.Duration(i) * 10 * time.Second), Observed: observed, Expected: 10, Lower: 8, Upper: 12})
+	}
+	point("checkout", 0, 10)
+	point("checkout", 1, 9) // in band: nothing lost yet
+	for i := 2; i < 8; i++ {
+		point("checkout", i, 4)
+	}
+	point("checkout", 7, 0) // the same point again: ignored
+	point("catalog", 3, 0)  // not related to the incident
+	impact, moved := inc.Impact()
+	require.True(t, moved)
+	assert.InDelta(t, 0.6, impact, 1e-9, "6 of 10 orders a second lost, from the first point outside the band")
+	require.Len(t, inc.kpis, 1)
+	assert.InDelta(t, 360, inc.kpis["service checkout\x00shop.orders.rate"].shortfall, 1e-9, "6 orders a second for 60 s")
+
+	r := plog.NewLogRecord()
+	Record(r, inc, t0.Add(80*time.Second))
+	got, ok := r.Attributes().Get(semconv.AttrIncidentImpact)
+	require.True(t, ok)
+	assert.InDelta(t, 0.6, got.Double(), 1e-9)
+	kpis, ok := r.Attributes().Get(semconv.AttrIncidentKPIs)
+	require.True(t, ok)
+	require.Equal(t, 1, kpis.Slice().Len())
+	k := kpis.Slice().At(0).Map().AsRaw()
+	assert.Equal(t, map[string]any{"entity": "checkout", "kind": "service", "metric": "shop.orders.rate", "unit": "{order}/s",
+		"observed": 4.0, "expected": 10.0, "lower": 8.0, "upper": 12.0, "share_lost": 0.6, "shortfall": 360.0, "shortfall_unit": "{order}"}, k)
+	assert.True(t, strings.Contains(r.Body().Str(), "Business impact: shop.orders.rate of checkout 60 % below expected (4 {order}/s, expected 10), 360 {order} short so far."),
+		r.Body().Str())
+}
+
+// TestImpactBoundsAndBadPoints: an incident accounts at most maxKPIs figures; NaN and infinite points are ignored;
+// a gap longer than maxGap adds nothing to the shortfall.
+func TestImpactBoundsAndBadPoints(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	svc := Entity{KindService, "shop"}
+	e.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
+	inc := e.incidents[0]
+	for i := range 2 * maxKPIs {
+		e.AddKPI(KPIPoint{Entity: svc, Metric: "kpi." + string(rune('a'+i)), Unit: "1", At: t0, Observed: 0, Expected: 1, Lower: 0.5, Upper: 1.5})
+	}
+	assert.Len(t, inc.kpis, maxKPIs)
+
+	e2 := New(testConfig(), 100, 0)
+	e2.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
+	p := KPIPoint{Entity: svc, Metric: "orders", Unit: "{order}/min", At: t0, Observed: 0, Expected: 60, Lower: 50, Upper: 70}
+	e2.AddKPI(p)
+	p.At = t0.Add(time.Hour) // a gap
+	e2.AddKPI(p)
+	p.At, p.Observed = t0.Add(time.Hour+time.Minute), math.NaN()
+	e2.AddKPI(p)
+	p.Observed = 30
+	e2.AddKPI(p)
+	k := e2.incidents[0].kpis["service shop\x00orders"]
+	assert.InDelta(t, 30, k.shortfall, 1e-9, "only the last minute: 30 orders a minute short for one minute")
+}
