@@ -3,6 +3,7 @@ package alertexporter // import "github.com/otelstrata/strata/exporter/alertexpo
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"sync"
@@ -276,8 +277,10 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 					continue
 				}
 				get := func(k string) string {
-					v, _ := rec.Attributes().Get(k)
-					return v.AsString()
+					if v, ok := rec.Attributes().Get(k); ok {
+						return v.AsString()
+					}
+					return "" // a record without it (the zero Value has no string)
 				}
 				attrs := pcommon.NewMap()
 				attrs.PutStr("incident", get(semconv.AttrIncidentID))
@@ -292,6 +295,9 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 					}
 					info[name] = strings.Join(names, ",")
 				}
+				if impact := impactOf(rec.Attributes()); impact != "" {
+					info["impact"] = impact
+				}
 				for _, r := range e.rules {
 					if r.cfg.Kind != kindIncident {
 						continue
@@ -304,6 +310,36 @@ func (e *alertExporter) ConsumeLogs(_ context.Context, ld plog.Logs) error {
 		}
 	}
 	return nil
+}
+
+// impactOf returns an incident record's business impact in a line: its first business figure's share lost and,
+// for a rate, its shortfall ("shop.orders.rate of checkout: 38 % of expected lost, 190 {order} short so far"); ""
+// without one.
+func impactOf(attrs pcommon.Map) string {
+	kpis, ok := attrs.Get(semconv.AttrIncidentKPIs)
+	if !ok || kpis.Type() != pcommon.ValueTypeSlice || kpis.Slice().Len() == 0 || kpis.Slice().At(0).Type() != pcommon.ValueTypeMap {
+		return ""
+	}
+	k := kpis.Slice().At(0).Map()
+	text := func(key string) string {
+		if v, ok := k.Get(key); ok {
+			return v.AsString()
+		}
+		return ""
+	}
+	number := func(key string) (float64, bool) {
+		v, ok := k.Get(key)
+		if !ok || v.Type() != pcommon.ValueTypeDouble {
+			return 0, false
+		}
+		return v.Double(), true
+	}
+	share, _ := number("share_lost")
+	s := fmt.Sprintf("%s of %s: %.0f %% of expected lost", text("metric"), text("entity"), 100*share)
+	if shortfall, ok := number("shortfall"); ok {
+		s += fmt.Sprintf(", %.4g %s short so far", shortfall, text("shortfall_unit"))
+	}
+	return s
 }
 
 // logRules counts a record for the log rules it matches, per the values of their group_by attributes (of the record,

@@ -931,3 +931,31 @@ rules:
 	h.tick(time.Minute)
 	assert.Empty(t, h.e.series)
 }
+
+// TestIncidentImpact: an incident record with a business figure that left its band gives its alert an impact
+// annotation, which templates read as {{ .Impact }}.
+func TestIncidentImpact(t *testing.T) {
+	am := newReceiverServer(t)
+	h := newHarness(t, `
+evaluation_interval: 10s
+rules:
+  - {name: Incident, kind: incident, annotations: {description: "Impact: {{ .Impact }}"}}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+	ld := plog.NewLogs()
+	r := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	r.SetEventName(semconv.EventIncident)
+	r.Attributes().PutStr(semconv.AttrIncidentID, "20261205T120000-1")
+	r.Attributes().PutStr(semconv.AttrIncidentState, "open")
+	r.Attributes().PutDouble(semconv.AttrIncidentImpact, 0.38)
+	k := r.Attributes().PutEmptySlice(semconv.AttrIncidentKPIs).AppendEmpty().SetEmptyMap()
+	require.NoError(t, k.FromRaw(map[string]any{"entity": "checkout", "metric": "shop.orders.rate", "share_lost": 0.38,
+		"shortfall": 190.0, "shortfall_unit": "{order}"}))
+	require.NoError(t, h.e.ConsumeLogs(context.Background(), ld))
+	h.tick(10 * time.Second)
+	require.NotEmpty(t, am.received())
+	alerts := alertsOf(t, am.received()[len(am.received())-1])
+	require.Len(t, alerts, 1)
+	const line = "shop.orders.rate of checkout: 38 % of expected lost, 190 {order} short so far"
+	assert.Equal(t, line, alerts[0].Annotations["impact"])
+	assert.Equal(t, "Impact: "+line, alerts[0].Annotations["description"])
+}

@@ -1,6 +1,7 @@
 package alertexporter
 
 import (
+	"context"
 	"math"
 	"strings"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/plog"
 )
 
 // FuzzRestoreAlerts reads any bytes as the saved alerts: they are refused or restored (pending or firing, of rules
@@ -51,5 +53,37 @@ func FuzzTemplates(f *testing.F) {
 		}
 		out := capText(render(tmpl, templateData{Labels: map[string]string{"service_name": label, "x": label}, Value: value}), maxAnnotation)
 		require.LessOrEqual(t, len(out), maxAnnotation)
+	})
+}
+
+// FuzzIncidentRecords reads any OTLP/JSON logs as the correlation connector's records — any attribute missing or of
+// another type — and the incident rule follows them, evaluates and sends without a panic.
+func FuzzIncidentRecords(f *testing.F) {
+	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"strata.incident","attributes":[` +
+		`{"key":"strata.incident.id","value":{"stringValue":"20261205T120000-1"}},` +
+		`{"key":"strata.incident.state","value":{"stringValue":"open"}},` +
+		`{"key":"strata.incident.root_cause","value":{"stringValue":"service checkout"}},` +
+		`{"key":"strata.incident.services","value":{"arrayValue":{"values":[{"stringValue":"checkout"}]}}},` +
+		`{"key":"strata.incident.kpis","value":{"arrayValue":{"values":[{"kvlistValue":{"values":[` +
+		`{"key":"metric","value":{"stringValue":"shop.orders.rate"}},{"key":"share_lost","value":{"doubleValue":0.4}},` +
+		`{"key":"shortfall","value":{"doubleValue":190}}]}}]}}}]}]}]}]}`))
+	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"strata.incident"}]}]}]}`))
+	f.Add([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"strata.incident","attributes":[` +
+		`{"key":"strata.incident.kpis","value":{"arrayValue":{"values":[{"intValue":"3"}]}}},` +
+		`{"key":"strata.incident.services","value":{"intValue":"3"}}]}]}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ld, err := (&plog.JSONUnmarshaler{}).UnmarshalLogs(data)
+		if err != nil {
+			return
+		}
+		am := newReceiverServer(t)
+		h := newHarness(t, `
+max_series: 10
+rules:
+  - {name: Incident, kind: incident, annotations: {description: "{{ .Impact }}"}}
+`, map[string]string{"am": "alertmanager " + am.srv.URL})
+		require.NoError(t, h.e.ConsumeLogs(context.Background(), ld))
+		h.tick(time.Minute)
+		require.LessOrEqual(t, len(h.e.series), 10)
 	})
 }

@@ -94,6 +94,7 @@ type alert struct {
 type templateData struct {
 	Labels map[string]string
 	Value  float64
+	Impact string // an incident's business impact, "" when it has none
 }
 
 func render(t *template.Template, data templateData) string {
@@ -165,7 +166,7 @@ func (r *rule) annotationsOf(s *series, ls model.LabelSet) map[string]string {
 		v = capText(v, maxAnnotation)
 		plain[k], out[k] = v, v
 	}
-	data := templateData{Labels: plain, Value: s.value}
+	data := templateData{Labels: plain, Value: s.value, Impact: s.info["impact"]}
 	for k, t := range r.annotations {
 		out[k] = capText(render(t, data), maxAnnotation)
 	}
