@@ -68,6 +68,7 @@ type outcome struct {
 	// observation (-1: no incident), and how many it had
 	kept       float64
 	traced     int
+	impact     string   // the first incident's business impact in its latest record, "" without one
 	duplicates int      // incident records received more than once
 	timeline   []string // incident records and alerts, for the log
 }
@@ -110,7 +111,7 @@ func TestScenarios(t *testing.T) {
 	}
 	t.Run("control", func(t *testing.T) {
 		o := runScenario(t, shop, &scenario{name: "control"}, scenarioWarmUp+controlSettle, control)
-		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
+		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
 		t.Logf("control (%s): %d incidents, %d alerts\n%s", control, o.incidents, o.alerts, strings.Join(o.timeline, "\n"))
 		assert.Zero(t, o.incidents, "incidents without a fault")
 		assert.Zero(t, o.alerts, "alerts without a fault")
@@ -226,6 +227,9 @@ func readOutcome(d *e2e.Demo, start time.Time, sc *scenario) outcome {
 						}
 						o.rankLatest = rank
 					}
+					if id.Str() == first {
+						o.impact = impactOf(attrs)
+					}
 				}
 			}
 		}
@@ -256,6 +260,24 @@ func readOutcome(d *e2e.Demo, start time.Time, sc *scenario) outcome {
 	return o
 }
 
+// impactOf returns an incident record's business impact, as the table shows it: "38 % (shop.orders.rate of
+// checkout), 190 {order} short"; "" without one.
+func impactOf(attrs pcommon.Map) string {
+	v, ok := attrs.Get("strata.incident.impact")
+	if !ok || v.Type() != pcommon.ValueTypeDouble {
+		return ""
+	}
+	s := fmt.Sprintf("%.0f %%", 100*v.Double())
+	if kpis, ok := attrs.Get("strata.incident.kpis"); ok && kpis.Type() == pcommon.ValueTypeSlice && kpis.Slice().Len() > 0 {
+		k := kpis.Slice().At(0).Map().AsRaw()
+		s += fmt.Sprintf(" (%v of %v)", k["metric"], k["entity"])
+		if shortfall, ok := k["shortfall"].(float64); ok {
+			s += fmt.Sprintf(", %.0f %v short", shortfall, k["shortfall_unit"])
+		}
+	}
+	return s
+}
+
 func seconds(d time.Duration) string {
 	if d < 0 {
 		return "—"
@@ -274,12 +296,16 @@ func (o outcome) row(sc scenario) string {
 	if cause == "" {
 		cause = "—"
 	}
+	impact := o.impact
+	if impact == "" {
+		impact = "—"
+	}
 	kept := "—"
 	if o.kept >= 0 {
 		kept = fmt.Sprintf("%.1f %% of %d", 100*o.kept, o.traced)
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %s | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
-		seconds(o.alert), cause, rank(o.rank), rank(o.rankLatest), kept, o.incidents, o.alerts)
+	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %s | %s | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
+		seconds(o.alert), cause, rank(o.rank), rank(o.rankLatest), kept, impact, o.incidents, o.alerts)
 }
 
 // writeScenarioTable puts the table into BENCHMARKS.md between its markers.
@@ -290,8 +316,8 @@ func writeScenarioTable(t *testing.T, rows []string) {
 	table := strings.Join(append([]string{
 		fmt.Sprintf("<!-- scenarios:start (written by `make scenarios`, %s) -->", time.Now().UTC().Format("2006-01-02")),
 		"",
-		"| scenario | first anomaly | incident | alert | root cause named first | rank of the right one, first ranking | latest ranking | its service's traces kept from the incident's open | incidents | alerts |",
-		"|---|---|---|---|---|---|---|---|---|---|",
+		"| scenario | first anomaly | incident | alert | root cause named first | rank of the right one, first ranking | latest ranking | its service's traces kept from the incident's open | business impact | incidents | alerts |",
+		"|---|---|---|---|---|---|---|---|---|---|---|",
 	}, rows...), "\n") + "\n\n<!-- scenarios:end -->"
 	section := regexp.MustCompile(`(?s)<!-- scenarios:start.*?<!-- scenarios:end -->`)
 	if section.Match(data) {
