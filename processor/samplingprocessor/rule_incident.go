@@ -58,7 +58,7 @@ func touchedBy(touched []entity, service string, span, resource pcommon.Map) []e
 	return touched
 }
 
-// maxWatched bounds the incidents the sampler follows; past it a new incident is not followed (and counted).
+// maxWatched bounds the incidents the sampler follows; past it a new incident is not followed (and logged).
 const maxWatched = 1000
 
 // watchedIncident is an incident the sampler follows: the entities its records named, and until when its traces are
@@ -122,11 +122,11 @@ func (w *incidentWatch) alarms(md pmetric.Metrics, now time.Time) {
 				if m.Name() != semconv.MetricAnomalyAlarm || m.Type() != pmetric.MetricTypeGauge {
 					continue
 				}
+				e := entity{entityService, service.AsString()}
 				for _, dp := range m.Gauge().DataPoints().All() {
-					watched, _ := dp.Attributes().Get(semconv.AttrAnomalyMetric)
-					e := entity{entityService, service.AsString()}
+					watched, ok := dp.Attributes().Get(semconv.AttrAnomalyMetric)
 					_, known := w.alarmed[e]
-					if points.Value(dp) == 1 && w.alarmMetrics[watched.AsString()] && (known || len(w.alarmed) < maxAlarmed) {
+					if ok && points.Value(dp) == 1 && w.alarmMetrics[watched.AsString()] && (known || len(w.alarmed) < maxAlarmed) {
 						w.alarmed[e] = now.Add(w.keepAfter)
 					}
 				}
@@ -149,9 +149,9 @@ func (w *incidentWatch) record(r plog.LogRecord, now time.Time) bool {
 	if !ok || id.AsString() == "" {
 		return false
 	}
-	state, _ := a.Get(semconv.AttrIncidentState)
+	state, ok := a.Get(semconv.AttrIncidentState)
 	inc := w.incidents[id.AsString()]
-	if state.AsString() == semconv.IncidentResolved {
+	if ok && state.AsString() == semconv.IncidentResolved {
 		if inc != nil {
 			inc.until = now.Add(w.keepAfter)
 		}
