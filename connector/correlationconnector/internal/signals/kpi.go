@@ -63,12 +63,11 @@ func (p kpiPairs) read(m pmetric.Metric) {
 	switch name {
 	case semconv.MetricAnomalyExpected, semconv.MetricAnomalyLower, semconv.MetricAnomalyUpper:
 		for _, dp := range m.Gauge().DataPoints().All() {
-			watched, _ := dp.Attributes().Get(semconv.AttrAnomalyMetric)
-			statistic, _ := dp.Attributes().Get(semconv.AttrAnomalyStatistic)
-			if layerOf(watched.AsString()) != incidents.LayerBusiness || statistic.AsString() != "value" {
+			watched := attrOf(dp.Attributes(), semconv.AttrAnomalyMetric)
+			if layerOf(watched) != incidents.LayerBusiness || attrOf(dp.Attributes(), semconv.AttrAnomalyStatistic) != "value" {
 				continue
 			}
-			b := p.at(kpiKey{watched.AsString(), attrsKey(dp.Attributes()), dp.Timestamp()})
+			b := p.at(kpiKey{watched, attrsKey(dp.Attributes()), dp.Timestamp()})
 			if b == nil {
 				continue
 			}

@@ -382,6 +382,14 @@ func scoresOf(ms pmetric.MetricSlice) pmetric.NumberDataPointSlice {
 	return pmetric.NewNumberDataPointSlice()
 }
 
+// attrOf returns an attribute as text, "" when it is absent.
+func attrOf(m pcommon.Map, key string) string {
+	if v, ok := m.Get(key); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
 // scoreAt returns the score of the point the alarm point dp is of: the processor writes a point's score and alarm
 // at the same index of their gauges. 0 when that score is not dp's (another time or watched series).
 func scoreAt(scores pmetric.NumberDataPointSlice, i int, dp pmetric.NumberDataPoint) float64 {
@@ -392,9 +400,7 @@ func scoreAt(scores pmetric.NumberDataPointSlice, i int, dp pmetric.NumberDataPo
 	if s.Timestamp() != dp.Timestamp() {
 		return 0
 	}
-	a, _ := dp.Attributes().Get(semconv.AttrAnomalyMetric)
-	b, _ := s.Attributes().Get(semconv.AttrAnomalyMetric)
-	if a.AsString() != b.AsString() {
+	if attrOf(dp.Attributes(), semconv.AttrAnomalyMetric) != attrOf(s.Attributes(), semconv.AttrAnomalyMetric) {
 		return 0
 	}
 	return points.Value(s)
