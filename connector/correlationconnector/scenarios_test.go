@@ -178,8 +178,8 @@ func (w *world) anomaly(metric string, score float64, resource map[string]string
 	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
 }
 
-// kpiMiss sends what the kpi receiver sends when a KPI misses its target.
-func (w *world) kpiMiss(name string) {
+// kpiMiss sends what the kpi receiver sends when a KPI (of an owner, if not "") misses its target.
+func (w *world) kpiMiss(name, owner string) {
 	md := pmetric.NewMetrics()
 	m := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
 	m.SetName("strata.kpi.target_met")
@@ -187,6 +187,9 @@ func (w *world) kpiMiss(name string) {
 	dp.SetIntValue(0)
 	dp.SetTimestamp(pcommon.NewTimestampFromTime(w.h.clock.Now()))
 	dp.Attributes().PutStr(semconv.AttrKPIName, name)
+	if owner != "" {
+		dp.Attributes().PutStr(semconv.AttrKPIOwner, owner)
+	}
 	require.NoError(w.t, w.h.c.ConsumeMetrics(context.Background(), md))
 }
 
@@ -314,7 +317,7 @@ func TestFailedTransactionsFromNetworkTimeout(t *testing.T) {
 		dp.Attributes().PutStr("server.address", "payments")
 		dp.Attributes().PutStr("strata.probe.type", "tcp")
 		require.NoError(t, w.h.c.ConsumeMetrics(context.Background(), md))
-		w.kpiMiss("order_success_ratio")
+		w.kpiMiss("order_success_ratio", "")
 		w.interval(faults{timeouts: map[string]float64{"payments": 0.4}}, front)
 	}
 	w.oneIncident("endpoint payments")
@@ -516,13 +519,14 @@ func TestALoneSpikeOpensNoIncident(t *testing.T) {
 }
 
 // TestBusinessFailureOpensAnIncident: orders fail without any technical error (payments declined): the KPI missing
-// its target once or twice opens nothing, missing it a third time within confirm_within opens a business incident
+// its target once or twice opens nothing, missing it a third time within confirm_within opens a business incident,
+// which names the KPI's owner among its services
 // rooted at the KPI (a KPI breach during a technical incident joins that one: TestFailedTransactionsFromNetworkTimeout).
 func TestBusinessFailureOpensAnIncident(t *testing.T) {
 	w := newWorld(t, 7)
 	front := &service{name: "frontend", host: "web-1", latency: 8}
 	w.warm(front)
-	miss := func() { w.kpiMiss("order_success_ratio") }
+	miss := func() { w.kpiMiss("order_success_ratio", "frontend") }
 	miss()
 	for range 10 { // beyond confirm_within
 		w.interval(faults{}, front)
@@ -540,6 +544,9 @@ func TestBusinessFailureOpensAnIncident(t *testing.T) {
 		w.interval(faults{}, front)
 	}
 	w.oneIncident("kpi order_success_ratio")
+	last := w.logs.AllLogs()[len(w.logs.AllLogs())-1].ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	services, _ := last.Attributes().Get(semconv.AttrIncidentServices)
+	assert.Equal(t, []any{"frontend"}, services.Slice().AsRaw(), "the KPI's owner is named, though it shows nothing")
 }
 
 // TestForgedScoresOpenNothing: scores a client sends past the anomaly processor (in another scope), and scores

@@ -178,6 +178,7 @@ const (
 	SourceSpans        = "spans"         // a client span and its server's, or a client span's peer
 	SourceServiceGraph = "service_graph" // a service graph's request counter (Tempo, another collector)
 	SourceResource     = "resource"      // a resource's service and the host, container or pod it names
+	SourceKPIOwner     = "kpi_owner"     // a KPI and the service that owns it (strata.kpi.owner)
 	SourceConfigured   = "configured"    // topology.dependencies or topology.file
 )
 
@@ -686,7 +687,7 @@ func (e *Engine) join(target *Incident, s Symptom) {
 		defer e.joinChanges(target)
 	}
 	target.every = max(target.every, s.Every)
-	if s.Layer == LayerSecurity && infrastructure(s.Entity) {
+	if s.Layer == LayerSecurity && infrastructure(s.Entity) || s.Entity.Kind == KindKPI {
 		e.expose(target, s.Entity)
 	}
 	if target.traceID == "" && s.TraceID != "" {
@@ -716,11 +717,12 @@ func (e *Engine) join(target *Incident, s Symptom) {
 	e.queue(target)
 }
 
-// expose names among an incident's services those that run on an entity with a security symptom: a service whose
-// host was just logged into by a brute-forcing address is told, though it shows nothing itself.
+// expose names among an incident's services those that run on an entity with a security symptom, or that a KPI with
+// a symptom depends on (its owner): a service whose host was just logged into by a brute-forcing address is told,
+// and the service whose orders fail, though neither shows anything itself.
 func (e *Engine) expose(inc *Incident, on Entity) {
 	for n := range e.topo.links[on] {
-		if n.Kind != KindService || !e.topo.deps[n][on] {
+		if n.Kind != KindService || !e.topo.deps[n][on] && !(on.Kind == KindKPI && e.topo.deps[on][n]) {
 			continue
 		}
 		if inc.exposed == nil {

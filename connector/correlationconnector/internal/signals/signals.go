@@ -460,6 +460,9 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, score float64, 
 			Every: every, Detail: fmt.Sprintf("the %s probe of %s fails", attr("strata.probe.type"), target)})
 	case "strata.kpi.target_met":
 		kpi := incidents.Entity{Kind: incidents.KindKPI, Name: attr(semconv.AttrKPIName)}
+		if owner := attr(semconv.AttrKPIOwner); owner != "" { // the KPI depends on the service that owns it
+			w.eng.Link(kpi, incidents.Entity{Kind: incidents.KindService, Name: owner}, incidents.SourceKPIOwner, now)
+		}
 		every := w.every(figureKey{kpi, name}, at)
 		if v != 0 {
 			return
