@@ -106,6 +106,10 @@ func (w *Watcher) kpiPoints(p kpiPairs, res []incidents.Entity, now time.Time) [
 			at = now
 		}
 		subject := w.subject(b.dp.Attributes(), res, true, at)
+		if owner := attrOf(b.dp.Attributes(), semconv.AttrKPIOwner); owner != "" && subject.Kind != incidents.KindService {
+			// a KPI's value (the kpi receiver names no service): the service that owns it
+			subject = incidents.Entity{Kind: incidents.KindService, Name: owner}
+		}
 		if subject.Name == "" {
 			continue
 		}

@@ -318,3 +318,32 @@ func TestKPIPointsPairWithTheirBand(t *testing.T) {
 	assert.Equal(t, []incidents.KPIPoint{{Entity: incidents.Entity{Kind: incidents.KindService, Name: "checkout"}, Metric: "shop.orders.rate",
 		Unit: "{order}/s", At: t0, Observed: 4, Expected: 10, Lower: 8, Upper: 12}}, sink.kpis)
 }
+
+// TestKPIValueIsItsOwners: a KPI's value as the kpi receiver sends it (no service in its resource, its owner on the
+// point) is a figure of the owner service.
+func TestKPIValueIsItsOwners(t *testing.T) {
+	sink := &recorder{}
+	w := New(config(), sink)
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	ts := pcommon.NewTimestampFromTime(t0)
+	gauge := func(ms pmetric.MetricSlice, name string, v float64, attrs map[string]any) {
+		m := ms.AppendEmpty()
+		m.SetName(name)
+		m.SetUnit("1")
+		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+		dp.SetTimestamp(ts)
+		dp.SetDoubleValue(v)
+		require.NoError(t, dp.Attributes().FromRaw(attrs))
+	}
+	gauge(rm.ScopeMetrics().AppendEmpty().Metrics(), "shop.orders.success_ratio", 0.7, map[string]any{semconv.AttrKPIOwner: "checkout"})
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(semconv.ScopeAnomaly)
+	for name, v := range map[string]float64{semconv.MetricAnomalyExpected: 0.97, semconv.MetricAnomalyLower: 0.9, semconv.MetricAnomalyUpper: 1} {
+		gauge(sm.Metrics(), name, v, map[string]any{semconv.AttrKPIOwner: "checkout",
+			semconv.AttrAnomalyMetric: "shop.orders.success_ratio", semconv.AttrAnomalyStatistic: "value"})
+	}
+	w.Metrics(md, t0.Add(time.Second))
+	require.Len(t, sink.kpis, 1)
+	assert.Equal(t, incidents.Entity{Kind: incidents.KindService, Name: "checkout"}, sink.kpis[0].Entity)
+}
