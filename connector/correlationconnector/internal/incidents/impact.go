@@ -20,6 +20,10 @@ type KPIPoint struct {
 // maxKPIs bounds the business figures an incident accounts.
 const maxKPIs = 16
 
+// impactStep is how far an open incident's impact figure moves from the one in its last record before an update
+// record says so.
+const impactStep = 0.1
+
 // maxGap is the longest time between two points of a figure that counts toward its shortfall: past it the series
 // had a gap, and what it missed is not known.
 const maxGap = 15 * time.Minute
@@ -77,7 +81,7 @@ func (k *kpiImpact) share() float64 {
 }
 
 // AddKPI accounts a point of a business figure to each open incident it belongs to: one whose entities include
-// its entity, or are related to it.
+// its entity, or are related to it; an incident whose business figures moved enough is queued for an update.
 func (e *Engine) AddKPI(p KPIPoint) {
 	if math.IsNaN(p.Observed) || math.IsNaN(p.Expected) || math.IsInf(p.Observed, 0) || math.IsInf(p.Expected, 0) {
 		return
@@ -102,6 +106,9 @@ func (e *Engine) AddKPI(p KPIPoint) {
 			continue // a point seen already, or out of order
 		}
 		k.account(p)
+		if moved := inc.moved(); len(moved) != inc.figuresSaid || len(moved) > 0 && math.Abs(moved[0].share()-inc.impactSaid) >= impactStep {
+			e.enqueue(inc) // a figure left its band, or the impact moved: the records and alerts say what it costs now
+		}
 	}
 }
 

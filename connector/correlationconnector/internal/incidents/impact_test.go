@@ -60,6 +60,45 @@ func TestImpactOfAnIncident(t *testing.T) {
 		r.Body().Str())
 }
 
+// TestImpactUpdates: an open incident is queued for an update record when a business figure first leaves its band
+// and when its impact moves by impactStep from the one its last record said; not for every point.
+func TestImpactUpdates(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	svc := Entity{KindService, "checkout"}
+	e.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
+	require.Len(t, e.incidents, 1)
+	inc := e.incidents[0]
+	emit := func() int {
+		n := 0
+		for _, q := range e.Dequeue() {
+			Record(plog.NewLogRecord(), q, t0)
+			n++
+		}
+		return n
+	}
+	require.Equal(t, 1, emit(), "the open record")
+	i := 0
+	point := func(observed float64) {
+		i++
+		e.AddKPI(KPIPoint{Entity: svc, Metric: "shop.orders.rate", Unit: "{order}/s", At: t0.Add(time.Duration(i) * 5 * time.Second),
+			Observed: observed, Expected: 10, Lower: 8, Upper: 12})
+	}
+	point(9)
+	assert.Zero(t, emit(), "in band: nothing to say")
+	point(7)
+	assert.Equal(t, 1, emit(), "the figure left its band")
+	point(7)
+	point(7.5)
+	assert.Zero(t, emit(), "the impact moved less than a step")
+	for range 4 {
+		point(2)
+	}
+	assert.Equal(t, 1, emit(), "the impact moved by more than a step")
+	impact, _ := inc.Impact()
+	assert.InDelta(t, impact, inc.impactSaid, 1e-9)
+}
+
 // TestImpactBoundsAndBadPoints: an incident accounts at most maxKPIs figures; NaN and infinite points are ignored;
 // a gap longer than maxGap adds nothing to the shortfall.
 func TestImpactBoundsAndBadPoints(t *testing.T) {

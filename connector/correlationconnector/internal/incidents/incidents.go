@@ -144,6 +144,10 @@ type Incident struct {
 	traceID  string
 	ranking  []candidate
 	emitted  string // the ranking and entities last emitted, to emit an update only on a change
+	// the impact figure and the number of business figures that had moved in the last record: an update is emitted
+	// when a figure leaves its band or the impact moves by impactStep
+	impactSaid  float64
+	figuresSaid int
 	queued   bool   // in the engine's out: one record of its state at emission, however often it changed since
 	resolved bool
 	sequence int

@@ -13,7 +13,7 @@ import (
 )
 
 // Record writes an incident into r as the event contract says (docs/events.md), advances the incident's
-// sequence and returns the record's state.
+// sequence, notes the impact it said and returns the record's state.
 func Record(r plog.LogRecord, inc *Incident, now time.Time) string {
 	state := semconv.IncidentUpdate
 	switch {
@@ -87,7 +87,10 @@ func Record(r plog.LogRecord, inc *Incident, now time.Time) string {
 	if inc.traceID != "" {
 		a.PutStr(semconv.AttrIncidentTraceID, inc.traceID)
 	}
-	if moved := inc.moved(); len(moved) > 0 {
+	moved := inc.moved()
+	inc.figuresSaid = len(moved)
+	if len(moved) > 0 {
+		inc.impactSaid = moved[0].share()
 		a.PutDouble(semconv.AttrIncidentImpact, moved[0].share())
 		kpis := a.PutEmptySlice(semconv.AttrIncidentKPIs)
 		for _, k := range moved {
