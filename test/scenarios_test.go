@@ -2,6 +2,7 @@ package test
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,6 +28,9 @@ type scenario struct {
 	target        string
 	cause         []string
 	short         bool // part of the short form that `make test` runs
+	// watched until its first incident resolves and budgetGoal more: the sampler back to its budget, the incident's
+	// shortfall beside the orders the shop's database lost
+	resolution bool
 }
 
 var scenarios = []scenario{
@@ -37,7 +41,7 @@ var scenarios = []scenario{
 	{name: "network timeout checkout → payment", service: "checkout", kind: "timeout", target: "payment", cause: []string{"payment", "payment-host", "127.0.0.14"}},
 	{name: "brute force on the login", service: "load", kind: "bruteforce", value: 3, cause: []string{"frontend-host", "frontend", "203.0.113.66"}},
 	{name: "password spraying on the login", service: "load", kind: "spray", value: 1, cause: []string{"frontend-host", "frontend", "203.0.113.99"}},
-	{name: "business failure: payments declined", service: "payment", kind: "decline", value: 0.3, cause: []string{"payment", "payment-host", "order_success_ratio"}},
+	{name: "business failure: payments declined", service: "payment", kind: "decline", value: 0.3, cause: []string{"payment", "payment-host", "order_success_ratio", "paid_orders_per_minute"}, resolution: true},
 }
 
 // The phases of a scenario run: the models' warm-up (fast settings), the fault, and how long after its start the
@@ -54,6 +58,10 @@ const (
 	// keptGoal is the least share of the faulty service's traces the sampler keeps while the incident is open (its
 	// incident rule), though the demo's budget keeps a quarter of the rest
 	keptGoal = 0.99
+	// budgetGoal is how soon after its incident resolves the sampler keeps no more of a service's traces for it (the
+	// demo's keep_after), and resolveWait how long a run waits for the resolution
+	budgetGoal  = 2 * time.Minute
+	resolveWait = 6 * time.Minute
 )
 
 // outcome is what Strata produced in one run.
@@ -64,13 +72,19 @@ type outcome struct {
 	// latest; 0: absent
 	rank, rankLatest  int
 	incidents, alerts int
-	// the share of the faulty service's traces the sampler kept from the first incident's open to the end of the
-	// observation (-1: no incident), and how many it had
-	kept       float64
-	traced     int
-	impact     string   // the first incident's business impact in its latest record, "" without one
-	duplicates int      // incident records received more than once
-	timeline   []string // incident records and alerts, for the log
+	// the share of the faulty service's traces the sampler kept from the first incident's open to its resolution, or
+	// to the end of the observation (-1: no incident), and how many it had
+	kept     float64
+	traced   int
+	resolved time.Duration // when the first incident resolved, after the fault began; -1: not seen
+	// how long after the resolution the sampler kept the last trace for an incident (its rule `incident`)
+	backToBudget time.Duration
+	// the first incident's shortfall of paid orders in its latest record (NaN: none), and the paid orders the
+	// database lost: failed orders during the run less those of its two minutes before the fault, pro rata
+	shortfall, missing float64
+	impact             string   // the first incident's business impact in its latest record, "" without one
+	duplicates         int      // incident records received more than once
+	timeline           []string // incident records and alerts, for the log
 }
 
 // TestScenarios runs examples/demo (the shop and the collector, as `make demo` does, with fast warm-up settings),
@@ -103,6 +117,12 @@ func TestScenarios(t *testing.T) {
 			assert.Equal(t, 1, o.rank, "the right root cause first (%v) in the incident's first ranking, got %q", sc.cause, o.cause)
 			assert.Zero(t, o.duplicates, "incident records received twice")
 			assert.GreaterOrEqual(t, o.kept, keptGoal, "the faulty service's traces kept while its incident is open (%d traces)", o.traced)
+			if sc.resolution {
+				t.Logf("resolved %s; last trace kept for the incident %s after; paid orders short: %.0f by the incident, %.0f by the database",
+					seconds(o.resolved), seconds(o.backToBudget), o.shortfall, o.missing)
+				assert.True(t, o.resolved >= 0, "the incident resolved within %s", resolveWait)
+				assert.True(t, o.backToBudget >= 0 && o.backToBudget <= budgetGoal, "back to the budget within %s of the resolution", budgetGoal)
+			}
 		})
 	}
 	control := 3 * time.Minute
@@ -111,7 +131,7 @@ func TestScenarios(t *testing.T) {
 	}
 	t.Run("control", func(t *testing.T) {
 		o := runScenario(t, shop, &scenario{name: "control"}, scenarioWarmUp+controlSettle, control)
-		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
+		rows = append(rows, fmt.Sprintf("| no fault, %s | — | — | — | — | — | — | — | — | — | — | **%d** | **%d** |", control, o.incidents, o.alerts))
 		t.Logf("control (%s): %d incidents, %d alerts\n%s", control, o.incidents, o.alerts, strings.Join(o.timeline, "\n"))
 		assert.Zero(t, o.incidents, "incidents without a fault")
 		assert.Zero(t, o.alerts, "alerts without a fault")
@@ -137,7 +157,21 @@ func runScenario(t *testing.T, shop string, sc *scenario, warmUp, observe time.D
 		require.NoError(t, d.Fault(sc.service, sc.kind, sc.value, sc.target, scenarioFault))
 	}
 	time.Sleep(observe)
-	return readOutcome(d, start, sc)
+	if !sc.resolution {
+		return readOutcome(d, start, sc)
+	}
+	for deadline := time.Now().Add(resolveWait); readOutcome(d, start, sc).resolved < 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Second)
+	}
+	time.Sleep(budgetGoal + 20*time.Second)
+	o := readOutcome(d, start, sc)
+	end := time.Now()
+	before, err := d.Orders("failed", start.Add(-2*time.Minute), start)
+	require.NoError(t, err)
+	during, err := d.Orders("failed", start, end)
+	require.NoError(t, err)
+	o.missing = float64(during) - float64(before)*end.Sub(start).Minutes()/2
+	return o
 }
 
 // tracedService is the service whose traces show a scenario's fault: its own, or the frontend's for an attack on the
@@ -152,7 +186,7 @@ func (sc *scenario) tracedService() string {
 func readOutcome(d *e2e.Demo, start time.Time, sc *scenario) outcome {
 	end := time.Now().Add(-5 * time.Second) // the traces of the last seconds may still wait for their decision
 	cause := sc.cause
-	o := outcome{anomaly: -1, incident: -1, alert: -1, kept: -1}
+	o := outcome{anomaly: -1, incident: -1, alert: -1, kept: -1, resolved: -1, backToBudget: -1, shortfall: math.NaN(), missing: -1}
 	after := func(ts pcommon.Timestamp) (time.Duration, bool) {
 		at := ts.AsTime()
 		return at.Sub(start), !at.Before(start)
@@ -229,6 +263,10 @@ func readOutcome(d *e2e.Demo, start time.Time, sc *scenario) outcome {
 					}
 					if id.Str() == first {
 						o.impact = impactOf(attrs)
+						o.shortfall = shortfallOf(attrs, "shop.orders.paid.rate")
+						if state.Str() == "resolved" {
+							o.resolved = dt
+						}
 					}
 				}
 			}
@@ -237,12 +275,21 @@ func readOutcome(d *e2e.Demo, start time.Time, sc *scenario) outcome {
 	o.incidents = len(opened)
 	if first != "" {
 		o.incident = firstAt
+		if o.resolved >= 0 {
+			end = start.Add(o.resolved) // the goal: kept from the incident's open to its resolution
+			if last := d.Sink.LastSpanWith("strata.sampling.rule", "incident"); !last.IsZero() {
+				o.backToBudget = max(0, last.Sub(end))
+			}
+		}
 		all := d.AllSpans.TracesOf(sc.tracedService(), start.Add(firstAt), end)
 		kept := d.Sink.TracesOf(sc.tracedService(), start.Add(firstAt), end)
 		o.traced = len(all)
 		if len(all) > 0 {
 			o.kept = float64(len(kept)) / float64(len(all))
 		}
+	}
+	if sc.resolution {
+		o.timeline = append(o.timeline, bandTimeline(d, start, "shop.orders.paid.rate")...)
 	}
 	fired := map[string]bool{}
 	for _, a := range d.Alerts.Received() {
@@ -278,6 +325,79 @@ func impactOf(attrs pcommon.Map) string {
 	return s
 }
 
+// bandTimeline returns a business figure's points from 30 s before start, each with the anomaly processor's band
+// and score: what its impact was accounted from.
+func bandTimeline(d *e2e.Demo, start time.Time, metric string) []string {
+	type point struct{ observed, expected, lower, upper, score float64 }
+	points := map[time.Duration]*point{}
+	at := func(ts pcommon.Timestamp) *point {
+		dt := ts.AsTime().Sub(start)
+		if points[dt] == nil {
+			points[dt] = &point{-1, -1, -1, -1, -1}
+		}
+		return points[dt]
+	}
+	for _, md := range d.Sink.Metrics() {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					if m.Type() != pmetric.MetricTypeGauge {
+						continue
+					}
+					for _, p := range m.Gauge().DataPoints().All() {
+						if p.Timestamp().AsTime().Before(start.Add(-30 * time.Second)) {
+							continue
+						}
+						if m.Name() == metric {
+							at(p.Timestamp()).observed = p.DoubleValue()
+							continue
+						}
+						if v, ok := p.Attributes().Get("strata.anomaly.metric"); !ok || v.AsString() != metric {
+							continue
+						}
+						switch m.Name() {
+						case "strata.anomaly.expected":
+							at(p.Timestamp()).expected = p.DoubleValue()
+						case "strata.anomaly.lower":
+							at(p.Timestamp()).lower = p.DoubleValue()
+						case "strata.anomaly.upper":
+							at(p.Timestamp()).upper = p.DoubleValue()
+						case "strata.anomaly.score":
+							at(p.Timestamp()).score = p.DoubleValue()
+						}
+					}
+				}
+			}
+		}
+	}
+	keys := make([]time.Duration, 0, len(points))
+	for k := range points {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []string
+	for _, k := range keys {
+		p := points[k]
+		out = append(out, fmt.Sprintf("%6.1fs %s %.1f, expected %.1f [%.1f, %.1f], score %.4f", k.Seconds(), metric, p.observed, p.expected, p.lower, p.upper, p.score))
+	}
+	return out
+}
+
+// shortfallOf returns the shortfall an incident record gives for a business figure; NaN without one.
+func shortfallOf(attrs pcommon.Map, metric string) float64 {
+	kpis, ok := attrs.Get("strata.incident.kpis")
+	if !ok || kpis.Type() != pcommon.ValueTypeSlice {
+		return math.NaN()
+	}
+	for _, k := range kpis.Slice().All() {
+		m := k.Map().AsRaw()
+		if shortfall, ok := m["shortfall"].(float64); ok && m["metric"] == metric {
+			return shortfall
+		}
+	}
+	return math.NaN()
+}
+
 func seconds(d time.Duration) string {
 	if d < 0 {
 		return "—"
@@ -304,8 +424,16 @@ func (o outcome) row(sc scenario) string {
 	if o.kept >= 0 {
 		kept = fmt.Sprintf("%.1f %% of %d", 100*o.kept, o.traced)
 	}
-	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %s | %s | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
-		seconds(o.alert), cause, rank(o.rank), rank(o.rankLatest), kept, impact, o.incidents, o.alerts)
+	shortfall := "—"
+	if o.missing >= 0 { // measured, not asserted: issue #23's goal of 10 % is not met (see BENCHMARKS.md)
+		incident := "—"
+		if !math.IsNaN(o.shortfall) {
+			incident = fmt.Sprintf("%.0f", o.shortfall)
+		}
+		shortfall = fmt.Sprintf("%s / %.0f {order}", incident, o.missing)
+	}
+	return fmt.Sprintf("| %s | %s | %s | %s | `%s` | %s | %s | %s | %s | %s | %s | %d | %d |", sc.name, seconds(o.anomaly), seconds(o.incident),
+		seconds(o.alert), cause, rank(o.rank), rank(o.rankLatest), kept, seconds(o.backToBudget), impact, shortfall, o.incidents, o.alerts)
 }
 
 // writeScenarioTable puts the table into BENCHMARKS.md between its markers.
@@ -316,8 +444,8 @@ func writeScenarioTable(t *testing.T, rows []string) {
 	table := strings.Join(append([]string{
 		fmt.Sprintf("<!-- scenarios:start (written by `make scenarios`, %s) -->", time.Now().UTC().Format("2006-01-02")),
 		"",
-		"| scenario | first anomaly | incident | alert | root cause named first | rank of the right one, first ranking | latest ranking | its service's traces kept from the incident's open | business impact | incidents | alerts |",
-		"|---|---|---|---|---|---|---|---|---|---|---|",
+		"| scenario | first anomaly | incident | alert | root cause named first | rank of the right one, first ranking | latest ranking | its service's traces kept from the incident's open | last kept for it after its resolution | business impact | paid orders short: incident / database | incidents | alerts |",
+		"|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 	}, rows...), "\n") + "\n\n<!-- scenarios:end -->"
 	section := regexp.MustCompile(`(?s)<!-- scenarios:start.*?<!-- scenarios:end -->`)
 	if section.Match(data) {

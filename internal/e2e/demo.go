@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite" // the shop's database
 )
 
 // Demo is examples/demo running as `make demo` runs it — the shop's six services with their load, and the
@@ -119,6 +122,20 @@ func StartDemo(t testing.TB, binary, shop, root string, fast bool) *Demo {
 		return err
 	})
 	return d
+}
+
+// Orders counts the orders in the shop's database with the given status ("ok", "failed") created in [from, to).
+func (d *Demo) Orders(status string, from, to time.Time) (int, error) {
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(d.Dir, "shop.db")+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	const layout = "2006-01-02T15:04:05.000Z" // as the shop writes created_at
+	var n int
+	err = db.QueryRow(`SELECT count(*) FROM orders WHERE status = ? AND created_at >= ? AND created_at < ?`,
+		status, from.UTC().Format(layout), to.UTC().Format(layout)).Scan(&n)
+	return n, err
 }
 
 // Fault injects a fault through the shop's /faults (see examples/demo/shop).

@@ -183,6 +183,25 @@ func (s *OTLPSink) TracesOf(service string, from, to time.Time) map[pcommon.Trac
 	return out
 }
 
+// LastSpanWith returns the latest start of a span that arrived with the string attribute key=value; zero for none.
+func (s *OTLPSink) LastSpanWith(key, value string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var last time.Time
+	for _, td := range s.traces {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, span := range ss.Spans().All() {
+					if v, ok := span.Attributes().Get(key); ok && v.AsString() == value && span.StartTimestamp().AsTime().After(last) {
+						last = span.StartTimestamp().AsTime()
+					}
+				}
+			}
+		}
+	}
+	return last
+}
+
 // LogsByTrace counts the log records that arrived, by trace id (records without one under the zero id).
 func (s *OTLPSink) LogsByTrace() map[pcommon.TraceID]int {
 	s.mu.Lock()
