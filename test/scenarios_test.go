@@ -90,8 +90,10 @@ type outcome struct {
 // TestScenarios runs examples/demo (the shop and the collector, as `make demo` does, with fast warm-up settings),
 // injects each fault at a recorded time and reads what Strata produced: the first anomaly score at the alarm level,
 // the first incident and its ranked root cause, the first alert at a webhook (behind a real Alertmanager where one
-// is installed), and how many incidents and alerts the run raised; then a fault-free control run counts false
-// incidents and alerts. `make test` runs the short form (two faults, a 3-minute control); `make scenarios`
+// is installed), the share of the faulty service's traces the sampler kept, the incident's business impact, and how
+// many incidents and alerts the run raised (a scenario with `resolution` is watched past its incident's resolution:
+// the sampler back to its budget, the shortfall beside the shop's database); then a fault-free control run counts
+// false incidents and alerts. `make test` runs the short form (two faults, a 3-minute control); `make scenarios`
 // (STRATA_SCENARIOS=full) runs every fault and a 10-minute control. Both assert the goals; only a full run of every
 // fault and the control that met them all writes the table into BENCHMARKS.md.
 func TestScenarios(t *testing.T) {
