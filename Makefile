@@ -49,7 +49,7 @@ demo: build
 	STRATA_COMPANION_READY=127.0.0.1:7100 ./scripts/run.sh $(BINARY) examples/demo/collector.yaml $(SHOP) run -db _build/demo/shop.db -auth-log _build/demo/auth.jsonl
 
 ## scenarios: every fault of the demo and a 10-minute fault-free control, each from a clean start; the table of
-## times to detect, root causes and alerts goes into BENCHMARKS.md (about 50 minutes)
+## times to detect, root causes and alerts goes into BENCHMARKS.md (about 60 minutes)
 scenarios: build
 	./scripts/install-test-deps.sh   # the alerts go through a real Alertmanager where it is installed
 	STRATA_SCENARIOS=full STRATA_BINARY=$(abspath $(BINARY)) $(GO) test -run 'TestScenarios' -v -timeout 90m ./test/
