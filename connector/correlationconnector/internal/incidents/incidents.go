@@ -148,9 +148,9 @@ type Incident struct {
 	// when a figure leaves its band or the impact moves by impactStep
 	impactSaid  float64
 	figuresSaid int
-	queued   bool   // in the engine's out: one record of its state at emission, however often it changed since
-	resolved bool
-	sequence int
+	queued      bool // in the engine's out: one record of its state at emission, however often it changed since
+	resolved    bool
+	sequence    int
 }
 
 // topology is what the connector learned of how entities relate: which service calls which (the graph's edges),
