@@ -28,14 +28,30 @@ const impactStep = 0.1
 // had a gap, and what it missed is not known.
 const maxGap = 15 * time.Minute
 
-// kpiImpact is what one business figure lost during an incident, from the first point of it outside its band.
+// calmPoints is how many points in a row back inside its band end a figure's excursion: until then its points
+// count, so a recovery's last steps (inside the band already) count as what they lost.
+const calmPoints = 3
+
+// figurePoints is how many of a figure's latest points the engine keeps, so that an incident that opens after the
+// figure began to move (its confirmation waits for a second symptom) accounts it from the incident's first symptom.
+const figurePoints = 32
+
+// kpiImpact is what one business figure lost during an incident: the points of its excursions outside the band,
+// measured against what was expected before the incident (below).
 type kpiImpact struct {
 	entity       Entity
 	metric, unit string
 	moved        bool     // a point was outside the band
-	last         KPIPoint // the latest point
-	// from the first point outside the band: the sum of |expected − observed| and of |expected| over the points,
-	// and, for a rate (a unit per second, minute, hour or day), the sum of (expected − observed) over the time
+	counting     bool     // in an excursion: from a point outside the band to calmPoints in a row back inside it
+	calm         int      // points in a row back inside the band during an excursion
+	last         KPIPoint // the latest point, its expected value and band measured as below
+	model        float64  // the anomaly processor's expected value of the latest point, as it said it
+	// offset undoes the changes of level the anomaly processor adopted since the incident's first symptom: it
+	// takes a lasting change (a fault's drop) as the new normal so as to stop alarming, while the incident's cost is
+	// measured against the level before
+	offset float64
+	// over the points of its excursions: the sum of |expected − observed| and of |expected|, and, for a rate (a unit
+	// per second, minute, hour or day), the sum of (expected − observed) over the time between points
 	shortfall          float64
 	deficit, expectSum float64
 }
@@ -54,15 +70,30 @@ func rateUnit(unit string) (float64, string) {
 	return 0, ""
 }
 
+// begin takes a point from before the incident's first symptom: the level the figure is measured against.
+func (k *kpiImpact) begin(p KPIPoint) { k.last, k.model = p, p.Expected }
+
 // account adds a point of the figure.
 func (k *kpiImpact) account(p KPIPoint) {
-	outside := p.Observed < p.Lower || p.Observed > p.Upper
 	prev := k.last
+	if !prev.At.IsZero() && p.Expected != k.model && math.Abs(p.Expected-prev.Observed) <= 1e-6*math.Abs(prev.Observed) {
+		// The processor's expected value jumped to the value observed the point before: it adopted that level
+		// (float32 is what it keeps, hence the tolerance). The figure is still measured against the level before.
+		k.offset += k.model - p.Expected
+	}
+	k.model = p.Expected
+	p.Expected, p.Lower, p.Upper = p.Expected+k.offset, p.Lower+k.offset, p.Upper+k.offset
 	k.last = p
-	if !k.moved && !outside {
+	switch {
+	case p.Observed < p.Lower || p.Observed > p.Upper:
+		k.moved, k.counting, k.calm = true, true, 0
+	case k.counting:
+		k.calm++
+		k.counting = k.calm < calmPoints
+	}
+	if !k.counting {
 		return
 	}
-	k.moved = true
 	k.deficit += math.Abs(p.Expected - p.Observed)
 	k.expectSum += math.Abs(p.Expected)
 	if seconds, _ := rateUnit(k.unit); seconds > 0 && !prev.At.IsZero() {
@@ -72,7 +103,7 @@ func (k *kpiImpact) account(p KPIPoint) {
 	}
 }
 
-// share returns the share of its expected value the figure lost (or gained, for one that rose) since it moved.
+// share returns the share of its expected value the figure lost (or gained, for one that rose) in its excursions.
 func (k *kpiImpact) share() float64 {
 	if k.expectSum == 0 {
 		return 0
@@ -81,16 +112,21 @@ func (k *kpiImpact) share() float64 {
 }
 
 // AddKPI accounts a point of a business figure to each open incident it belongs to: one whose entities include
-// its entity, or are related to it; an incident whose business figures moved enough is queued for an update.
+// its entity, or are related to it; an incident whose business figures moved enough is queued for an update. An
+// incident that meets the figure first accounts its points since the incident's first symptom.
 func (e *Engine) AddKPI(p KPIPoint) {
 	if math.IsNaN(p.Observed) || math.IsNaN(p.Expected) || math.IsInf(p.Observed, 0) || math.IsInf(p.Expected, 0) {
 		return
+	}
+	key := p.Entity.String() + "\x00" + p.Metric
+	before, ok := e.remember(key, p)
+	if !ok {
+		return // a point seen already, or out of order
 	}
 	for _, inc := range e.incidents {
 		if inc.entities[p.Entity] == nil && !e.topo.related(p.Entity, inc.entities) {
 			continue
 		}
-		key := p.Entity.String() + "\x00" + p.Metric
 		k := inc.kpis[key]
 		if k == nil {
 			if len(inc.kpis) >= maxKPIs {
@@ -101,15 +137,45 @@ func (e *Engine) AddKPI(p KPIPoint) {
 			}
 			k = &kpiImpact{entity: p.Entity, metric: p.Metric, unit: p.Unit}
 			inc.kpis[key] = k
-		}
-		if !p.At.After(k.last.At) {
-			continue // a point seen already, or out of order
+			for _, h := range before {
+				if h.At.Before(inc.opened) {
+					k.begin(h)
+				} else {
+					k.account(h)
+				}
+			}
 		}
 		k.account(p)
 		if moved := inc.moved(); len(moved) != inc.figuresSaid || len(moved) > 0 && math.Abs(moved[0].share()-inc.impactSaid) >= impactStep {
 			e.enqueue(inc) // a figure left its band, or the impact moved: the records and alerts say what it costs now
 		}
 	}
+}
+
+// remember keeps p among the latest points of its figure, at most figurePoints of each and of at most max_signals
+// figures (the one seen least recently is forgotten first). It returns the points kept before p, and false for a
+// point not later than the latest kept.
+func (e *Engine) remember(key string, p KPIPoint) ([]KPIPoint, bool) {
+	points, known := e.figures[key]
+	if n := len(points); n > 0 && !p.At.After(points[n-1].At) {
+		return nil, false
+	}
+	if !known && len(e.figures) >= max(1, e.cfg.MaxSignals) {
+		var oldest string
+		var oldestAt time.Time
+		for k, pts := range e.figures {
+			if at := pts[len(pts)-1].At; oldest == "" || at.Before(oldestAt) {
+				oldest, oldestAt = k, at
+			}
+		}
+		delete(e.figures, oldest)
+	}
+	if len(points) == figurePoints {
+		copy(points, points[1:])
+		points = points[:len(points)-1]
+	}
+	e.figures[key] = append(points, p)
+	return points, true
 }
 
 // moved returns the incident's business figures that left their band, the one that lost the largest share first.

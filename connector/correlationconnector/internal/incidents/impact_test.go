@@ -125,3 +125,84 @@ func TestImpactBoundsAndBadPoints(t *testing.T) {
 	k := e2.incidents[0].kpis["service shop\x00orders"]
 	assert.InDelta(t, 30, k.shortfall, 1e-9, "only the last minute: 30 orders a minute short for one minute")
 }
+
+// TestImpactAgainstTheLevelBefore: the anomaly processor adopts a lasting drop as its new level (its expected value
+// jumps to the value observed the point before); the incident still measures the figure against the level before,
+// until the processor adopts the recovery too. An excursion counts until calmPoints in a row are back in the band;
+// noise inside the band after it adds nothing.
+func TestImpactAgainstTheLevelBefore(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	svc := Entity{KindService, "checkout"}
+	e.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
+	inc := e.incidents[0]
+	i := 0
+	point := func(observed, expected, half float64) {
+		e.AddKPI(KPIPoint{Entity: svc, Metric: "shop.orders.paid.rate", Unit: "{order}/min", At: t0.Add(time.Duration(i) * 5 * time.Second),
+			Observed: observed, Expected: expected, Lower: expected - half, Upper: expected + half})
+		i++
+	}
+	point(600, 600, 60)
+	point(400, 600, 60) // the drop
+	point(400, 600, 60)
+	for range 10 {
+		point(400, 400, 80) // the processor's level is the drop's
+	}
+	point(600, 400, 80) // the recovery: in the band of the level before
+	point(600, 600, 80) // the processor adopts it
+	for range 3 {
+		point(650, 600, 80) // noise in the band, after the excursion
+	}
+	k := inc.kpis["service checkout\x00shop.orders.paid.rate"]
+	require.NotNil(t, k)
+	assert.InDelta(t, 200, k.shortfall, 1e-9, "200 orders a minute short for 12 points of 5 s")
+	assert.InDelta(t, 12*200.0/(14*600), k.share(), 1e-9, "12 points 200 short, and 2 calm points, of 600 expected")
+	assert.Equal(t, 600.0, k.last.Expected)
+	assert.Zero(t, k.offset, "the processor's return to the level before undid its drop")
+}
+
+// TestImpactFromTheFirstSymptom: an incident that opens after a business figure began to move (confirmed later than
+// its first symptom) accounts the figure's points from that symptom, measured against the level of the point before
+// it.
+func TestImpactFromTheFirstSymptom(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	svc := Entity{KindService, "checkout"}
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 10 * time.Second) }
+	add := func(i int, observed, expected float64) {
+		e.AddKPI(KPIPoint{Entity: svc, Metric: "orders", Unit: "{order}/s", At: at(i), Observed: observed, Expected: expected,
+			Lower: expected - 1, Upper: expected + 1})
+	}
+	add(-2, 10, 10)
+	add(-1, 10, 10)
+	add(0, 4, 10)
+	add(1, 4, 10)
+	add(2, 4, 4) // the processor adopted the drop
+	e.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: at(0)}})
+	require.Len(t, e.incidents, 1)
+	add(3, 4, 4)
+	k := e.incidents[0].kpis["service checkout\x00orders"]
+	require.NotNil(t, k)
+	assert.InDelta(t, 4*60, k.shortfall, 1e-9, "6 orders a second short for 4 points of 10 s, from the first symptom")
+	add(3, 0, 4)
+	assert.InDelta(t, 4*60, k.shortfall, 1e-9, "a point seen already is ignored")
+}
+
+// TestImpactFiguresBounded: the engine keeps the latest points of at most max_signals figures, forgetting the one
+// seen least recently, and at most figurePoints of each.
+func TestImpactFiguresBounded(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxSignals = 3
+	e := New(cfg, 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	for i := range 5 {
+		for j := range 2 * figurePoints {
+			e.AddKPI(KPIPoint{Entity: Entity{KindService, "svc"}, Metric: string(rune('a' + i)), At: t0.Add(time.Duration(i*100+j) * time.Second),
+				Observed: 1, Expected: 1, Lower: 0, Upper: 2})
+		}
+	}
+	require.Len(t, e.figures, 3)
+	for _, m := range []string{"c", "d", "e"} {
+		assert.Len(t, e.figures["service svc\x00"+m], figurePoints, m)
+	}
+}
