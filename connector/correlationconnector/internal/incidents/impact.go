@@ -28,32 +28,42 @@ const impactStep = 0.1
 // had a gap, and what it missed is not known.
 const maxGap = 15 * time.Minute
 
-// calmPoints is how many points in a row back inside its band end a figure's excursion: until then its points
-// count, so a recovery's last steps (inside the band already) count as what they lost.
-const calmPoints = 3
-
 // figurePoints is how many of a figure's latest points the engine keeps, so that an incident that opens after the
 // figure began to move (its confirmation waits for a second symptom) accounts it from the incident's first symptom.
 const figurePoints = 32
 
-// kpiImpact is what one business figure lost during an incident: the points of its excursions outside the band,
-// measured against what was expected before the incident (below).
+// kpiImpact is what one business figure lost during an incident: its excursions, measured against what was expected
+// before the incident. An excursion is a stretch of points on one side of the expected value that took the figure
+// outside its band: it begins where the figure left the expected value and ends where it comes back to it, so the
+// start of a drop and the end of a recovery count too, and noise inside the band does not.
 type kpiImpact struct {
 	entity       Entity
 	metric, unit string
 	moved        bool     // a point was outside the band
-	counting     bool     // in an excursion: from a point outside the band to calmPoints in a row back inside it
-	calm         int      // points in a row back inside the band during an excursion
 	last         KPIPoint // the latest point, its expected value and band measured as below
 	model        float64  // the anomaly processor's expected value of the latest point, as it said it
 	// offset undoes the changes of level the anomaly processor adopted since the incident's first symptom: it
 	// takes a lasting change (a fault's drop) as the new normal so as to stop alarming, while the incident's cost is
 	// measured against the level before
 	offset float64
-	// over the points of its excursions: the sum of |expected − observed| and of |expected|, and, for a rate (a unit
-	// per second, minute, hour or day), the sum of (expected − observed) over the time between points
-	shortfall          float64
-	deficit, expectSum float64
+	// half is the band's half-width before the incident: the processor's band widens as it learns a fault's
+	// points, and the figure is held to the narrower of that and the band of the moment
+	half float64
+	side int // the side of the expected value of the latest point (-1 below, 1 above)
+	// run is the stretch of points since the figure last crossed its expected value; counting: it is an excursion
+	counting bool
+	run      loss
+	loss
+}
+
+// loss is what a figure's points lost: the sum of |expected − observed| and of |expected| over them, and, for a
+// rate (a unit per second, minute, hour or day), the sum of (expected − observed) over the time between points.
+type loss struct {
+	deficit, expectSum, shortfall float64
+}
+
+func (l *loss) add(o loss) {
+	l.deficit, l.expectSum, l.shortfall = l.deficit+o.deficit, l.expectSum+o.expectSum, l.shortfall+o.shortfall
 }
 
 // rateUnit returns how many seconds the time of a rate's unit lasts ("{order}/min": 60) and the unit of what it
@@ -70,11 +80,12 @@ func rateUnit(unit string) (float64, string) {
 	return 0, ""
 }
 
-// begin takes a point from before the incident's first symptom: the level the figure is measured against.
-func (k *kpiImpact) begin(p KPIPoint) { k.last, k.model = p, p.Expected }
+// begin takes a point from before the incident's first symptom: the level and band the figure is measured against.
+func (k *kpiImpact) begin(p KPIPoint) { k.last, k.model, k.half = p, p.Expected, (p.Upper-p.Lower)/2 }
 
-// account adds a point of the figure.
-func (k *kpiImpact) account(p KPIPoint) {
+// account adds a point of the figure; one that does not count (the incident quiet) is its expected value's and
+// band's, and the time to the next point.
+func (k *kpiImpact) account(p KPIPoint, counts bool) {
 	prev := k.last
 	if !prev.At.IsZero() && p.Expected != k.model && math.Abs(p.Expected-prev.Observed) <= 1e-6*math.Abs(prev.Observed) {
 		// The processor's expected value jumped to the value observed the point before: it adopted that level
@@ -82,24 +93,45 @@ func (k *kpiImpact) account(p KPIPoint) {
 		k.offset += k.model - p.Expected
 	}
 	k.model = p.Expected
-	p.Expected, p.Lower, p.Upper = p.Expected+k.offset, p.Lower+k.offset, p.Upper+k.offset
-	k.last = p
-	switch {
-	case p.Observed < p.Lower || p.Observed > p.Upper:
-		k.moved, k.counting, k.calm = true, true, 0
-	case k.counting:
-		k.calm++
-		k.counting = k.calm < calmPoints
+	half := (p.Upper - p.Lower) / 2
+	if k.half > 0 {
+		half = min(half, k.half)
+	} else {
+		k.half = half
 	}
-	if !k.counting {
+	p.Expected += k.offset
+	p.Lower, p.Upper = p.Expected-half, p.Expected+half
+	k.last = p
+	if !counts {
+		k.side, k.counting, k.run = 0, false, loss{}
 		return
 	}
-	k.deficit += math.Abs(p.Expected - p.Observed)
-	k.expectSum += math.Abs(p.Expected)
+
+	point := loss{deficit: math.Abs(p.Expected - p.Observed), expectSum: math.Abs(p.Expected)}
 	if seconds, _ := rateUnit(k.unit); seconds > 0 && !prev.At.IsZero() {
 		if dt := p.At.Sub(prev.At); dt > 0 && dt <= maxGap {
-			k.shortfall += (p.Expected - p.Observed) * dt.Seconds() / seconds
+			point.shortfall = (p.Expected - p.Observed) * dt.Seconds() / seconds
 		}
+	}
+	side := 0
+	if p.Observed < p.Expected {
+		side = -1
+	} else if p.Observed > p.Expected {
+		side = 1
+	}
+	if side != k.side || side == 0 { // back to the expected value: a new stretch
+		k.side, k.counting, k.run = side, false, loss{}
+	}
+	switch {
+	case k.counting:
+		k.add(point)
+	case p.Observed < p.Lower || p.Observed > p.Upper: // the stretch is an excursion, from its start
+		k.moved, k.counting = true, true
+		k.run.add(point)
+		k.add(k.run)
+		k.run = loss{}
+	default:
+		k.run.add(point)
 	}
 }
 
@@ -129,7 +161,7 @@ func (e *Engine) AddKPI(p KPIPoint) {
 		}
 		k := inc.kpis[key]
 		if k == nil {
-			if len(inc.kpis) >= maxKPIs {
+			if !inc.active(p.At) || len(inc.kpis) >= maxKPIs {
 				continue
 			}
 			if inc.kpis == nil {
@@ -141,15 +173,26 @@ func (e *Engine) AddKPI(p KPIPoint) {
 				if h.At.Before(inc.opened) {
 					k.begin(h)
 				} else {
-					k.account(h)
+					k.account(h, true)
 				}
 			}
 		}
-		k.account(p)
+		k.account(p, inc.active(p.At))
 		if moved := inc.moved(); len(moved) != inc.figuresSaid || len(moved) > 0 && math.Abs(moved[0].share()-inc.impactSaid) >= impactStep {
 			e.enqueue(inc) // a figure left its band, or the impact moved: the records and alerts say what it costs now
 		}
 	}
+}
+
+// activeAfter is how long after an incident's last symptom, at least, a business figure's points are its own: a KPI
+// computed over a window lags the symptoms. Past it (or one interval of the incident's series, if longer) the
+// incident only waits to resolve, and what the figure does is not its cost.
+const activeAfter = time.Minute
+
+// active reports whether a business figure's point at is the incident's: from its first symptom to activeAfter past
+// its last.
+func (inc *Incident) active(at time.Time) bool {
+	return !at.Before(inc.opened) && !at.After(inc.last.Add(max(activeAfter, min(inc.every, MaxEvery))))
 }
 
 // remember keeps p among the latest points of its figure, at most figurePoints of each and of at most max_signals

@@ -13,10 +13,11 @@ import (
 	"github.com/otelstrata/strata/internal/semconv"
 )
 
-// TestImpactOfAnIncident: an order rate of a service of the incident that leaves its band is accounted from that
-// point: the share of its expected value lost, and, for a rate, the orders short so far (expected − observed over
-// the time between points); in band before, it counts nothing. A figure of an unrelated service is not the
-// incident's. The record and its summary carry the impact.
+// TestImpactOfAnIncident: an order rate of a service of the incident that leaves its band is accounted over its
+// excursion: the share of its expected value lost, and, for a rate, the orders short so far (expected − observed over
+// the time between points); noise inside the band on the other side of the expected value counts nothing, and the
+// stretch on the excursion's side that precedes it counts. A figure of an unrelated service is not the incident's.
+// The record and its summary carry the impact.
 func TestImpactOfAnIncident(t *testing.T) {
 	e := New(testConfig(), 100, 0)
 	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
@@ -30,33 +31,34 @@ func TestImpactOfAnIncident(t *testing.T) {
 
 	point := func(svc string, i int, observed float64) {
 		e.AddKPI(KPIPoint{Entity: Entity{KindService, svc}, Metric: "shop.orders.rate", Unit: "{order}/s",
-			At: t0.Add(time.Duration(i) * 10 * time.Second), Observed: observed, Expected: 10, Lower: 8, Upper: 12})
+			At: t0.Add(time.Duration(i) * 5 * time.Second), Observed: observed, Expected: 10, Lower: 8, Upper: 12})
 	}
 	point("checkout", 0, 10)
-	point("checkout", 1, 9) // in band: nothing lost yet
-	for i := 2; i < 8; i++ {
+	point("checkout", 1, 11) // in band, above: nothing lost
+	point("checkout", 2, 9)  // in band, below: the excursion's start
+	for i := 3; i < 8; i++ {
 		point("checkout", i, 4)
 	}
 	point("checkout", 7, 0) // the same point again: ignored
 	point("catalog", 3, 0)  // not related to the incident
 	impact, moved := inc.Impact()
 	require.True(t, moved)
-	assert.InDelta(t, 0.6, impact, 1e-9, "6 of 10 orders a second lost, from the first point outside the band")
+	assert.InDelta(t, 31.0/60, impact, 1e-9, "1, then 6 of 10 orders a second lost, from where the rate fell below 10")
 	require.Len(t, inc.kpis, 1)
-	assert.InDelta(t, 360, inc.kpis["service checkout\x00shop.orders.rate"].shortfall, 1e-9, "6 orders a second for 60 s")
+	assert.InDelta(t, 155, inc.kpis["service checkout\x00shop.orders.rate"].shortfall, 1e-9, "1 for 5 s, 6 orders a second for 25 s")
 
 	r := plog.NewLogRecord()
-	Record(r, inc, t0.Add(80*time.Second))
+	Record(r, inc, t0.Add(40*time.Second))
 	got, ok := r.Attributes().Get(semconv.AttrIncidentImpact)
 	require.True(t, ok)
-	assert.InDelta(t, 0.6, got.Double(), 1e-9)
+	assert.InDelta(t, 31.0/60, got.Double(), 1e-9)
 	kpis, ok := r.Attributes().Get(semconv.AttrIncidentKPIs)
 	require.True(t, ok)
 	require.Equal(t, 1, kpis.Slice().Len())
 	k := kpis.Slice().At(0).Map().AsRaw()
 	assert.Equal(t, map[string]any{"entity": "checkout", "kind": "service", "metric": "shop.orders.rate", "unit": "{order}/s",
-		"observed": 4.0, "expected": 10.0, "lower": 8.0, "upper": 12.0, "share_lost": 0.6, "shortfall": 360.0, "shortfall_unit": "{order}"}, k)
-	assert.True(t, strings.Contains(r.Body().Str(), "Business impact: shop.orders.rate of checkout 60 % below expected (4 {order}/s, expected 10), 360 {order} short so far."),
+		"observed": 4.0, "expected": 10.0, "lower": 8.0, "upper": 12.0, "share_lost": 31.0 / 60, "shortfall": 155.0, "shortfall_unit": "{order}"}, k)
+	assert.True(t, strings.Contains(r.Body().Str(), "Business impact: shop.orders.rate of checkout 52 % below expected (4 {order}/s, expected 10), 155 {order} short so far."),
 		r.Body().Str())
 }
 
@@ -107,29 +109,30 @@ func TestImpactBoundsAndBadPoints(t *testing.T) {
 	svc := Entity{KindService, "shop"}
 	e.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
 	inc := e.incidents[0]
+	for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		e.AddKPI(KPIPoint{Entity: svc, Metric: "bad", Unit: "1", At: t0, Observed: bad, Expected: 1, Lower: 0.5, Upper: 1.5})
+		e.AddKPI(KPIPoint{Entity: svc, Metric: "bad", Unit: "1", At: t0, Observed: 1, Expected: bad, Lower: 0.5, Upper: 1.5})
+	}
+	assert.Empty(t, inc.kpis, "NaN and infinite points are no figure's")
 	for i := range 2 * maxKPIs {
 		e.AddKPI(KPIPoint{Entity: svc, Metric: "kpi." + string(rune('a'+i)), Unit: "1", At: t0, Observed: 0, Expected: 1, Lower: 0.5, Upper: 1.5})
 	}
 	assert.Len(t, inc.kpis, maxKPIs)
 
-	e2 := New(testConfig(), 100, 0)
-	e2.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
-	p := KPIPoint{Entity: svc, Metric: "orders", Unit: "{order}/min", At: t0, Observed: 0, Expected: 60, Lower: 50, Upper: 70}
-	e2.AddKPI(p)
+	k := &kpiImpact{unit: "{order}/min"}
+	p := KPIPoint{Entity: svc, Metric: "orders", At: t0, Observed: 0, Expected: 60, Lower: 50, Upper: 70}
+	k.account(p, true)
 	p.At = t0.Add(time.Hour) // a gap
-	e2.AddKPI(p)
-	p.At, p.Observed = t0.Add(time.Hour+time.Minute), math.NaN()
-	e2.AddKPI(p)
-	p.Observed = 30
-	e2.AddKPI(p)
-	k := e2.incidents[0].kpis["service shop\x00orders"]
+	k.account(p, true)
+	p.At, p.Observed = t0.Add(time.Hour+time.Minute), 30
+	k.account(p, true)
 	assert.InDelta(t, 30, k.shortfall, 1e-9, "only the last minute: 30 orders a minute short for one minute")
 }
 
 // TestImpactAgainstTheLevelBefore: the anomaly processor adopts a lasting drop as its new level (its expected value
 // jumps to the value observed the point before); the incident still measures the figure against the level before,
-// until the processor adopts the recovery too. An excursion counts until calmPoints in a row are back in the band;
-// noise inside the band after it adds nothing.
+// until the processor adopts the recovery too. The excursion ends where the figure is back at that level; noise
+// inside the band after it adds nothing, and the band widened by the drop is held to the one before.
 func TestImpactAgainstTheLevelBefore(t *testing.T) {
 	e := New(testConfig(), 100, 0)
 	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
@@ -156,7 +159,7 @@ func TestImpactAgainstTheLevelBefore(t *testing.T) {
 	k := inc.kpis["service checkout\x00shop.orders.paid.rate"]
 	require.NotNil(t, k)
 	assert.InDelta(t, 200, k.shortfall, 1e-9, "200 orders a minute short for 12 points of 5 s")
-	assert.InDelta(t, 12*200.0/(14*600), k.share(), 1e-9, "12 points 200 short, and 2 calm points, of 600 expected")
+	assert.InDelta(t, 200.0/600, k.share(), 1e-9, "12 points 200 short of 600")
 	assert.Equal(t, 600.0, k.last.Expected)
 	assert.Zero(t, k.offset, "the processor's return to the level before undid its drop")
 }
@@ -205,4 +208,27 @@ func TestImpactFiguresBounded(t *testing.T) {
 	for _, m := range []string{"c", "d", "e"} {
 		assert.Len(t, e.figures["service svc\x00"+m], figurePoints, m)
 	}
+}
+
+// TestImpactWhileActive: a figure's points count from the incident's first symptom to activeAfter past its last; past
+// it the incident only waits to resolve. A symptom that comes later makes the points after it count again, and the
+// time the incident was quiet is not counted.
+func TestImpactWhileActive(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	svc := Entity{KindService, "checkout"}
+	e.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
+	inc := e.incidents[0]
+	point := func(at time.Duration) {
+		e.AddKPI(KPIPoint{Entity: svc, Metric: "orders", Unit: "{order}/s", At: t0.Add(at), Observed: 4, Expected: 10, Lower: 8, Upper: 12})
+	}
+	for at := 10 * time.Second; at <= 3*time.Minute; at += 10 * time.Second {
+		point(at)
+	}
+	k := inc.kpis["service checkout\x00orders"]
+	require.NotNil(t, k)
+	assert.InDelta(t, 6*50, k.shortfall, 1e-9, "6 orders a second short from its first point, 10 s in, to a minute after the last symptom")
+	e.AddAll([]Symptom{{Entity: svc, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0.Add(3 * time.Minute)}})
+	point(3*time.Minute + 10*time.Second)
+	assert.InDelta(t, 6*60, k.shortfall, 1e-9, "10 s more after the new symptom, not the quiet 2 minutes")
 }
