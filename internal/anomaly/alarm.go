@@ -33,6 +33,10 @@ type alarm struct {
 	// of its residuals (over about half an hour), which takes out a day busier than the profile; mae is the mean
 	// absolute residual of that (over about an hour), the alarm's scale
 	bias, mae float32
+	// ms is the mean square residual (over about an hour): where most residuals are nil and a few large (the
+	// share answered of a service with few requests, 1 but for a failed request now and then), the mean absolute
+	// residual is far smaller than the residuals that matter, and the alarm's scale is held to a quarter of its root
+	ms float32
 	// the residual before (in deviations), and moving averages of its product with the next and of its square:
 	// how much of a residual the one before foretells
 	prevU, lag, sq float32
@@ -61,7 +65,7 @@ func newAlarm() alarm { return alarm{zq: 2.33, excess: 0.4, repeats: 1} }
 func (a *alarm) residual(x, base float64, n int) float64 {
 	r := x - base - float64(a.bias)
 	a.fractional = a.fractional || x != math.Trunc(x)
-	sigma := 1.2533*float64(a.mae) + eps
+	sigma := math.Max(1.2533*float64(a.mae), 0.25*math.Sqrt(float64(a.ms))) + eps
 	if !a.fractional {
 		sigma = math.Max(sigma, 0.5)
 	}
@@ -73,8 +77,10 @@ func (a *alarm) residual(x, base float64, n int) float64 {
 	a.bias += float32(math.Min(0.5, step/1800) * clamp(r, -6*sigma, 6*sigma))
 	if a.mae == 0 {
 		a.mae = float32(math.Abs(r))
+		a.ms = float32(math.Min(r*r, MaxValue))
 	} else if !a.held {
 		a.mae += float32(math.Min(0.5, step/3600) * (math.Min(math.Abs(r), 6*sigma) - float64(a.mae)))
+		a.ms += float32(math.Min(0.5, step/3600) * (math.Min(r*r, MaxValue) - float64(a.ms)))
 	}
 	return z
 }

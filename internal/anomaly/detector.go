@@ -324,8 +324,9 @@ func clamp(x, lo, hi float64) float64 { return math.Min(hi, math.Max(lo, x)) }
 // memory) is read, those starting empty; of version 2 (the range kept by the sequence memory, if it was on, of 6
 // levels), the range restored from it and the memory starting empty; of version 3 (before the alarm), the alarm
 // starting empty; of version 4 (before the days' largest values of the alarm's views and its arming), those
-// starting empty and the alarm armed; any other version is refused.
-const stateVersion = 5
+// starting empty and the alarm armed; of version 5 (before the mean square residual of the alarm), that starting
+// from the alarm's scale; any other version is refused.
+const stateVersion = 6
 
 // MarshalBinary returns the detector's model, to be kept across restarts (its configuration is not part of it).
 func (d *Detector) MarshalBinary() ([]byte, error) {
@@ -389,6 +390,8 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	}
 	w.u32(uint32(a.days) | uint32(a.dayPoints)<<8)
 	w.u64(uint64(a.since))
+	// version 6
+	w.f32s(a.ms)
 	return w.b, nil
 }
 
@@ -470,6 +473,11 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		a.since = int64(r.u64())
 	} else if version == 4 {
 		d.alarm.since = 1 // an alarm saved before it waited to be armed: armed long ago
+	}
+	if a := &d.alarm; version >= 6 {
+		a.ms = r.f32()
+	} else {
+		a.ms = float32(math.Pow(1.2533*float64(a.mae), 2)) // as a normal residual's of that scale
 	}
 	if r.err != nil {
 		return r.err

@@ -332,10 +332,11 @@ func TestStateOfVersion1(t *testing.T) {
 }
 
 // alarmStateLen is the size of what follows the sequence memory: the alarm's state and the slow profile (version 4)
-// and dayStateLen, what version 5 added (the days' largest values of the alarm's views and the time of the first
-// point).
+// and dayStateLen, what versions 5 and 6 added (the days' largest values of the alarm's views and the time of the
+// first point; the mean square residual, msStateLen).
 const (
-	dayStateLen   = 9*4 + 4 + 8
+	msStateLen    = 4
+	dayStateLen   = 9*4 + 4 + 8 + msStateLen
 	alarmStateLen = 8 + 15*4 + 4 + 48*4 + dayStateLen
 )
 
@@ -371,10 +372,29 @@ func TestStateOfVersion4(t *testing.T) {
 	want := a.alarm
 	want.dayMax, want.maxMean, want.maxDev, want.days, want.dayPoints = [3]float32{}, [3]float32{}, [3]float32{}, 0, 0
 	want.since = 1 // armed long ago
+	want.ms = float32(math.Pow(1.2533*float64(want.mae), 2))
 	assert.Equal(t, want, b.alarm)
 	c := New(DefaultConfig())
 	require.NoError(t, c.UnmarshalBinary(state))
 	assert.Equal(t, a.alarm, c.alarm, "version 5 keeps them")
+}
+
+// TestStateOfVersion5: a model saved before the alarm's mean square residual is restored with the rest of the
+// alarm, the mean square starting as a normal residual's of the alarm's scale.
+func TestStateOfVersion5(t *testing.T) {
+	a := New(DefaultConfig())
+	alarms(a, daily(2*1440, 14))
+	state, err := a.MarshalBinary()
+	require.NoError(t, err)
+	v5 := append([]byte{5, 0, 0, 0}, state[4:len(state)-msStateLen]...)
+	b := New(DefaultConfig())
+	require.NoError(t, b.UnmarshalBinary(v5))
+	want := a.alarm
+	want.ms = float32(math.Pow(1.2533*float64(want.mae), 2))
+	assert.Equal(t, want, b.alarm)
+	c := New(DefaultConfig())
+	require.NoError(t, c.UnmarshalBinary(state))
+	assert.Equal(t, a.alarm, c.alarm, "version 6 keeps it")
 }
 
 // TestStateOfVersion2: a model saved when the range was kept by the sequence memory, of 6 levels then, restores the

@@ -188,6 +188,18 @@ func (p *seasonalProfile) update(t time.Time, x float64, rate, slowRate float64)
 	}
 	x -= p.weekOffset(t) // the daily profile learns the values of an average day of the week
 	a, b, w := knots(t)
+	// A knot of the slow profile (the alarm's predictor) met for the first time starts from its neighbour's value
+	// where that one is known: the point may be far from the knot (half an hour) and an outlier, and the knot
+	// learns slowly.
+	for _, k := range [2][2]int{{a, b}, {b, a}} {
+		switch i, other := k[0], k[1]; {
+		case p.count[i] > 0:
+		case p.count[other] > 0:
+			p.mean[i], p.slow[i] = float32(x), p.slow[other]
+		default:
+			p.mean[i], p.slow[i] = float32(x), float32(x)
+		}
+	}
 	if p.count[a] == 0 {
 		p.binMean[a] = float32(x)
 	} else {
@@ -200,9 +212,6 @@ func (p *seasonalProfile) update(t time.Time, x float64, rate, slowRate float64)
 		i int
 		w float64
 	}{{a, 1 - w}, {b, w}} {
-		if p.count[k.i] == 0 {
-			p.mean[k.i], p.slow[k.i] = float32(x), float32(x)
-		}
 		if p.count[k.i] < math.MaxUint16 {
 			p.count[k.i]++
 		}
