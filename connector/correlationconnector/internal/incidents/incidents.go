@@ -394,8 +394,9 @@ func (t *topology) forget(e Entity) {
 }
 
 // related reports whether an entity is in the set or linked to one of it — directly, or through a service when one of
-// the two is what the service runs on: a host's CPU and the slow calls to the service on it are one story, though
-// the service itself may show nothing.
+// the two is what the service runs on (a host's CPU and the slow calls to the service on it are one story, though
+// the service itself may show nothing), or when the service is between them on a chain of calls (a caller's
+// caller: errors that the service in between passes on without a symptom of its own at low traffic).
 func (t *topology) related(e Entity, set map[Entity]*evidence) bool {
 	if set[e] != nil {
 		return true
@@ -408,7 +409,11 @@ func (t *topology) related(e Entity, set map[Entity]*evidence) bool {
 			continue
 		}
 		for m := range t.links[n] {
-			if set[m] != nil && (t.deps[n][e] || t.deps[n][m]) && (infrastructure(e) || infrastructure(m)) {
+			switch {
+			case set[m] == nil:
+			case (t.deps[n][e] || t.deps[n][m]) && (infrastructure(e) || infrastructure(m)):
+				return true
+			case t.deps[m][n] && t.deps[n][e] || t.deps[e][n] && t.deps[n][m]:
 				return true
 			}
 		}

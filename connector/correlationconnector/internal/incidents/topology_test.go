@@ -110,3 +110,15 @@ func TestDependenciesNeverExpireAtZero(t *testing.T) {
 	assert.True(t, e.topo.deps[a][b])
 	assert.Zero(t, e.TakeExpired())
 }
+
+// TestRelatedAlongAChainOfCalls: a service's symptom joins an incident on its caller's caller, through a caller
+// without symptoms; two callees of one caller (siblings) are not related through it.
+func TestRelatedAlongAChainOfCalls(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	frontend, checkout, inventory, catalog := Entity{KindService, "frontend"}, Entity{KindService, "checkout"}, Entity{KindService, "inventory"}, Entity{KindService, "catalog"}
+	e.SetDependencies([][2]Entity{{frontend, checkout}, {checkout, inventory}, {frontend, catalog}})
+	assert.True(t, e.topo.related(inventory, map[Entity]*evidence{frontend: {}}), "the caller's caller")
+	assert.True(t, e.topo.related(frontend, map[Entity]*evidence{inventory: {}}), "the callee's callee")
+	assert.False(t, e.topo.related(catalog, map[Entity]*evidence{checkout: {}}), "siblings")
+	assert.False(t, e.topo.related(catalog, map[Entity]*evidence{inventory: {}}), "three calls apart")
+}
