@@ -77,6 +77,7 @@ const (
 const (
 	AttrKPIName  = "strata.kpi.name"  // the KPI, on its target and burn-rate points
 	AttrKPIOwner = "strata.kpi.owner" // who answers for it
+	AttrKPIOf    = "strata.kpi.of"    // on a ratio's points: the metric of the rate it is a share of
 )
 
 // Strata's own attributes of incidents (correlation connector).

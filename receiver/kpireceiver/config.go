@@ -172,6 +172,9 @@ type KPIConfig struct {
 	Owner string `mapstructure:"owner"`
 	// Ratio says the KPI is a fraction of good events (0..1), for the error-budget burn rate.
 	Ratio bool `mapstructure:"ratio"`
+	// Of names the KPI, a rate, that a ratio is a share of (orders, for a success ratio of orders): its metric is
+	// the strata.kpi.of attribute of the ratio's points, so that an incident counts what the ratio lost in orders.
+	Of string `mapstructure:"of"`
 	// Target, when set, makes the receiver emit whether the KPI meets it (and, for ratios, the burn rate).
 	Target *TargetConfig `mapstructure:"target"`
 }
@@ -248,6 +251,10 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	kpiNames := map[string]bool{}
+	kpiUnits := map[string]string{}
+	for _, k := range cfg.KPIs {
+		kpiUnits[k.Name] = k.Unit
+	}
 	for i := range cfg.KPIs {
 		k := &cfg.KPIs[i]
 		where := fmt.Sprintf("kpis[%d] (%s)", i, k.Name)
@@ -263,6 +270,17 @@ func (cfg *Config) Validate() error {
 		if _, err := compileKPI(k, ids); err != nil {
 			add("%s: expr: %w", where, err)
 		}
+		if k.Of != "" {
+			unit, known := kpiUnits[k.Of]
+			switch {
+			case !k.Ratio:
+				add("%s: of: only a ratio (ratio: true) is a share of a rate", where)
+			case !known || k.Of == k.Name:
+				add("%s: of: %q is not another KPI of this receiver", where, k.Of)
+			case !isRate(unit):
+				add("%s: of: KPI %q has unit %q, not a rate (a unit per s, min, h or d)", where, k.Of, unit)
+			}
+		}
 		if k.Target != nil && k.Target.Direction != "" && k.Target.Direction != "at_least" && k.Target.Direction != "at_most" {
 			add("%s: target: direction: %q is not at_least or at_most", where, k.Target.Direction)
 		}
@@ -274,6 +292,16 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// isRate reports whether a unit counts per unit of time ("{order}/min").
+func isRate(unit string) bool {
+	for _, suffix := range []string{"/s", "/min", "/h", "/d"} {
+		if strings.HasSuffix(unit, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *SourceConfig) interval(cfg *Config) time.Duration {

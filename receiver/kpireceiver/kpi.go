@@ -32,6 +32,7 @@ type kpiProgram struct {
 	program *vm.Program
 	vars    []string  // the value IDs the expression reads
 	windows []*window // one per rate/delta/avg call in the expression
+	of      string    // the metric of the rate a ratio is a share of (its `of`)
 
 	// Set before each run: the attribute set the expression is evaluated for, the time of the newest reading of
 	// its inputs (window functions step only when it changes, whatever the evaluation interval), and the time of

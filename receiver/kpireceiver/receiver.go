@@ -142,6 +142,11 @@ func (r *kpiReceiver) open(ctx context.Context, host component.Host) error {
 		for _, id := range p.vars {
 			readers[id] = append(readers[id], p.cfg.Name)
 		}
+		for j := range r.cfg.KPIs {
+			if of := &r.cfg.KPIs[j]; p.cfg.Of != "" && of.Name == p.cfg.Of {
+				p.of = of.metricName()
+			}
+		}
 		r.kpis = append(r.kpis, p)
 	}
 	if r.storage, err = storageclient.Open(ctx, host, r.cfg.Storage, component.KindReceiver, r.set.ID); err != nil {
@@ -406,6 +411,9 @@ func (r *kpiReceiver) evaluate(ctx context.Context, mb *metadata.MetricsBuilder,
 			attrs.CopyTo(dp.Attributes())
 			if k.Owner != "" {
 				dp.Attributes().PutStr(semconv.AttrKPIOwner, k.Owner)
+			}
+			if p.of != "" {
+				dp.Attributes().PutStr(semconv.AttrKPIOf, p.of)
 			}
 			if k.Target == nil {
 				continue

@@ -203,6 +203,30 @@ func TestPollAndEvaluateGolden(t *testing.T) {
 	))
 }
 
+// TestRatioOfARate checks that a ratio's points name the rate it is a share of, and no other KPI's points do.
+func TestRatioOfARate(t *testing.T) {
+	dsn, _ := newShopDB(t, sixOrders)
+	cfg := shopConfig(t, dsn, paymentsServer(t, paymentsBody), `  - name: orders_per_minute
+    metric: shop.orders.rate
+    expr: rate(orders)
+    unit: "{order}/min"
+`)
+	cfg.KPIs[0].Of = "orders_per_minute"
+	require.NoError(t, cfg.Validate())
+	r := openReceiver(t, cfg, nil, nil)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	pollAll(t, r)
+	mb := metadata.NewMetricsBuilder(r.cfg.MetricsBuilderConfig, r.set)
+	got := r.evaluate(context.Background(), mb, time.Now())
+	ratio := points(got, "shop.orders.success_ratio", "strata.kpi.of")
+	assert.Contains(t, ratio, "shop.orders.rate", "the ratio names the rate's metric")
+	assert.Len(t, ratio, 1)
+	others := points(got, "payments.error_ratio", "strata.kpi.of")
+	assert.Contains(t, others, "", "a ratio without of")
+	assert.Len(t, others, 1)
+}
+
 // points are a metric's values by the value of one attribute, over everything emitted.
 func points(md pmetric.Metrics, name, attr string) map[string]float64 {
 	out := map[string]float64{}
