@@ -11,10 +11,16 @@ import (
 // KPIPoint is a point of a business figure (a KPI, an order rate, a success ratio) beside what the anomaly processor
 // expected of it: what an incident's business impact is made of.
 type KPIPoint struct {
-	Entity                           Entity
-	Metric, Unit                     string
+	Entity       Entity
+	Metric, Unit string
+	// Of is, for a ratio, the metric of the rate it is a share of (strata.kpi.of): what the ratio lost is counted in
+	// what that rate counts, at the rate's latest value.
+	Of                               string
 	At                               time.Time
 	Observed, Expected, Lower, Upper float64
+
+	volume  float64 // for a ratio of a rate, that rate's latest value per second
+	counted string  // and what it counts
 }
 
 // maxKPIs bounds the business figures an incident accounts.
@@ -39,6 +45,7 @@ const figurePoints = 32
 type kpiImpact struct {
 	entity       Entity
 	metric, unit string
+	counted      string   // what its shortfall counts: a rate's, or that of the rate a ratio is a share of
 	moved        bool     // a point was outside the band
 	last         KPIPoint // the latest point, its expected value and band measured as below
 	model        float64  // the anomaly processor's expected value of the latest point, as it said it
@@ -57,7 +64,8 @@ type kpiImpact struct {
 }
 
 // loss is what a figure's points lost: the sum of |expected − observed| and of |expected| over them, and, for a
-// rate (a unit per second, minute, hour or day), the sum of (expected − observed) over the time between points.
+// rate (a unit per second, minute, hour or day), the sum of (expected − observed) over the time between points; for
+// a ratio of a rate, that sum times the rate.
 type loss struct {
 	deficit, expectSum, shortfall float64
 }
@@ -108,9 +116,11 @@ func (k *kpiImpact) account(p KPIPoint, counts bool) {
 	}
 
 	point := loss{deficit: math.Abs(p.Expected - p.Observed), expectSum: math.Abs(p.Expected)}
-	if seconds, _ := rateUnit(k.unit); seconds > 0 && !prev.At.IsZero() {
-		if dt := p.At.Sub(prev.At); dt > 0 && dt <= maxGap {
-			point.shortfall = (p.Expected - p.Observed) * dt.Seconds() / seconds
+	if dt := p.At.Sub(prev.At); !prev.At.IsZero() && dt > 0 && dt <= maxGap {
+		if seconds, counted := rateUnit(k.unit); seconds > 0 {
+			point.shortfall, k.counted = (p.Expected-p.Observed)*dt.Seconds()/seconds, counted
+		} else if p.counted != "" {
+			point.shortfall, k.counted = (p.Expected-p.Observed)*p.volume*dt.Seconds(), p.counted
 		}
 	}
 	side := 0
@@ -150,6 +160,7 @@ func (e *Engine) AddKPI(p KPIPoint) {
 	if math.IsNaN(p.Observed) || math.IsNaN(p.Expected) || math.IsInf(p.Observed, 0) || math.IsInf(p.Expected, 0) {
 		return
 	}
+	e.weigh(&p)
 	key := p.Entity.String() + "\x00" + p.Metric
 	before, ok := e.remember(key, p)
 	if !ok {
@@ -167,7 +178,8 @@ func (e *Engine) AddKPI(p KPIPoint) {
 			if inc.kpis == nil {
 				inc.kpis = map[string]*kpiImpact{}
 			}
-			k = &kpiImpact{entity: p.Entity, metric: p.Metric, unit: p.Unit}
+			_, counted := rateUnit(p.Unit)
+			k = &kpiImpact{entity: p.Entity, metric: p.Metric, unit: p.Unit, counted: counted}
 			inc.kpis[key] = k
 			for _, h := range before {
 				if h.At.Before(inc.opened) {
@@ -181,6 +193,26 @@ func (e *Engine) AddKPI(p KPIPoint) {
 		if moved := inc.moved(); len(moved) != inc.figuresSaid || len(moved) > 0 && math.Abs(moved[0].share()-inc.impactSaid) >= impactStep {
 			e.enqueue(inc) // a figure left its band, or the impact moved: the records and alerts say what it costs now
 		}
+	}
+}
+
+// weigh keeps the latest point of each rate a ratio is a share of, and gives a ratio's point its rate's latest
+// value: what the ratio lost is counted in what the rate counts (a success ratio's shortfall in orders). A rate whose
+// latest point is older than maxGap weighs nothing. At most max_signals rates are kept.
+func (e *Engine) weigh(p *KPIPoint) {
+	if v, ok := e.volumes[p.Metric]; ok && p.At.After(v.At) {
+		e.volumes[p.Metric] = *p
+	}
+	if p.Of == "" {
+		return
+	}
+	v, ok := e.volumes[p.Of]
+	if !ok && len(e.volumes) < max(1, e.cfg.MaxSignals) {
+		e.volumes[p.Of] = KPIPoint{} // keep its points from now on
+	}
+	seconds, counted := rateUnit(v.Unit)
+	if dt := p.At.Sub(v.At); seconds > 0 && dt >= 0 && dt <= maxGap && v.Observed >= 0 {
+		p.volume, p.counted = v.Observed/seconds, counted
 	}
 }
 
@@ -257,10 +289,10 @@ func (k *kpiImpact) describe() string {
 	}
 	s := fmt.Sprintf("%s of %s %.0f %% %s expected (%.4g %s, expected %.4g)", k.metric, k.entity.Name, 100*k.share(), direction,
 		k.last.Observed, k.unit, k.last.Expected)
-	if seconds, counted := rateUnit(k.unit); seconds > 0 && k.shortfall >= 0 {
-		s += fmt.Sprintf(", %.4g %s short so far", k.shortfall, counted)
-	} else if seconds > 0 {
-		s += fmt.Sprintf(", %.4g %s more than expected so far", -k.shortfall, counted)
+	if k.counted != "" && k.shortfall >= 0 {
+		s += fmt.Sprintf(", %.4g %s short so far", k.shortfall, k.counted)
+	} else if k.counted != "" {
+		s += fmt.Sprintf(", %.4g %s more than expected so far", -k.shortfall, k.counted)
 	}
 	return s
 }

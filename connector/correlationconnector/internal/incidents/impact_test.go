@@ -232,3 +232,48 @@ func TestImpactWhileActive(t *testing.T) {
 	point(3*time.Minute + 10*time.Second)
 	assert.InDelta(t, 6*60, k.shortfall, 1e-9, "10 s more after the new symptom, not the quiet 2 minutes")
 }
+
+// TestImpactOfARatioInItsRate: a ratio that names the rate it is a share of (a success ratio of orders) counts what
+// it lost in what the rate counts, at the rate's value of each point, so that its shortfall follows the load; the
+// rate need not be the incident's. A ratio whose rate is not known has no shortfall.
+func TestImpactOfARatioInItsRate(t *testing.T) {
+	e := New(testConfig(), 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	checkout := Entity{KindService, "checkout"}
+	e.AddAll([]Symptom{{Entity: checkout, Layer: LayerSecurity, Signal: "brute_force", Score: 1, At: t0}})
+	inc := e.incidents[0]
+	at := func(i int) time.Time { return t0.Add(time.Duration(i) * 5 * time.Second) }
+	for i := range 7 {
+		perMinute := 60 * float64(1+i) // the load climbs: 1, 2, ... 7 orders a second
+		e.AddKPI(KPIPoint{Entity: Entity{KindService, "sales"}, Metric: "shop.orders.rate", Unit: "{order}/min", At: at(i),
+			Observed: perMinute, Expected: 60, Lower: 0, Upper: 1000})
+		observed := 0.5
+		if i == 0 {
+			observed = 0.98
+		}
+		e.AddKPI(KPIPoint{Entity: checkout, Metric: "shop.orders.success_ratio", Unit: "1", Of: "shop.orders.rate", At: at(i),
+			Observed: observed, Expected: 0.98, Lower: 0.96, Upper: 1})
+		e.AddKPI(KPIPoint{Entity: checkout, Metric: "shop.refunds.ratio", Unit: "1", Of: "shop.refunds.rate", At: at(i),
+			Observed: observed, Expected: 0.98, Lower: 0.96, Upper: 1})
+	}
+	k := inc.kpis["service checkout\x00shop.orders.success_ratio"]
+	require.NotNil(t, k)
+	assert.InDelta(t, 0.48*5*(2+3+4+5+6+7), k.shortfall, 1e-9, "0.48 of 2, 3, ... 7 orders a second, 5 s each")
+	assert.Equal(t, "{order}", k.counted)
+	unknown := inc.kpis["service checkout\x00shop.refunds.ratio"]
+	require.NotNil(t, unknown)
+	assert.Empty(t, unknown.counted, "its rate never came")
+
+	r := plog.NewLogRecord()
+	Record(r, inc, at(7))
+	assert.Contains(t, r.Body().Str(), "64.8 {order} short so far", r.Body().Str())
+	kpis, _ := r.Attributes().Get(semconv.AttrIncidentKPIs)
+	for _, kv := range kpis.Slice().All() {
+		m := kv.Map().AsRaw()
+		if m["metric"] == "shop.orders.success_ratio" {
+			assert.Equal(t, "{order}", m["shortfall_unit"])
+		} else {
+			assert.NotContains(t, m, "shortfall")
+		}
+	}
+}

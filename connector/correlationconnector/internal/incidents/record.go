@@ -104,9 +104,9 @@ func Record(r plog.LogRecord, inc *Incident, now time.Time) string {
 			m.PutDouble("lower", k.last.Lower)
 			m.PutDouble("upper", k.last.Upper)
 			m.PutDouble("share_lost", k.share())
-			if seconds, counted := rateUnit(k.unit); seconds > 0 {
+			if k.counted != "" {
 				m.PutDouble("shortfall", k.shortfall)
-				m.PutStr("shortfall_unit", counted)
+				m.PutStr("shortfall_unit", k.counted)
 			}
 		}
 	}

@@ -113,8 +113,8 @@ func (w *Watcher) kpiPoints(p kpiPairs, res []incidents.Entity, now time.Time) [
 		if subject.Name == "" {
 			continue
 		}
-		out = append(out, incidents.KPIPoint{Entity: subject, Metric: k.metric, Unit: b.unit, At: at,
-			Observed: b.value, Expected: b.expected, Lower: b.lo, Upper: b.hi})
+		out = append(out, incidents.KPIPoint{Entity: subject, Metric: k.metric, Unit: b.unit,
+			Of: attrOf(b.dp.Attributes(), semconv.AttrKPIOf), At: at, Observed: b.value, Expected: b.expected, Lower: b.lo, Upper: b.hi})
 	}
 	return out
 }

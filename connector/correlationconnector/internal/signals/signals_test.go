@@ -320,7 +320,7 @@ func TestKPIPointsPairWithTheirBand(t *testing.T) {
 }
 
 // TestKPIValueIsItsOwners: a KPI's value as the kpi receiver sends it (no service in its resource, its owner on the
-// point) is a figure of the owner service.
+// point) is a figure of the owner service; a ratio's point says the rate it is a share of.
 func TestKPIValueIsItsOwners(t *testing.T) {
 	sink := &recorder{}
 	w := New(config(), sink)
@@ -336,14 +336,16 @@ func TestKPIValueIsItsOwners(t *testing.T) {
 		dp.SetDoubleValue(v)
 		require.NoError(t, dp.Attributes().FromRaw(attrs))
 	}
-	gauge(rm.ScopeMetrics().AppendEmpty().Metrics(), "shop.orders.success_ratio", 0.7, map[string]any{semconv.AttrKPIOwner: "checkout"})
+	gauge(rm.ScopeMetrics().AppendEmpty().Metrics(), "shop.orders.success_ratio", 0.7, map[string]any{semconv.AttrKPIOwner: "checkout",
+		semconv.AttrKPIOf: "shop.orders.rate"})
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(semconv.ScopeAnomaly)
 	for name, v := range map[string]float64{semconv.MetricAnomalyExpected: 0.97, semconv.MetricAnomalyLower: 0.9, semconv.MetricAnomalyUpper: 1} {
-		gauge(sm.Metrics(), name, v, map[string]any{semconv.AttrKPIOwner: "checkout",
+		gauge(sm.Metrics(), name, v, map[string]any{semconv.AttrKPIOwner: "checkout", semconv.AttrKPIOf: "shop.orders.rate",
 			semconv.AttrAnomalyMetric: "shop.orders.success_ratio", semconv.AttrAnomalyStatistic: "value"})
 	}
 	w.Metrics(md, t0.Add(time.Second))
 	require.Len(t, sink.kpis, 1)
 	assert.Equal(t, incidents.Entity{Kind: incidents.KindService, Name: "checkout"}, sink.kpis[0].Entity)
+	assert.Equal(t, "shop.orders.rate", sink.kpis[0].Of)
 }
