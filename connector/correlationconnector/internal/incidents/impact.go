@@ -1,6 +1,7 @@
 package incidents // import "github.com/otelstrata/strata/connector/correlationconnector/internal/incidents"
 
 import (
+	"container/list"
 	"fmt"
 	"math"
 	"sort"
@@ -227,30 +228,38 @@ func (inc *Incident) active(at time.Time) bool {
 	return !at.Before(inc.opened) && !at.After(inc.last.Add(max(activeAfter, min(inc.every, MaxEvery))))
 }
 
+// figure is the latest points of a business figure, and its place in the order the figures were last seen.
+type figure struct {
+	points []KPIPoint
+	seen   *list.Element // of Engine.seen, holding the figure's key
+}
+
 // remember keeps p among the latest points of its figure, at most figurePoints of each and of at most max_signals
 // figures (the one seen least recently is forgotten first). It returns the points kept before p, and false for a
 // point not later than the latest kept.
 func (e *Engine) remember(key string, p KPIPoint) ([]KPIPoint, bool) {
-	points, known := e.figures[key]
-	if n := len(points); n > 0 && !p.At.After(points[n-1].At) {
-		return nil, false
-	}
-	if !known && len(e.figures) >= max(1, e.cfg.MaxSignals) {
-		var oldest string
-		var oldestAt time.Time
-		for k, pts := range e.figures {
-			if at := pts[len(pts)-1].At; oldest == "" || at.Before(oldestAt) {
-				oldest, oldestAt = k, at
-			}
+	f := e.figures[key]
+	switch {
+	case f != nil:
+		if n := len(f.points); n > 0 && !p.At.After(f.points[n-1].At) {
+			return nil, false
 		}
-		delete(e.figures, oldest)
+		e.seen.MoveToBack(f.seen)
+	default:
+		if len(e.figures) >= max(1, e.cfg.MaxSignals) {
+			oldest := e.seen.Front()
+			delete(e.figures, e.seen.Remove(oldest).(string))
+		}
+		f = &figure{seen: e.seen.PushBack(key)}
+		e.figures[key] = f
 	}
-	if len(points) == figurePoints {
-		copy(points, points[1:])
-		points = points[:len(points)-1]
+	before := f.points
+	if len(before) == figurePoints {
+		copy(before, before[1:])
+		before = before[:len(before)-1]
 	}
-	e.figures[key] = append(points, p)
-	return points, true
+	f.points = append(before, p)
+	return before, true
 }
 
 // moved returns the incident's business figures that left their band, the one that lost the largest share first.

@@ -206,7 +206,8 @@ func TestImpactFiguresBounded(t *testing.T) {
 	}
 	require.Len(t, e.figures, 3)
 	for _, m := range []string{"c", "d", "e"} {
-		assert.Len(t, e.figures["service svc\x00"+m], figurePoints, m)
+		require.Contains(t, e.figures, "service svc\x00"+m)
+		assert.Len(t, e.figures["service svc\x00"+m].points, figurePoints, m)
 	}
 }
 
