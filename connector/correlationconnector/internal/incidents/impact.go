@@ -197,20 +197,15 @@ func (e *Engine) AddKPI(p KPIPoint) {
 	}
 }
 
-// weigh keeps the latest point of each rate a ratio is a share of, and gives a ratio's point its rate's latest
-// value: what the ratio lost is counted in what the rate counts (a success ratio's shortfall in orders). A rate whose
-// latest point is older than maxGap weighs nothing. At most max_signals rates are kept.
+// weigh gives a ratio's point the latest value of the rate it is a share of (the business figure of that metric seen
+// last): what the ratio lost is counted in what the rate counts (a success ratio's shortfall in orders). A rate whose
+// latest point is older than maxGap weighs nothing.
 func (e *Engine) weigh(p *KPIPoint) {
-	if v, ok := e.volumes[p.Metric]; ok && p.At.After(v.At) {
-		e.volumes[p.Metric] = *p
-	}
-	if p.Of == "" {
+	f := e.latest[p.Of]
+	if p.Of == "" || f == nil {
 		return
 	}
-	v, ok := e.volumes[p.Of]
-	if !ok && len(e.volumes) < max(1, e.cfg.MaxSignals) {
-		e.volumes[p.Of] = KPIPoint{} // keep its points from now on
-	}
+	v := f.points[len(f.points)-1]
 	seconds, counted := rateUnit(v.Unit)
 	if dt := p.At.Sub(v.At); seconds > 0 && dt >= 0 && dt <= maxGap && v.Observed >= 0 {
 		p.volume, p.counted = v.Observed/seconds, counted
@@ -247,8 +242,11 @@ func (e *Engine) remember(key string, p KPIPoint) ([]KPIPoint, bool) {
 		e.seen.MoveToBack(f.seen)
 	default:
 		if len(e.figures) >= max(1, e.cfg.MaxSignals) {
-			oldest := e.seen.Front()
-			delete(e.figures, e.seen.Remove(oldest).(string))
+			oldest := e.seen.Remove(e.seen.Front()).(string)
+			if old := e.figures[oldest]; e.latest[old.points[0].Metric] == old {
+				delete(e.latest, old.points[0].Metric)
+			}
+			delete(e.figures, oldest)
 		}
 		f = &figure{seen: e.seen.PushBack(key)}
 		e.figures[key] = f
@@ -259,6 +257,7 @@ func (e *Engine) remember(key string, p KPIPoint) ([]KPIPoint, bool) {
 		before = before[:len(before)-1]
 	}
 	f.points = append(before, p)
+	e.latest[p.Metric] = f
 	return before, true
 }
 

@@ -1,6 +1,7 @@
 package incidents
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -277,4 +278,31 @@ func TestImpactOfARatioInItsRate(t *testing.T) {
 			assert.NotContains(t, m, "shortfall")
 		}
 	}
+}
+
+// TestRatioFindsItsRateAmongTheFigures: a ratio finds its rate among the business figures kept, so ratios that name
+// rates never seen keep nothing, and a rate forgotten with its figure (max_signals) weighs nothing.
+func TestRatioFindsItsRateAmongTheFigures(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxSignals = 3
+	e := New(cfg, 100, 0)
+	t0 := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	svc := Entity{KindService, "checkout"}
+	e.AddKPI(KPIPoint{Entity: svc, Metric: "orders", Unit: "{order}/s", At: t0, Observed: 2, Expected: 2, Lower: 1, Upper: 3})
+	for i := range 100 {
+		e.AddKPI(KPIPoint{Entity: svc, Metric: "ratio", Unit: "1", Of: fmt.Sprint("unknown", i), At: t0.Add(time.Duration(i+1) * time.Millisecond),
+			Observed: 1, Expected: 1, Lower: 0.9, Upper: 1})
+	}
+	assert.Len(t, e.latest, 2, "orders and ratio, nothing of the rates never seen")
+	p := KPIPoint{Entity: svc, Metric: "ratio", Of: "orders", At: t0.Add(time.Second)}
+	e.weigh(&p)
+	assert.InDelta(t, 2, p.volume, 1e-9)
+	assert.Equal(t, "{order}", p.counted)
+	for _, m := range []string{"a", "b"} {
+		e.AddKPI(KPIPoint{Entity: svc, Metric: m, At: t0.Add(time.Second), Observed: 1, Expected: 1, Lower: 0, Upper: 2})
+	}
+	p = KPIPoint{Entity: svc, Metric: "ratio", Of: "orders", At: t0.Add(2 * time.Second)}
+	e.weigh(&p)
+	assert.Empty(t, p.counted, "orders, seen least recently, was forgotten")
+	assert.NotContains(t, e.latest, "orders")
 }

@@ -455,9 +455,9 @@ type Engine struct {
 	pending   []Symptom      // strong symptoms waiting for confirmation (bounded by max_signals)
 	changes   []Symptom      // changes of the last window, waiting for an incident (bounded by max_signals)
 	anchors   map[Entity]bool
-	figures   map[string]*figure  // the latest points of each business figure, by entity and metric (impact.go)
-	seen      *list.List          // the figures' keys, the one seen least recently first
-	volumes   map[string]KPIPoint // the latest point of each rate a ratio is a share of, by metric (impact.go)
+	figures   map[string]*figure // the latest points of each business figure, by entity and metric (impact.go)
+	seen      *list.List         // the figures' keys, the one seen least recently first
+	latest    map[string]*figure // the figure of each metric seen last: where a ratio finds its rate (impact.go)
 }
 
 // New returns an engine whose topology keeps at most maxEntities entities, and a dependency the data showed for
@@ -465,7 +465,7 @@ type Engine struct {
 // Anchors that do not parse are left out (Config's validation names them).
 func New(cfg Config, maxEntities int, expireAfter time.Duration) *Engine {
 	e := &Engine{cfg: cfg, topo: newTopology(maxEntities, expireAfter), found: map[string]int{}, anchors: map[Entity]bool{},
-		figures: map[string]*figure{}, seen: list.New(), volumes: map[string]KPIPoint{}}
+		figures: map[string]*figure{}, seen: list.New(), latest: map[string]*figure{}}
 	for _, a := range cfg.Anchors {
 		if entity, err := ParseEntity(a); err == nil {
 			e.anchors[entity] = true
