@@ -133,6 +133,7 @@ var LogSeverities = map[string]plog.SeverityNumber{
 // metric of its own names that it did not make, so a score a client sends cannot open an incident or page anyone.
 const (
 	MetricAnomalyScore    = "strata.anomaly.score"
+	MetricAnomalyValue    = "strata.anomaly.value" // the value scored: the point's own, a counter's rate, a histogram's mean
 	MetricAnomalyExpected = "strata.anomaly.expected"
 	MetricAnomalyLower    = "strata.anomaly.lower"
 	MetricAnomalyUpper    = "strata.anomaly.upper"

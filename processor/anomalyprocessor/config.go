@@ -32,7 +32,7 @@ type Config struct {
 	Conditions []string `mapstructure:"conditions"`
 	// Quantile of histograms and summaries that is watched, beside a histogram's mean. Default 0.95.
 	Quantile float64 `mapstructure:"quantile"`
-	// Emit is all (the score, band and alarm of every watched point) or anomalous (only of points at or above
+	// Emit is all (the score, value, band and alarm of every watched point) or anomalous (only of points at or above
 	// Threshold or with the alarm raised, to bound the cardinality added). Default all.
 	Emit string `mapstructure:"emit"`
 	// Threshold is the score from which a point is anomalous. Default 1 - risk (0.997).

@@ -40,6 +40,7 @@ const (
 	metricLower    = semconv.MetricAnomalyLower
 	metricUpper    = semconv.MetricAnomalyUpper
 	metricAlarm    = semconv.MetricAnomalyAlarm
+	metricValue    = semconv.MetricAnomalyValue
 	attrMetric     = semconv.AttrAnomalyMetric
 	attrStatistic  = semconv.AttrAnomalyStatistic
 )
@@ -221,7 +222,7 @@ func (p *anomalyProcessor) score(ctx context.Context, md pmetric.Metrics) (score
 						if out == nil {
 							out = newOutputs(rm.ScopeMetrics().AppendEmpty(), p.set.BuildInfo.Version)
 						}
-						out.add(m.Name(), statistic, attrs, ts, r)
+						out.add(m.Name(), statistic, attrs, ts, x, r)
 					}
 				})
 			}
@@ -412,9 +413,9 @@ func pointCount(m pmetric.Metric) int {
 	return 0
 }
 
-// outputs are the score, band and alarm gauges added to one resource, in a scope of the processor's.
+// outputs are the score, value, band and alarm gauges added to one resource, in a scope of the processor's.
 type outputs struct {
-	score, expected, lower, upper, alarm pmetric.NumberDataPointSlice
+	score, value, expected, lower, upper, alarm pmetric.NumberDataPointSlice
 }
 
 func newOutputs(sm pmetric.ScopeMetrics, version string) *outputs {
@@ -431,6 +432,7 @@ func newOutputs(sm pmetric.ScopeMetrics, version string) *outputs {
 	}
 	return &outputs{
 		score:    gauge(metricScore, "How anomalous the watched series' point is, from 0 (normal) to 1."),
+		value:    gauge(metricValue, "The value of the watched series that was scored: the point's own, a counter's rate per second, a histogram's mean or quantile of the interval."),
 		expected: gauge(metricExpected, "The value the watched series was expected to have (in its own unit)."),
 		lower:    gauge(metricLower, "The lower bound of the watched series' normal band."),
 		upper:    gauge(metricUpper, "The upper bound of the watched series' normal band."),
@@ -438,11 +440,12 @@ func newOutputs(sm pmetric.ScopeMetrics, version string) *outputs {
 	}
 }
 
-func (o *outputs) add(name, statistic string, attrs pcommon.Map, ts pcommon.Timestamp, r anomaly.Result) {
+// add adds the gauges' points of the watched point whose scored value is v.
+func (o *outputs) add(name, statistic string, attrs pcommon.Map, ts pcommon.Timestamp, v float64, r anomaly.Result) {
 	for _, x := range []struct {
 		dps pmetric.NumberDataPointSlice
 		v   float64
-	}{{o.score, r.Score}, {o.expected, r.Expected}, {o.lower, r.Lower}, {o.upper, r.Upper}, {o.alarm, alarmValue(r.Alarm)}} {
+	}{{o.score, r.Score}, {o.value, v}, {o.expected, r.Expected}, {o.lower, r.Lower}, {o.upper, r.Upper}, {o.alarm, alarmValue(r.Alarm)}} {
 		dp := x.dps.AppendEmpty()
 		dp.SetTimestamp(ts)
 		dp.SetDoubleValue(x.v)

@@ -73,12 +73,15 @@ func gauge(name string, at time.Time, byHost map[string]float64) pmetric.Metrics
 }
 
 // scores are the strata.anomaly.score points of a request, by statistic and host.
-func scores(md pmetric.Metrics) map[string]float64 {
+func scores(md pmetric.Metrics) map[string]float64 { return outputOf(md, metricScore) }
+
+// outputOf returns the points of one of the processor's gauges by watched metric, statistic and host.
+func outputOf(md pmetric.Metrics, name string) map[string]float64 {
 	out := map[string]float64{}
 	for _, rm := range md.ResourceMetrics().All() {
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
-				if m.Name() != metricScore {
+				if m.Name() != name {
 					continue
 				}
 				for _, dp := range m.Gauge().DataPoints().All() {
@@ -121,6 +124,7 @@ func TestGaugeSpikeIsScoredAndDataPassesUnchanged(t *testing.T) {
 		names[m.Name()] = m.Gauge().DataPoints().At(0).DoubleValue()
 	}
 	assert.InDelta(t, 50, names[metricExpected], 2)
+	assert.Equal(t, 90.0, names[metricValue], "the value scored")
 	assert.Less(t, names[metricUpper], 90.0)
 	assert.Greater(t, names[metricLower], 40.0)
 }
@@ -156,6 +160,7 @@ func TestCounterRatesResetsAndBadPoints(t *testing.T) {
 	send(0, math.Inf(1), t0.Add(401*time.Minute)) // infinite
 	last := h.sink.AllMetrics()[299]
 	assert.Contains(t, scores(last), "http.server.requests/rate/")
+	assert.Equal(t, 10.0, outputOf(last, metricValue)["http.server.requests/rate/"], "the value scored is the rate")
 	metadatatest.AssertEqualProcessorAnomalyPoints(t, h.tel, []metricdata.DataPoint[int64]{
 		{Attributes: attribute.NewSet(attribute.String("outcome", "scored"), attribute.String("reason", "")), Value: 298},
 		{Attributes: attribute.NewSet(attribute.String("outcome", "skipped"), attribute.String("reason", "first_total")), Value: 1},
