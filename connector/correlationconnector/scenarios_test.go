@@ -156,6 +156,23 @@ func (w *world) interval(f faults, roots ...*service) {
 // anomaly sends what the anomaly processor adds for a watched metric of a resource: the score and the alarm, which
 // stands for the processor's here when the score is between 0.999 and 1.
 func (w *world) anomaly(metric string, score float64, resource map[string]string) {
+	alarm := 0.0
+	if score >= 0.999 && score <= 1 {
+		alarm = 1
+	}
+	w.gauges(metric, map[string]float64{"strata.anomaly.score": score, "strata.anomaly.alarm": alarm}, resource)
+}
+
+// moved sends what the anomaly processor adds for a watched metric whose value moved from the expected one far
+// enough to raise the alarm.
+func (w *world) moved(metric string, value, expected float64, resource map[string]string) {
+	w.gauges(metric, map[string]float64{"strata.anomaly.score": 0.9999, "strata.anomaly.alarm": 1,
+		"strata.anomaly.value": value, "strata.anomaly.expected": expected, "strata.anomaly.lower": 0.9 * expected,
+		"strata.anomaly.upper": 1.1 * expected}, resource)
+}
+
+// gauges sends one point of each of the anomaly processor's gauges for a watched metric of a resource.
+func (w *world) gauges(metric string, gauges map[string]float64, resource map[string]string) {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	for k, v := range resource {
@@ -163,11 +180,7 @@ func (w *world) anomaly(metric string, score float64, resource map[string]string
 	}
 	sm := rm.ScopeMetrics().AppendEmpty()
 	sm.Scope().SetName(w.scoreScope)
-	alarm := 0.0
-	if score >= 0.999 && score <= 1 {
-		alarm = 1
-	}
-	for name, v := range map[string]float64{"strata.anomaly.score": score, "strata.anomaly.alarm": alarm} {
+	for name, v := range gauges {
 		m := sm.Metrics().AppendEmpty()
 		m.SetName(name)
 		dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
@@ -731,4 +744,39 @@ func TestBruteForceNamesTheServiceOnItsHost(t *testing.T) {
 	assert.Equal(t, []any{"auth"}, services.Slice().AsRaw())
 	assert.Equal(t, []any{"bastion-1"}, hosts.Slice().AsRaw())
 	assert.Contains(t, r.Body().Str(), "MITRE ATT&CK T1110.001")
+}
+
+// TestCallsThatNeverArriveNameTheirCallee: the frontend's calls to catalog never arrive (a hung pool, a partition).
+// The frontend is slow and fails; catalog receives no requests, and store, which catalog calls, fewer; their hosts'
+// CPU falls with the work. The root cause is catalog: store's fewer requests are catalog's doing (traffic is explained
+// by the callers), and a CPU that fell harms nothing — alone it opens no incident, where an alarm whose value is not
+// known does.
+func TestCallsThatNeverArriveNameTheirCallee(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "topology.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("frontend: [catalog]\ncatalog: [store, \"host:catalog-host\"]\nstore: [\"host:store-host\"]\n"), 0o600))
+	run := func(send func(w *world, metric string, value, expected float64, resource map[string]string), all bool) *world {
+		w := newWorldWith(t, 10, func(cfg *Config) { cfg.Topology.File = file })
+		w.warm()
+		for range 6 {
+			if all {
+				send(w, "http.server.request.duration", 2, 0.05, map[string]string{"service.name": "frontend"})
+				send(w, "http.server.availability", 0.2, 1, map[string]string{"service.name": "frontend"})
+				send(w, "http.server.requests", 0, 10, map[string]string{"service.name": "catalog"})
+				send(w, "http.server.requests", 4, 12, map[string]string{"service.name": "store"})
+			}
+			send(w, "process.cpu.utilization", 0.02, 0.3, map[string]string{"host.name": "store-host"})
+			send(w, "process.cpu.utilization", 0.02, 0.3, map[string]string{"host.name": "catalog-host"})
+			w.interval(faults{})
+		}
+		return w
+	}
+	run((*world).moved, true).oneIncident("service catalog")
+	roots, _ := run((*world).moved, false).incidents()
+	assert.Empty(t, roots, "a CPU that fell")
+	unknown := func(w *world, metric string, _, _ float64, resource map[string]string) {
+		w.anomaly(metric, 0.9999, resource)
+	}
+	run(unknown, true).oneIncident("service catalog")
+	roots, _ = run(unknown, false).incidents()
+	assert.NotEmpty(t, roots, "alarms whose value is not known")
 }

@@ -110,6 +110,7 @@ type Symptom struct {
 	Score   float64 // how strong, 0..1
 	At      time.Time
 	Every   time.Duration // the interval of the series it was seen in; 0 when not known
+	Traffic bool          // the symptom is about how many requests the entity receives: its callers' doing
 	TraceID string        // an exemplar trace, when the symptom comes from traces
 	Detail  string        // one line of evidence for humans
 }
@@ -122,6 +123,7 @@ type evidence struct {
 	layers  map[string]bool
 	signals []string // distinct, in order of appearance, bounded
 	detail  string   // the first symptom's detail
+	traffic bool     // every symptom of it is about how many requests it receives
 }
 
 // candidate is a ranked root cause.
@@ -711,9 +713,10 @@ func (e *Engine) join(target *Incident, s Symptom) {
 		if len(target.entities) >= e.cfg.MaxEntities {
 			return
 		}
-		ev = &evidence{entity: s.Entity, onset: s.At, layers: map[string]bool{}, detail: s.Detail}
+		ev = &evidence{entity: s.Entity, onset: s.At, layers: map[string]bool{}, detail: s.Detail, traffic: s.Layer != LayerChange}
 		target.entities[s.Entity] = ev
 	}
+	ev.traffic = ev.traffic && s.Traffic
 	if s.At.Before(ev.onset) {
 		ev.onset, ev.detail = s.At, s.Detail
 	}
@@ -812,7 +815,9 @@ type step struct {
 }
 
 // transitions returns each node's moves: to its symptomatic dependencies, by their strength; the rest stays on the
-// node, the more so the healthier its dependencies.
+// node, the more so the healthier its dependencies. A node whose symptoms are all about how many requests it receives
+// is explained the other way, by its callers: it moves to those whose symptoms are such too (what it receives comes
+// from them), by their strength, and otherwise keeps the walk (calls to it that fail on the way, or stopped).
 func (e *Engine) transitions(inc *Incident, nodes []Entity) [][]step {
 	index := map[Entity]int{}
 	for i, n := range nodes {
@@ -820,6 +825,10 @@ func (e *Engine) transitions(inc *Incident, nodes []Entity) [][]step {
 	}
 	moves := make([][]step, len(nodes))
 	for i, n := range nodes {
+		if inc.entities[n].traffic {
+			moves[i] = e.callersWithin(inc, i, nodes)
+			continue
+		}
 		own := inc.entities[n].score
 		out, evidence := 0.0, 0.0
 		for j := range e.topo.depsWithin(n, index) {
@@ -837,6 +846,26 @@ func (e *Engine) transitions(inc *Incident, nodes []Entity) [][]step {
 		for k := range moves[i] {
 			moves[i][k].w /= sum
 		}
+	}
+	return moves
+}
+
+// callersWithin returns the moves of node i, whose symptoms are all about its traffic: to its callers among the nodes
+// whose symptoms are too, by their strength; to itself when there are none.
+func (e *Engine) callersWithin(inc *Incident, i int, nodes []Entity) []step {
+	var moves []step
+	sum := 0.0
+	for j, c := range nodes {
+		if ev := inc.entities[c]; j != i && ev.traffic && e.topo.deps[c][nodes[i]] {
+			moves = append(moves, step{j, strength(ev.score) + 1e-9})
+			sum += strength(ev.score) + 1e-9
+		}
+	}
+	if len(moves) == 0 {
+		return []step{{i, 1}}
+	}
+	for k := range moves {
+		moves[k].w /= sum
 	}
 	return moves
 }

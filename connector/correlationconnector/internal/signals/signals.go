@@ -83,6 +83,37 @@ type timing struct {
 	last   time.Time
 	every  time.Duration
 	deltas int // intervals seen, up to 2
+	// lean is where the series has leant lately against its expected value; way, where it leant when the alarm
+	// (or the score past the threshold) it still raises came
+	lean, way float64
+	raised    bool
+}
+
+// leaning is how far a series must lean (in half-widths of its band) for the way it moved to count.
+const leaning = 0.3
+
+// way returns which way the series k moved when it raised the alarm it still raises (raised; 0 when not raised or
+// not known): where its points leant then, an exponential average of off, each point's distance from its expected
+// value in half-widths of its band (at most 3 either way), the latest weighing 0.3; positive above. A shift raises
+// the alarm when the points have kept to one side a while, on a point that may itself lie on either; and while the
+// alarm stays raised the model learns the new level, so the way is the one of its start. off is NaN when the value
+// or the band is not known (an older processor): the way is then 0.
+func (w *Watcher) way(k figureKey, off float64, raised bool) float64 {
+	t := w.timings[k]
+	if t == nil {
+		return 0
+	}
+	if !math.IsNaN(off) {
+		t.lean = 0.7*t.lean + 0.3*max(-3, min(3, off))
+	}
+	if raised && !t.raised {
+		t.way = t.lean
+	}
+	t.raised = raised
+	if !raised {
+		return 0
+	}
+	return t.way
 }
 
 // every returns the interval of the series k measured with a point at at: the shortest time between two of its
@@ -328,17 +359,17 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 					continue // a score or alarm the anomaly processor did not make
 				}
 				pairs.read(m)
-				alarm := m.Name() == semconv.MetricAnomalyAlarm
-				var scores pmetric.NumberDataPointSlice
-				if alarm {
-					scores = scoresOf(sm.Metrics())
+				scored := m.Name() == semconv.MetricAnomalyAlarm || m.Name() == semconv.MetricAnomalyScore
+				var g verdicts
+				if scored {
+					g = verdictsOf(sm.Metrics())
 				}
 				for i, dp := range m.Gauge().DataPoints().All() {
-					score := 0.0
-					if alarm {
-						score = scoreAt(scores, i, dp)
+					score, off := 0.0, math.NaN()
+					if scored {
+						score, off = g.at(i, dp)
 					}
-					w.point(m.Name(), dp, score, res, now)
+					w.point(m.Name(), dp, score, off, res, now)
 				}
 			}
 		}
@@ -372,10 +403,32 @@ func (w *Watcher) flushFound() {
 	w.found = nil
 }
 
-// scoresOf returns the points of the anomaly processor's score among its metrics, or an empty slice.
-func scoresOf(ms pmetric.MetricSlice) pmetric.NumberDataPointSlice {
+// verdicts are the anomaly processor's gauges of the watched points of one scope.
+type verdicts struct {
+	score, value, expected, lower, upper pmetric.NumberDataPointSlice
+}
+
+func verdictsOf(ms pmetric.MetricSlice) verdicts {
+	return verdicts{score: gaugeOf(ms, semconv.MetricAnomalyScore), value: gaugeOf(ms, semconv.MetricAnomalyValue),
+		expected: gaugeOf(ms, semconv.MetricAnomalyExpected), lower: gaugeOf(ms, semconv.MetricAnomalyLower),
+		upper: gaugeOf(ms, semconv.MetricAnomalyUpper)}
+}
+
+// at returns the score of the watched point that dp, the alarm or score point at index i, is of, and how far its
+// value is from the expected one in half-widths of its band (NaN when not known).
+func (g verdicts) at(i int, dp pmetric.NumberDataPoint) (score, off float64) {
+	half := (sameAt(g.upper, i, dp) - sameAt(g.lower, i, dp)) / 2
+	off = (sameAt(g.value, i, dp) - sameAt(g.expected, i, dp)) / half
+	if !(half > 0) || math.IsInf(off, 0) {
+		off = math.NaN()
+	}
+	return sameAt(g.score, i, dp), off
+}
+
+// gaugeOf returns the points of the anomaly processor's gauge name among its metrics, or an empty slice.
+func gaugeOf(ms pmetric.MetricSlice, name string) pmetric.NumberDataPointSlice {
 	for _, m := range ms.All() {
-		if m.Name() == semconv.MetricAnomalyScore && m.Type() == pmetric.MetricTypeGauge {
+		if m.Name() == name && m.Type() == pmetric.MetricTypeGauge {
 			return m.Gauge().DataPoints()
 		}
 	}
@@ -390,24 +443,23 @@ func attrOf(m pcommon.Map, key string) string {
 	return ""
 }
 
-// scoreAt returns the score of the point the alarm point dp is of: the processor writes a point's score and alarm
-// at the same index of their gauges. 0 when that score is not dp's (another time or watched series).
-func scoreAt(scores pmetric.NumberDataPointSlice, i int, dp pmetric.NumberDataPoint) float64 {
-	if i >= scores.Len() {
-		return 0
+// sameAt returns the value at index i of one of the anomaly processor's gauges when it is of the same watched point as
+// dp, the point at i of another of them: the processor writes a point's score, value, band and alarm at the same
+// index. NaN when it is not (another time or watched series).
+func sameAt(dps pmetric.NumberDataPointSlice, i int, dp pmetric.NumberDataPoint) float64 {
+	if i >= dps.Len() {
+		return math.NaN()
 	}
-	s := scores.At(i)
-	if s.Timestamp() != dp.Timestamp() {
-		return 0
-	}
-	if attrOf(dp.Attributes(), semconv.AttrAnomalyMetric) != attrOf(s.Attributes(), semconv.AttrAnomalyMetric) {
-		return 0
+	s := dps.At(i)
+	if s.Timestamp() != dp.Timestamp() || attrOf(dp.Attributes(), semconv.AttrAnomalyMetric) != attrOf(s.Attributes(), semconv.AttrAnomalyMetric) {
+		return math.NaN()
 	}
 	return points.Value(s)
 }
 
-// point reads one point; score is the anomaly score of an alarm point's series at its time, when known.
-func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, score float64, res []incidents.Entity, now time.Time) {
+// point reads one point; for the anomaly processor's alarm or score, score is the score of the watched point and
+// off how far its value is from the expected one, in half-widths of its band (NaN when not known).
+func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, score, off float64, res []incidents.Entity, now time.Time) {
 	v := points.Value(dp)
 	at := dp.Timestamp().AsTime()
 	if at.IsZero() || at.After(now) {
@@ -431,6 +483,8 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, score float64, 
 			return
 		}
 		every := w.every(figureKey{subject, watched}, at)
+		raised := v == 1 || name == semconv.MetricAnomalyScore && v >= w.cfg.Threshold && v <= 1
+		way := w.way(figureKey{subject, watched}, off, raised)
 		var how string
 		switch {
 		case name == semconv.MetricAnomalyAlarm && v == 1:
@@ -444,8 +498,18 @@ func (w *Watcher) point(name string, dp pmetric.NumberDataPoint, score float64, 
 		default: // no alarm, a score below the threshold, NaN or beyond 1
 			return
 		}
+		if harmless(watched, dp.Attributes(), way) {
+			return
+		}
+		switch {
+		case !traffic(watched):
+		case way <= -leaning:
+			how += ", fewer than expected"
+		case way >= leaning:
+			how += ", more than expected"
+		}
 		w.found = append(w.found, incidents.Symptom{Entity: subject, Layer: layer, Signal: watched, Score: score, At: at,
-			Every: every, Detail: fmt.Sprintf("%s of %s %s", watched, subject, how)})
+			Every: every, Traffic: traffic(watched), Detail: fmt.Sprintf("%s of %s %s", watched, subject, how)})
 	case "strata.probe.success":
 		target := attr("server.address")
 		if target == "" {
@@ -504,6 +568,50 @@ func layerOf(metric string) string {
 		}
 	}
 	return incidents.LayerApplication
+}
+
+// harmTokens are the words of metric names that tell which way a figure moves when something is wrong: up for a
+// load, a delay or a failure, down for a success.
+var harmTokens = map[string]int{
+	"utilization": 1, "usage": 1, "duration": 1, "latency": 1, "error": 1, "errors": 1, "failed": 1, "failures": 1,
+	"decline": 1, "declined": 1, "queue": 1, "pending": 1, "saturation": 1,
+	"availability": -1, "success": -1, "successful": -1, "apdex": -1,
+}
+
+// harmless reports whether a figure of a point with attributes attrs that moved the way way (Watcher.way) went the
+// way that harms nothing — less CPU or memory, faster answers, fewer errors, more successes — as a series does when
+// it returns from a fault its model had begun to learn. Such a move is no symptom. A figure whose name says neither
+// way (a request rate, a count) harms either way; so does one of a state other than used (hostmetrics' memory cached,
+// a CPU's time in system), and the idle or free share harms the other way.
+func harmless(metric string, attrs pcommon.Map, way float64) bool {
+	if math.Abs(way) < leaning {
+		return false
+	}
+	harm := 0
+	for _, word := range strings.FieldsFunc(metric, func(r rune) bool { return r == '.' || r == '_' }) {
+		if h := harmTokens[word]; h != 0 {
+			harm = h
+		}
+	}
+	for k, v := range attrs.All() {
+		if k != "state" && !strings.HasSuffix(k, ".state") && !strings.HasSuffix(k, ".mode") {
+			continue
+		}
+		switch v.AsString() {
+		case "used", "user":
+		case "idle", "free", "available":
+			harm = -harm
+		default:
+			harm = 0
+		}
+	}
+	return harm != 0 && (way > 0) != (harm > 0)
+}
+
+// traffic reports whether a metric counts the requests or calls an entity receives.
+func traffic(metric string) bool {
+	words := strings.FieldsFunc(metric, func(r rune) bool { return r == '.' || r == '_' })
+	return len(words) > 0 && (words[len(words)-1] == "requests" || words[len(words)-1] == "calls")
 }
 
 // Logs turns security detections into symptoms, and counts error logs per service.

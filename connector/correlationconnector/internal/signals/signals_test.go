@@ -2,6 +2,7 @@ package signals
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -348,4 +349,109 @@ func TestKPIValueIsItsOwners(t *testing.T) {
 	require.Len(t, sink.kpis, 1)
 	assert.Equal(t, incidents.Entity{Kind: incidents.KindService, Name: "checkout"}, sink.kpis[0].Entity)
 	assert.Equal(t, "shop.orders.rate", sink.kpis[0].Of)
+}
+
+// TestMovesThatHarmNothingAreNoSymptoms: an alarm on a figure that moved the harmless way (less CPU, more of the
+// requests answered) is no symptom; the other way it is, and a request rate is a symptom of the traffic, fewer or more
+// requests than expected. The way is where the series leant lately when the alarm came, not where the point of the alarm
+// lies: a shift's alarm may come on a point back on the other side, and stay raised while the model learns the new
+// level. Without the value scored (an older processor) every alarm is a symptom.
+func TestMovesThatHarmNothingAreNoSymptoms(t *testing.T) {
+	// point sends the processor's gauges of one watched point that is off half-widths of its band from the expected
+	// value, with the alarm raised or not
+	point := func(w *Watcher, metric string, off float64, alarm, withValue bool) {
+		md := pmetric.NewMetrics()
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("service.name", "store")
+		sm := rm.ScopeMetrics().AppendEmpty()
+		sm.Scope().SetName(semconv.ScopeAnomaly)
+		gauges := map[string]float64{semconv.MetricAnomalyAlarm: 0, semconv.MetricAnomalyScore: 0.9999,
+			semconv.MetricAnomalyExpected: 10, semconv.MetricAnomalyLower: 8, semconv.MetricAnomalyUpper: 12}
+		if alarm {
+			gauges[semconv.MetricAnomalyAlarm] = 1
+		}
+		if withValue {
+			gauges[semconv.MetricAnomalyValue] = 10 + 2*off
+		}
+		for name, v := range gauges {
+			m := sm.Metrics().AppendEmpty()
+			m.SetName(name)
+			dp := m.SetEmptyGauge().DataPoints().AppendEmpty()
+			dp.SetTimestamp(pcommon.NewTimestampFromTime(t0))
+			dp.SetDoubleValue(v)
+			dp.Attributes().PutStr(semconv.AttrAnomalyMetric, metric)
+		}
+		w.Metrics(md, t0.Add(time.Second))
+	}
+	cfg := config()
+	cfg.AnomalySignal = incidents.AnomalyAlarm
+	for _, c := range []struct {
+		metric    string
+		offs      []float64 // the points
+		withValue bool
+		want      string // the symptoms: of traffic (fewer or more than expected, or not known) or another; "" none
+		raised    int    // on how many of the last points the alarm is raised
+	}{
+		{"process.cpu.utilization", []float64{-4}, true, "", 1},
+		{"process.cpu.utilization", []float64{4}, true, "symptom", 1},
+		{"process.cpu.utilization", []float64{-2, -2, -2, 0.5}, true, "", 1},
+		{"process.cpu.utilization", []float64{-4}, false, "symptom", 1},
+		{"http.server.availability", []float64{3}, true, "", 1},
+		{"http.server.availability", []float64{-3}, true, "symptom", 1},
+		{"http.server.request.duration", []float64{-3}, true, "", 1},
+		{"http.server.requests", []float64{-5}, true, "fewer", 1},
+		{"http.server.requests", []float64{-2, -2, -2, 0.5}, true, "fewer", 1},
+		{"http.server.requests", []float64{-5}, false, "traffic", 1},
+		{"http.server.requests", []float64{5}, true, "more", 1},
+		{"shop.orders.rate", []float64{-5}, true, "symptom", 1},
+		{"process.cpu.utilization", []float64{-2, -2, -0.2, 0.3, 0.3, 0.3}, true, "", 4},
+		{"http.server.requests", []float64{-2, -2, -0.2, 0.3, 0.3, 0.3}, true, "fewer fewer fewer fewer", 4},
+	} {
+		sink := &recorder{}
+		w := New(cfg, sink)
+		for i, off := range c.offs {
+			point(w, c.metric, off, i >= len(c.offs)-c.raised, c.withValue)
+		}
+		var got []string
+		for _, s := range sink.found {
+			switch {
+			case strings.HasSuffix(s.Detail, "fewer than expected") && s.Traffic:
+				got = append(got, "fewer")
+			case strings.HasSuffix(s.Detail, "more than expected") && s.Traffic:
+				got = append(got, "more")
+			case s.Traffic:
+				got = append(got, "traffic")
+			default:
+				got = append(got, "symptom")
+			}
+		}
+		assert.Equal(t, c.want, strings.Join(got, " "), "%s %v, the value known: %v", c.metric, c.offs, c.withValue)
+	}
+}
+
+// TestHarmlessWayOfAState: a share of memory or CPU in a state harms the way its name says when the state is used,
+// the other way when it is idle or free, and either way in any other state.
+func TestHarmlessWayOfAState(t *testing.T) {
+	for _, c := range []struct {
+		metric, key, state string
+		way                float64
+		want               bool
+	}{
+		{"system.memory.usage", "", "", -1, true},
+		{"system.memory.usage", "state", "used", -1, true},
+		{"system.memory.usage", "state", "free", -1, false},
+		{"system.memory.usage", "state", "free", 1, true},
+		{"system.memory.usage", "system.memory.state", "cached", -1, false},
+		{"system.cpu.utilization", "cpu.mode", "idle", 1, true},
+		{"system.cpu.utilization", "cpu.mode", "idle", -1, false},
+		{"system.cpu.utilization", "cpu.mode", "system", -1, false},
+		{"system.cpu.utilization", "", "", -0.2, false},
+		{"http.server.requests", "", "", -1, false},
+	} {
+		attrs := pcommon.NewMap()
+		if c.key != "" {
+			attrs.PutStr(c.key, c.state)
+		}
+		assert.Equal(t, c.want, harmless(c.metric, attrs, c.way), "%s %s=%s moved %v", c.metric, c.key, c.state, c.way)
+	}
 }
