@@ -18,6 +18,13 @@ func FuzzMetrics(f *testing.F) {
 		`{"key":"strata.anomaly.metric","value":{"stringValue":"shop.orders.rate"}},{"key":"strata.anomaly.statistic","value":{"stringValue":"value"}}]}]}},` +
 		`{"name":"strata.anomaly.score","gauge":{"dataPoints":[{"asDouble":0.9999}]}},` +
 		`{"name":"strata.anomaly.alarm","gauge":{"dataPoints":[{"asDouble":1}]}}]}]}]}`))
+	gauge := func(name, v string) string {
+		return `{"name":"` + name + `","gauge":{"dataPoints":[{"asDouble":` + v + `,"timeUnixNano":"1","attributes":[` +
+			`{"key":"strata.anomaly.metric","value":{"stringValue":"http.server.requests"}}]}]}}`
+	}
+	f.Add([]byte(`{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"store"}}]},"scopeMetrics":[{` + scope + `,"metrics":[` +
+		gauge("strata.anomaly.alarm", "1") + `,` + gauge("strata.anomaly.score", "0.9999") + `,` + gauge("strata.anomaly.value", "0") + `,` +
+		gauge("strata.anomaly.expected", "10") + `,` + gauge("strata.anomaly.lower", "8") + `,` + gauge("strata.anomaly.upper", "8") + `]}]}]}`))
 	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{` + scope + `,"metrics":[{"name":"strata.anomaly.lower","gauge":{"dataPoints":[{"asInt":"1"}]}}]}]}]}`))
 	f.Add([]byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"strata.kpi.target_met","gauge":{"dataPoints":[{"asInt":"0"}]}},` +
 		`{"name":"strata.probe.success","gauge":{"dataPoints":[{"asInt":"0"}]}},` +
