@@ -78,7 +78,7 @@ func New(cfg incidents.Config, eng Sink) *Watcher {
 		versions: map[incidents.Entity][]string{}, restarts: map[figureKey]float64{}, detCfg: d}
 }
 
-// timing is the interval between the points of a series, as measured.
+// timing is the interval between the points of a series, as measured, and which way the series moved.
 type timing struct {
 	last   time.Time
 	every  time.Duration
