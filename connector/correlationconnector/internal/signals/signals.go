@@ -359,7 +359,9 @@ func (w *Watcher) Metrics(md pmetric.Metrics, now time.Time) {
 					continue // a score or alarm the anomaly processor did not make
 				}
 				pairs.read(m)
-				scored := m.Name() == semconv.MetricAnomalyAlarm || m.Name() == semconv.MetricAnomalyScore
+				// the verdicts of the gauge that is the symptom (the alarm, or the score): point drops the other
+				scored := m.Name() == semconv.MetricAnomalyAlarm && w.cfg.AnomalySignal == incidents.AnomalyAlarm ||
+					m.Name() == semconv.MetricAnomalyScore && w.cfg.AnomalySignal != incidents.AnomalyAlarm
 				var g verdicts
 				if scored {
 					g = verdictsOf(sm.Metrics())
